@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make plan` and `make test`. Both bootstrap .venv from python3 alone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STACK  ?= dev
+PLAN_JSON ?=
+
+.PHONY: help venv plan test lint typecheck unit check-ci bench clean
+
+help:
+	@echo "make plan [STACK=dev|test|prod] [PLAN_JSON=file]   offline plan: tree, summary, policy verdicts"
+	@echo "make test                                          ruff + mypy + pytest (+ workflow and secrets checks)"
+	@echo "make bench                                         performance benchmark of plan and check"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+plan: $(STAMP)
+	$(BIN)/mlopsctl plan --stack $(STACK) $(if $(PLAN_JSON),--json $(PLAN_JSON))
+
+lint: $(STAMP)
+	$(BIN)/ruff check infra tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -n 2
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python -m infra.offline.bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache out

@@ -1,0 +1,32 @@
+"""Pulumi entry point: read and validate the stack config, build the Platform, export its outputs.
+
+Runs unchanged under the real engine (`pulumi preview/up`) and under the offline mock engine.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.config import ConfigError, from_pulumi_runtime, sibling_configs, validate
+
+
+class StackConfigError(pulumi.RunError):
+    """Reported by the Pulumi CLI without a Python traceback."""
+
+
+def main() -> None:
+    stack = pulumi.get_stack()
+    try:
+        config = validate(stack, from_pulumi_runtime(), sibling_configs(stack))
+    except ConfigError as exc:
+        # One line per problem, nothing declared.
+        raise StackConfigError("invalid stack configuration:\n" + "\n".join(exc.problems)) from None
+
+    from infra.composition import Platform  # imported after validation: bad config declares nothing
+
+    platform = Platform(f"mlops-{config.environment}", config)
+    for key, value in platform.outputs.items():
+        pulumi.export(key, value)
+
+
+main()

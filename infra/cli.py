@@ -1,0 +1,89 @@
+"""`mlopsctl`: the offline plan and the tools around it (check, diff, diagram, verify, bundle-targets).
+
+User errors are one line each on stderr with a non-zero exit, never a traceback (`--debug` shows one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from infra.config import PROJECT_DIR, ConfigError
+
+# subcommand -> (module, help). Each module has add_arguments(parser) and run(args) -> exit code.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("infra.cli", "offline plan of a stack: tree, summary, policy verdicts"),
+}
+
+
+class UsageError(Exception):
+    """A user mistake outside the stack config (a missing file, a bad argument)."""
+
+
+def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default="dev", help="stack name (Pulumi.<stack>.yaml); default dev")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the plan JSON here")
+    parser.add_argument("--quiet", action="store_true", help="summary only, no tree")
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR,
+                        help="folder with Pulumi.<stack>.yaml files (default: this repository)")
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from infra.offline.engine import plan_stack
+    from infra.offline.tree import print_plan, summary_table
+
+    console = Console()
+    plan = plan_stack(args.stack, args.project_dir)
+    if args.quiet:
+        console.print(summary_table(plan))
+    else:
+        print_plan(plan, console)
+    if args.json:
+        plan.write(args.json)
+        console.print(f"plan JSON written to {args.json}")
+    return 0
+
+
+def _handlers(name: str) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]:
+    if name == "plan":
+        return add_plan_arguments, run_plan
+    module = importlib.import_module(COMMANDS[name][0])
+    return module.add_arguments, module.run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlopsctl", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        add_arguments, _run = _handlers(name)
+        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _, run = _handlers(args.command)
+    try:
+        return run(args)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in the stack configuration; nothing was declared.",
+              file=sys.stderr)
+        return 2
+    except (UsageError, FileNotFoundError, PermissionError) as exc:
+        if args.debug:
+            raise
+        print(f"mlopsctl {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One ComponentResource per area. Components take typed arguments and never read config."""

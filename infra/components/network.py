@@ -1,0 +1,111 @@
+"""The environment's network: VNet, Databricks host/container subnets, private-endpoint subnet, egress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import network
+
+from infra.config.core import NetworkConfig
+
+DATABRICKS_DELEGATION = "Microsoft.Databricks/workspaces"
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    config: NetworkConfig
+    resource_group_name: pulumi.Input[str]
+    location: str
+    names: dict[str, str]
+    tags: dict[str, str]
+
+
+class Network(pulumi.ComponentResource):
+    """mlops:platform:Network: a VNet with delegated Databricks subnets behind NSGs and a NAT gateway.
+
+    Subnets have default outbound access off; clusters without public IPs leave through the NAT gateway.
+    """
+
+    vnet_id: pulumi.Output[str]
+    host_subnet_id: pulumi.Output[str]
+    host_subnet_name: pulumi.Output[str]
+    container_subnet_id: pulumi.Output[str]
+    container_subnet_name: pulumi.Output[str]
+    private_endpoint_subnet_id: pulumi.Output[str]
+    nat_gateway_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:platform:Network", name, None, opts)
+        cfg, names = args.config, args.names
+        child = pulumi.ResourceOptions(parent=self)
+        rg, loc, tags = args.resource_group_name, args.location, args.tags
+
+        vnet = network.VirtualNetwork(
+            f"{name}-vnet", virtual_network_name=names["virtualNetwork"],
+            address_space=network.AddressSpaceArgs(address_prefixes=[cfg.vnet_cidr]),
+            resource_group_name=rg, location=loc, tags=tags, opts=child)
+
+        # No inline security rules: Azure Databricks adds and owns its network-intent rules on these NSGs.
+        host_nsg = network.NetworkSecurityGroup(
+            f"{name}-host-nsg", network_security_group_name=names["hostNsg"],
+            resource_group_name=rg, location=loc, tags=tags, opts=child)
+        container_nsg = network.NetworkSecurityGroup(
+            f"{name}-container-nsg", network_security_group_name=names["containerNsg"],
+            resource_group_name=rg, location=loc, tags=tags, opts=child)
+        pe_nsg = network.NetworkSecurityGroup(
+            f"{name}-pe-nsg", network_security_group_name=names["privateEndpointNsg"],
+            resource_group_name=rg, location=loc, tags=tags, opts=child)
+
+        nat_ip = network.PublicIPAddress(
+            f"{name}-nat-pip", public_ip_address_name=names["natPublicIp"],
+            sku=network.PublicIPAddressSkuArgs(name=network.PublicIPAddressSkuName.STANDARD),
+            public_ip_allocation_method=network.IPAllocationMethod.STATIC,
+            public_ip_address_version=network.IPVersion.I_PV4,
+            resource_group_name=rg, location=loc, tags=tags, opts=child)
+        nat = network.NatGateway(
+            f"{name}-nat", nat_gateway_name=names["natGateway"],
+            sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
+            public_ip_addresses=[network.SubResourceArgs(id=nat_ip.id)],
+            idle_timeout_in_minutes=10,
+            resource_group_name=rg, location=loc, tags=tags, opts=child)
+
+        delegation = [network.DelegationArgs(name="databricks", service_name=DATABRICKS_DELEGATION)]
+        # Subnets of one VNet are created one after another: Azure refuses parallel subnet writes
+        # (AnotherOperationInProgress), so each waits for the previous one.
+        host = network.Subnet(
+            f"{name}-host-subnet", subnet_name=cfg.host_subnet_name, virtual_network_name=vnet.name,
+            resource_group_name=args.resource_group_name, address_prefix=cfg.host_subnet_cidr,
+            delegations=delegation,
+            network_security_group=network.NetworkSecurityGroupArgs(id=host_nsg.id),
+            nat_gateway=network.SubResourceArgs(id=nat.id),
+            default_outbound_access=False,
+            opts=child)
+        container = network.Subnet(
+            f"{name}-container-subnet", subnet_name=cfg.container_subnet_name, virtual_network_name=vnet.name,
+            resource_group_name=args.resource_group_name, address_prefix=cfg.container_subnet_cidr,
+            delegations=delegation,
+            network_security_group=network.NetworkSecurityGroupArgs(id=container_nsg.id),
+            nat_gateway=network.SubResourceArgs(id=nat.id),
+            default_outbound_access=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[host]))
+        pe = network.Subnet(
+            f"{name}-pe-subnet", subnet_name=cfg.private_endpoint_subnet_name, virtual_network_name=vnet.name,
+            resource_group_name=args.resource_group_name, address_prefix=cfg.private_endpoint_subnet_cidr,
+            network_security_group=network.NetworkSecurityGroupArgs(id=pe_nsg.id),
+            private_endpoint_network_policies=network.VirtualNetworkPrivateEndpointNetworkPolicies.DISABLED,
+            default_outbound_access=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[container]))
+
+        self.vnet_id = vnet.id
+        self.vnet_name = vnet.name
+        self.host_subnet_id = host.id
+        self.host_subnet_name = host.name.apply(lambda n: n or cfg.host_subnet_name)
+        self.container_subnet_id = container.id
+        self.container_subnet_name = container.name.apply(lambda n: n or cfg.container_subnet_name)
+        self.private_endpoint_subnet_id = pe.id
+        self.nat_gateway_id = nat.id
+        self.register_outputs({
+            "vnetId": self.vnet_id, "hostSubnetId": self.host_subnet_id,
+            "containerSubnetId": self.container_subnet_id, "privateEndpointSubnetId": pe.id,
+        })

@@ -1,0 +1,55 @@
+"""Platform: composes one environment's components from its validated config.
+
+(Not `platform.py`: Pulumi runs `infra/` with that folder first on sys.path, where a `platform.py`
+would shadow the standard library module that grpc and pulumi import.)
+"""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import authorization
+
+from infra.components.network import Network, NetworkArgs
+from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
+from infra.components.workspace import Workspace, WorkspaceArgs
+from infra.config import StackConfig
+
+
+class Platform(pulumi.ComponentResource):
+    """mlops:platform:Platform: everything one environment needs, as child components."""
+
+    def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:platform:Platform", name, None, opts)
+        self.config = config
+        names, tags = config.names, config.resource_tags
+        child = pulumi.ResourceOptions(parent=self)
+        client = authorization.get_client_config_output()
+        self.subscription_id = client.subscription_id
+        self.tenant_id = client.tenant_id
+
+        self.resource_group = ResourceGroup("rg", ResourceGroupArgs(
+            name=names["resourceGroup"], location=config.location, tags=tags, lock=config.is_prod), opts=child)
+
+        self.network = Network("network", NetworkArgs(
+            config=config.network, resource_group_name=self.resource_group.name, location=config.location,
+            names=names, tags=tags), opts=child)
+
+        managed_rg_id = pulumi.Output.concat(
+            "/subscriptions/", self.subscription_id, "/resourceGroups/", names["managedResourceGroup"])
+        self.workspace = Workspace("workspace", WorkspaceArgs(
+            config=config.workspace, name=names["workspace"], managed_resource_group_id=managed_rg_id,
+            resource_group_name=self.resource_group.name, location=config.location,
+            vnet_id=self.network.vnet_id, host_subnet_name=self.network.host_subnet_name,
+            container_subnet_name=self.network.container_subnet_name, tags=tags, protect=config.is_prod),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.network]))
+
+        self.outputs: dict[str, pulumi.Input[object]] = {
+            "environment": config.environment,
+            "resourceGroupName": self.resource_group.name,
+            "vnetId": self.network.vnet_id,
+            "workspaceId": self.workspace.id,
+            "workspaceUrl": self.workspace.url,
+            "workspaceHost": pulumi.Output.concat("https://", self.workspace.url),
+            "workspaceNumericId": self.workspace.workspace_id,
+        }
+        self.register_outputs(self.outputs)

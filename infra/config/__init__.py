@@ -1,0 +1,178 @@
+"""Stack config: read once, validate everything, report every problem at once (one line each).
+
+Two sources feed the same validator:
+- the real engine: `pulumi.Config` values handed to the program (`from_pulumi_runtime`);
+- files: `Pulumi.<stack>.yaml` read directly (offline plan, tests, cross-stack checks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from infra.config.base import ConfigError, format_validation_error
+from infra.config.model import StackConfig
+
+PROJECT = "mlops-platform"
+PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
+# Where the stack files are. The offline engine sets it per run (tests and benchmarks plan generated
+# projects); the real engine runs with the default, this repository.
+PROJECT_DIR_VAR: ContextVar[Path] = ContextVar("mlops_project_dir", default=PROJECT_DIR)
+# Config namespaces a stack file may use besides ours (provider settings); anything else is a typo.
+FOREIGN_NAMESPACES = ("azure-native", "databricks", "pulumi")
+
+__all__ = [
+    "PROJECT",
+    "PROJECT_DIR",
+    "PROJECT_DIR_VAR",
+    "ConfigError",
+    "StackConfig",
+    "from_pulumi_runtime",
+    "load_stack",
+    "read_stack_file",
+    "validate",
+]
+
+
+def stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
+    return project_dir / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """The `config:` mapping of Pulumi.<stack>.yaml, keys as written ('mlops-platform:network')."""
+    path = stack_file(stack, project_dir)
+    if not path.is_file():
+        raise ConfigError([f"{stack}: {path.name}: stack file not found in {path.parent} "
+                           f"(create it, or pick a stack from: {', '.join(known_stacks(project_dir))})"])
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
+        raise ConfigError([f"{stack}: {path.name}: {where}: not valid YAML ({exc.problem})"]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"{stack}: {path.name}: not valid YAML ({exc})"]) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
+        raise ConfigError([f"{stack}: {path.name}: must be a mapping with a 'config:' mapping"])
+    config = doc.get("config") or {}
+    return {str(k): v for k, v in config.items()}
+
+
+def known_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+def _split_namespaces(stack: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    ours: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in raw.items():
+        namespace, sep, name = key.partition(":")
+        if not sep:
+            problems.append(f"{stack}: {key}: config key without a namespace; use '{PROJECT}:{key}'")
+        elif namespace == PROJECT:
+            ours[name] = value
+        elif namespace not in FOREIGN_NAMESPACES:
+            problems.append(f"{stack}: {key}: unknown config namespace {namespace!r}; "
+                            f"allowed: {PROJECT}, {', '.join(FOREIGN_NAMESPACES)}")
+    return ours, problems
+
+
+def validate(stack: str, raw: Mapping[str, Any], siblings: Mapping[str, Mapping[str, Any]] | None = None,
+             ) -> StackConfig:
+    """Validate one stack's raw config (plus cross-stack rules against its siblings). Raises ConfigError."""
+    ours, problems = _split_namespaces(stack, raw)
+    config: StackConfig | None = None
+    try:
+        config = StackConfig.model_validate(ours)
+    except ValidationError as exc:
+        problems.extend(format_validation_error(stack, exc))
+    if config is not None and siblings:
+        problems.extend(cross_stack_problems(stack, config, siblings))
+    if problems:
+        raise ConfigError(problems)
+    assert config is not None
+    return config
+
+
+def _quiet_parse(stack: str, raw: Mapping[str, Any]) -> StackConfig | None:
+    try:
+        ours, problems = _split_namespaces(stack, raw)
+        return None if problems else StackConfig.model_validate(ours)
+    except ValidationError:
+        return None  # that stack's own plan reports its problems
+
+
+def cross_stack_problems(stack: str, config: StackConfig, siblings: Mapping[str, Mapping[str, Any]],
+                         ) -> list[str]:
+    """Rules across the three stacks, e.g. VNets must not overlap (they may be peered or share DNS)."""
+    problems: list[str] = []
+    mine = ipaddress.ip_network(config.network.vnet_cidr)
+    for other_name, other_raw in sorted(siblings.items()):
+        if other_name == stack:
+            continue
+        other = _quiet_parse(other_name, other_raw)
+        if other is None:
+            continue
+        theirs = ipaddress.ip_network(other.network.vnet_cidr)
+        if mine.overlaps(theirs):
+            problems.append(f"{stack}: network.vnetCidr: {config.network.vnet_cidr!r} overlaps stack "
+                            f"{other_name}'s vnetCidr {other.network.vnet_cidr!r}; VNets must not overlap")
+        if other.names["resourceGroup"] == config.names["resourceGroup"]:
+            problems.append(f"{stack}: naming.resourceGroup: {config.names['resourceGroup']!r} is also "
+                            f"stack {other_name}'s resource group; each environment needs its own")
+        for key in ("storageAccount", "keyVault"):
+            if other.names[key] == config.names[key]:
+                problems.append(f"{stack}: naming.{key}: {config.names[key]!r} is also used by stack "
+                                f"{other_name}; the name is globally unique in Azure")
+        problems.extend(_cross_area_problems(stack, config, other_name, other))
+    return problems
+
+
+def _cross_area_problems(stack: str, config: StackConfig, other_name: str, other: StackConfig) -> list[str]:
+    """Cross-stack rules contributed by later areas (metastore owner, shared catalogs, ...)."""
+    return [p for check in CROSS_STACK_CHECKS for p in check(stack, config, other_name, other)]
+
+
+# Each: (stack, config, other stack name, other config) -> problem lines. Areas append to this list.
+CROSS_STACK_CHECKS: list[Any] = []
+
+
+def sibling_configs(stack: str, project_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The other stacks' raw configs from their files (unreadable ones are skipped)."""
+    project_dir = project_dir or PROJECT_DIR_VAR.get()
+    out: dict[str, dict[str, Any]] = {}
+    for name in known_stacks(project_dir):
+        if name == stack:
+            continue
+        try:
+            out[name] = read_stack_file(name, project_dir)
+        except ConfigError:
+            continue
+    return out
+
+
+def load_stack(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
+    """Read and validate Pulumi.<stack>.yaml with the cross-stack rules."""
+    return validate(stack, read_stack_file(stack, project_dir), sibling_configs(stack, project_dir))
+
+
+def from_pulumi_runtime() -> dict[str, Any]:
+    """The stack's config as the engine handed it to the program, structured values decoded."""
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    merged: dict[str, Any] = {**get_config_env(), **CONFIG.get()}
+    out: dict[str, Any] = {}
+    for key, value in merged.items():
+        if isinstance(value, str) and value[:1] in "{[":
+            with contextlib.suppress(json.JSONDecodeError):
+                value = json.loads(value)
+        out[key] = value
+    return out

@@ -1,0 +1,60 @@
+"""The whole stack config: one model per area, composed here. Cross-field rules live with their area."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import model_validator
+
+from infra.config.base import StrictModel, field_problems
+from infra.config.core import (
+    Environment,
+    NamingConfig,
+    NetworkConfig,
+    Region,
+    TagsConfig,
+    WorkspaceConfig,
+)
+from infra.naming import check_name
+from infra.tags import platform_tags
+
+
+class StackConfig(StrictModel):
+    """Everything `mlops-platform:*` in Pulumi.<stack>.yaml."""
+
+    environment: Environment
+    location: Region = "eastus2"
+    tags: TagsConfig
+    naming: NamingConfig = NamingConfig()
+    network: NetworkConfig
+    workspace: WorkspaceConfig = WorkspaceConfig()
+
+    @model_validator(mode="after")
+    def _names(self) -> StackConfig:
+        names = self.names
+        problems: list[tuple[str, Any, str]] = []
+        for kind, key in (("resourceGroup", "resourceGroup"), ("resourceGroup", "managedResourceGroup"),
+                          ("workspace", "workspace"), ("virtualNetwork", "virtualNetwork"),
+                          ("storageAccount", "storageAccount"), ("keyVault", "keyVault")):
+            problem = check_name(kind, names[key])
+            if problem:
+                problems.append((f"naming.{key}", names[key], problem))
+        if names["resourceGroup"] == names["managedResourceGroup"]:
+            problems.append(("naming.managedResourceGroup", names["managedResourceGroup"],
+                             "must differ from naming.resourceGroup (Databricks owns the managed group)"))
+        if problems:
+            raise field_problems(problems)
+        return self
+
+    @property
+    def names(self) -> dict[str, str]:
+        return self.naming.resolved(self.environment)
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def resource_tags(self) -> dict[str, str]:
+        return platform_tags(self.environment, self.tags.project, self.tags.owner, self.tags.cost_center,
+                             self.tags.extra)

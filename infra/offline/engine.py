@@ -1,0 +1,215 @@
+"""The offline engine: runs the real program (infra/__main__.py) under Pulumi mocks and records a plan.
+
+Each run gets a fresh contextvars context, event loop, mocks and monitor, so runs never leak into each
+other (tests run many stacks in one process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.stack import Stack, run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.config import PROJECT, PROJECT_DIR, PROJECT_DIR_VAR, ConfigError, read_stack_file
+from infra.offline.mocks import PlatformMocks, stable_uuid
+
+PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
+
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# Pulumi's default provider versions, as the real engine names them (pulumi:providers:<pkg>::default_x_y_z).
+_DEFAULT_PROVIDER_VERSION = {"azure-native": "3_29_0", "databricks": "1_118_0"}
+
+
+def _plain(value: Any) -> Any:
+    """Protobuf Struct JSON -> plan JSON: secrets masked, resource refs as ids, integral floats as ints."""
+    if isinstance(value, dict):
+        sig = value.get(_SPECIAL_SIG_KEY)
+        if sig == _SECRET_SIG:
+            return "[secret]"
+        if sig == _RESOURCE_SIG:
+            return value.get("id") or value.get("urn")
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == _UNKNOWN:
+        return None
+    return value
+
+
+@dataclass
+class Resource:
+    urn: str
+    type: str
+    name: str
+    id: str
+    parent: str | None
+    provider: str | None
+    custom: bool
+    protect: bool
+    retainOnDelete: bool
+    dependencies: list[str]
+    inputs: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"urn": self.urn, "type": self.type, "name": self.name, "id": self.id, "parent": self.parent,
+                "provider": self.provider, "custom": self.custom, "protect": self.protect,
+                "retainOnDelete": self.retainOnDelete, "dependencies": self.dependencies,
+                "inputs": self.inputs}
+
+
+@dataclass
+class Plan:
+    project: str
+    stack: str
+    resources: list[Resource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"project": self.project, "stack": self.stack, "resources": [r.as_json() for r in self.resources]}
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.as_json(), indent=2, sort_keys=False) + "\n")
+
+    def sort(self) -> None:
+        """Deterministic order (registration order varies between runs): parents first, then by URN."""
+        children: dict[str | None, list[Resource]] = {}
+        urns = {r.urn for r in self.resources}
+        for res in self.resources:
+            children.setdefault(res.parent if res.parent in urns else None, []).append(res)
+        ordered: list[Resource] = []
+
+        def walk(parent: str | None) -> None:
+            for res in sorted(children.get(parent, []), key=lambda r: r.urn):
+                ordered.append(res)
+                walk(res.urn)
+
+        walk(None)
+        self.resources = ordered
+
+    def by_type(self, typ: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == typ]
+
+    def one(self, typ: str, name: str | None = None) -> Resource:
+        found = [r for r in self.by_type(typ) if name is None or r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected one {typ} {name or ''}, found {len(found)}")
+        return found[0]
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor plus a record of what each registration asked for (parent, deps, options)."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, plan: Plan) -> None:
+        super().__init__(mocks)
+        self.plan = plan
+        self.stack_urn = ""
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The real engine does not prefix the root stack's type into its children's URNs.
+        return super().make_urn("" if parent == self.stack_urn else parent, type_, name)
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = response.urn
+            return response
+        inputs = _plain(json_format.MessageToDict(request.object))
+        provider = request.provider or None
+        package = request.type.split(":")[0]
+        if provider is None and request.custom and package != "pulumi":
+            version = _DEFAULT_PROVIDER_VERSION.get(package, "0_0_0")
+            urn = f"urn:pulumi:{self.plan.stack}::{self.plan.project}::pulumi:providers:{package}::default_{version}"
+            provider = f"{urn}::{stable_uuid(urn)}"
+        parent = request.parent or None
+        if parent == self.stack_urn:
+            parent = None
+        self.plan.resources.append(Resource(
+            urn=response.urn, type=request.type, name=request.name, id=response.id or "",
+            parent=parent, provider=provider, custom=bool(request.custom), protect=bool(request.protect),
+            retainOnDelete=bool(request.retainOnDelete),
+            dependencies=sorted(set(request.dependencies)), inputs=inputs))
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn == self.stack_urn:
+            self.plan.outputs = _plain(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+def _stringify(raw: dict[str, Any]) -> dict[str, str]:
+    """Stack-file values as the real engine hands them to a program: strings, objects as JSON."""
+    out = {}
+    for key, value in raw.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            out[key] = "[secret]"
+        elif isinstance(value, str):
+            out[key] = value
+        else:
+            out[key] = json.dumps(value)
+    return out
+
+
+def _run_main() -> None:
+    runpy.run_path(str(PROGRAM), run_name="__main__")
+    # set_mocks registered the stack's outputs before the program ran; register the exports now,
+    # as the real engine's run_in_stack does after the program.
+    root = get_root_resource()
+    if isinstance(root, Stack):
+        root._outputs_registered = False
+        root._finish()
+
+
+def run_program(stack: str, raw_config: dict[str, Any], project: str = PROJECT,
+                project_dir: Path = PROJECT_DIR) -> Plan:
+    """Run infra/__main__.py against mocks with this config; return the recorded plan.
+
+    Raises ConfigError (with every problem) when the config is invalid; nothing is declared then.
+    """
+    plan = Plan(project=project, stack=stack)
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        PROJECT_DIR_VAR.set(project_dir)
+        try:
+            monitor = RecordingMonitor(PlatformMocks(), plan)
+            pulumi.runtime.set_mocks(PlatformMocks(), project=project, stack=stack, preview=False,
+                                     monitor=monitor)
+            set_all_config(_stringify(raw_config))
+            _sync_await(run_pulumi_func(_run_main))
+        finally:
+            loop.close()
+            asyncio.set_event_loop(None)
+
+    try:
+        contextvars.Context().run(run)
+    except pulumi.RunError as exc:
+        lines = str(exc).splitlines()
+        error = ConfigError([line for line in lines[1:] if line] or lines)
+        error.declared = len(plan.resources)  # tests assert that a bad config declares nothing
+        raise error from None
+    plan.sort()
+    return plan
+
+
+def plan_stack(stack: str, project_dir: Path = PROJECT_DIR) -> Plan:
+    """The offline plan of Pulumi.<stack>.yaml."""
+    return run_program(stack, read_stack_file(stack, project_dir), project_dir=project_dir)

@@ -1,0 +1,213 @@
+"""Realistic mocked ids and outputs, so references resolve to the referenced resource's id.
+
+Everything is derived from the resource's URN and inputs, so the same program gives the same plan
+(stable diffs between a base and a head plan).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from typing import Any
+
+import pulumi
+
+SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
+TENANT_ID = "11111111-1111-1111-1111-111111111111"
+CLIENT_OBJECT_ID = "22222222-2222-2222-2222-222222222222"
+ACCOUNT_ID = "33333333-3333-3333-3333-333333333333"
+
+# type token -> ARM path under its resource group (or a template over other scopes). {x} = input x.
+ARM_PATHS: dict[str, str] = {
+    "azure-native:resources:ResourceGroup": "/subscriptions/{sub}/resourceGroups/{resourceGroupName}",
+    "azure-native:network:VirtualNetwork": "{rg}/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}",
+    "azure-native:network:Subnet":
+        "{rg}/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{subnetName}",
+    "azure-native:network:NetworkSecurityGroup":
+        "{rg}/providers/Microsoft.Network/networkSecurityGroups/{networkSecurityGroupName}",
+    "azure-native:network:SecurityRule":
+        "{rg}/providers/Microsoft.Network/networkSecurityGroups/{networkSecurityGroupName}"
+        "/securityRules/{securityRuleName}",
+    "azure-native:network:PublicIPAddress":
+        "{rg}/providers/Microsoft.Network/publicIPAddresses/{publicIpAddressName}",
+    "azure-native:network:NatGateway": "{rg}/providers/Microsoft.Network/natGateways/{natGatewayName}",
+    "azure-native:network:PrivateEndpoint":
+        "{rg}/providers/Microsoft.Network/privateEndpoints/{privateEndpointName}",
+    "azure-native:network:PrivateDnsZoneGroup":
+        "{rg}/providers/Microsoft.Network/privateEndpoints/{privateEndpointName}"
+        "/privateDnsZoneGroups/{privateDnsZoneGroupName}",
+    "azure-native:privatedns:PrivateZone": "{rg}/providers/Microsoft.Network/privateDnsZones/{privateZoneName}",
+    "azure-native:privatedns:VirtualNetworkLink":
+        "{rg}/providers/Microsoft.Network/privateDnsZones/{privateZoneName}"
+        "/virtualNetworkLinks/{virtualNetworkLinkName}",
+    "azure-native:databricks:Workspace": "{rg}/providers/Microsoft.Databricks/workspaces/{workspaceName}",
+    "azure-native:databricks:AccessConnector":
+        "{rg}/providers/Microsoft.Databricks/accessConnectors/{connectorName}",
+    "azure-native:storage:StorageAccount": "{rg}/providers/Microsoft.Storage/storageAccounts/{accountName}",
+    "azure-native:storage:BlobServiceProperties":
+        "{rg}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default",
+    "azure-native:storage:BlobContainer":
+        "{rg}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default"
+        "/containers/{containerName}",
+    "azure-native:keyvault:Vault": "{rg}/providers/Microsoft.KeyVault/vaults/{vaultName}",
+    "azure-native:keyvault:Key": "{rg}/providers/Microsoft.KeyVault/vaults/{vaultName}/keys/{keyName}",
+    "azure-native:operationalinsights:Workspace":
+        "{rg}/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}",
+    "azure-native:monitor:DiagnosticSetting": "{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}",
+    "azure-native:authorization:RoleAssignment":
+        "{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
+    "azure-native:authorization:ManagementLockAtResourceGroupLevel":
+        "{rg}/providers/Microsoft.Authorization/locks/{lockName}",
+    "azure-native:consumption:Budget": "{scope}/providers/Microsoft.Consumption/budgets/{budgetName}",
+}
+
+
+def stable_digits(seed: str, n: int) -> str:
+    digest = int(hashlib.sha256(seed.encode()).hexdigest(), 16)
+    return str(digest)[:n].rjust(n, "1")
+
+
+def stable_hex(seed: str, n: int = 16) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:n]
+
+
+def stable_uuid(seed: str) -> str:
+    return str(uuid.UUID(hashlib.md5(seed.encode()).hexdigest()))
+
+
+def _autoname(logical: str, seed: str) -> str:
+    return f"{logical}{stable_hex(seed, 7)}"
+
+
+def arm_id(typ: str, name: str, inputs: dict[str, Any], seed: str) -> str:
+    """The ARM id Azure would give this resource (azure-native autonaming when no name input)."""
+    template = ARM_PATHS.get(typ)
+    rg = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{inputs.get('resourceGroupName', 'unknown-rg')}"
+    if template is None:
+        # Generic fallback: Microsoft.<Module>/<type>s/<name input or autoname>.
+        module, _, kind = typ.split(":")[1:] if typ.count(":") == 2 else ("resources", "", typ)
+        own = next((v for k, v in inputs.items() if k.endswith("Name") and k != "resourceGroupName"
+                    and isinstance(v, str)), None)
+        kind_path = kind[:1].lower() + kind[1:] + "s"
+        return f"{rg}/providers/Microsoft.{module.capitalize()}/{kind_path}/{own or _autoname(name, seed)}"
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key == "sub":
+            return SUBSCRIPTION_ID
+        if key == "rg":
+            return rg
+        value = inputs.get(key)
+        if key == "roleAssignmentName" and not value:
+            return stable_uuid(seed)
+        return str(value) if value else _autoname(name, seed)
+
+    return re.sub(r"\{(\w+)\}", fill, template)
+
+
+def azure_outputs(typ: str, name: str, inputs: dict[str, Any], id_: str, seed: str) -> dict[str, Any]:
+    """Outputs Azure computes that the program or the checks read (URLs, identities, ...)."""
+    leaf = id_.rsplit("/", 1)[-1]
+    out: dict[str, Any] = {"id": id_, "name": leaf, "azureApiVersion": "2024-05-01"}
+    if typ == "azure-native:databricks:Workspace":
+        numeric = stable_digits(seed, 16)
+        out.update({
+            "workspaceId": numeric,
+            "workspaceUrl": f"adb-{numeric}.{int(stable_digits(seed + 'r', 2)) % 20}.azuredatabricks.net",
+            "provisioningState": "Succeeded",
+            "storageAccountIdentity": {"principalId": stable_uuid(seed + "sa"), "tenantId": TENANT_ID,
+                                       "type": "SystemAssigned"},
+            "managedDiskIdentity": {"principalId": stable_uuid(seed + "disk"), "tenantId": TENANT_ID,
+                                    "type": "SystemAssigned"},
+        })
+    elif typ == "azure-native:databricks:AccessConnector":
+        out["identity"] = {**(inputs.get("identity") or {}), "principalId": stable_uuid(seed + "mi"),
+                           "tenantId": TENANT_ID}
+    elif typ == "azure-native:storage:StorageAccount":
+        out["primaryEndpoints"] = {k: f"https://{leaf}.{k}.core.windows.net/" for k in ("blob", "dfs", "queue")}
+    elif typ == "azure-native:keyvault:Vault":
+        props = dict(inputs.get("properties") or {})
+        props["vaultUri"] = f"https://{leaf}.vault.azure.net/"
+        out["properties"] = props
+    elif typ == "azure-native:keyvault:Key":
+        vault = id_.split("/vaults/")[1].split("/")[0]
+        version = stable_hex(seed, 32)
+        out.update({"keyUri": f"https://{vault}.vault.azure.net/keys/{leaf}",
+                    "keyUriWithVersion": f"https://{vault}.vault.azure.net/keys/{leaf}/{version}"})
+    elif typ == "azure-native:operationalinsights:Workspace":
+        out["customerId"] = stable_uuid(seed + "law")
+    elif typ == "azure-native:network:PrivateEndpoint":
+        out["customDnsConfigs"] = [{"fqdn": f"{leaf}.privatelink", "ipAddresses": ["10.255.0.4"]}]
+    elif typ == "azure-native:network:PublicIPAddress":
+        out["ipAddress"] = "20.0.0." + str(int(stable_digits(seed, 3)) % 250 + 1)
+    return out
+
+
+def databricks_outputs(typ: str, name: str, inputs: dict[str, Any], seed: str) -> tuple[str, dict[str, Any]]:
+    """Ids and computed outputs of pulumi-databricks resources, shaped like the Databricks API's."""
+    kind = typ.split(":")[-1]
+    out: dict[str, Any] = {}
+    if kind in ("Catalog", "Metastore", "ExternalLocation", "StorageCredential", "SecretScope",
+                "ModelServing", "Schema", "Directory", "Grants"):
+        ident = inputs.get("name") or inputs.get("path") or name
+        if kind == "Schema":
+            ident = f"{inputs.get('catalogName')}.{inputs.get('name')}"
+        if kind == "Metastore":
+            ident = stable_uuid(seed)
+            out["metastoreId"] = ident
+        if kind == "ModelServing":
+            out["servingEndpointId"] = stable_hex(seed, 32)
+        if kind == "StorageCredential":
+            out["storageCredentialId"] = stable_uuid(seed)
+        if kind == "Directory":
+            out["objectId"] = int(stable_digits(seed, 15))
+        return str(ident), out
+    if kind in ("Group", "ServicePrincipal", "User", "Job", "MwsPermissionAssignment"):
+        ident = stable_digits(seed, 16)
+        if kind == "ServicePrincipal":
+            out["applicationId"] = inputs.get("applicationId") or stable_uuid(seed)
+        return ident, out
+    if kind == "MetastoreAssignment":
+        return f"{inputs.get('workspaceId')}|{inputs.get('metastoreId')}", out
+    if kind == "QualityMonitor":
+        table = inputs.get("tableName", name)
+        out.update({"monitorVersion": 1, "status": "MONITOR_STATUS_ACTIVE",
+                    "driftMetricsTableName": f"{inputs.get('outputSchemaName')}."
+                                             f"{str(table).rsplit('.', 1)[-1]}_drift_metrics",
+                    "profileMetricsTableName": f"{inputs.get('outputSchemaName')}."
+                                               f"{str(table).rsplit('.', 1)[-1]}_profile_metrics",
+                    "dashboardId": stable_hex(seed, 32)})
+        return str(table), out
+    if kind == "SqlEndpoint":
+        ident = stable_hex(seed, 16)
+        out.update({"dataSourceId": stable_uuid(seed), "jdbcUrl": f"jdbc:databricks://warehouse/{ident}"})
+        return ident, out
+    return stable_hex(seed, 16), out
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Mock engine: realistic ids/outputs for new resources; invokes limited to safe, known ones."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        seed = f"{args.typ}::{args.name}"
+        inputs = dict(args.inputs)
+        if not args.custom:
+            return "", {}
+        if args.typ.startswith("pulumi:providers:"):
+            return stable_uuid(seed), inputs
+        if args.typ.startswith("azure-native:"):
+            id_ = arm_id(args.typ, args.name, inputs, seed)
+            return id_, {**inputs, **azure_outputs(args.typ, args.name, inputs, id_, seed)}
+        if args.typ.startswith("databricks:"):
+            id_, extra = databricks_outputs(args.typ, args.name, inputs, seed)
+            return id_, {**inputs, **extra, "id": id_}
+        return stable_hex(seed), inputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token in ("azure-native:authorization:getClientConfig",):
+            return {"subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID,
+                    "clientId": "44444444-4444-4444-4444-444444444444", "objectId": CLIENT_OBJECT_ID}, []
+        # Anything else would need a live cloud (and an invoke against a workspace this run creates
+        # has no provider at preview). Fail loudly instead of inventing an answer.
+        raise NotImplementedError(f"invoke {args.token} is not available offline; pass the value in config")

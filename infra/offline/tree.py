@@ -1,0 +1,91 @@
+"""Readable rendering of a plan: components -> resources with their key settings, and a summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from infra.offline.engine import Plan, Resource
+
+# type token -> input paths worth showing in the tree (dotted; [] = first list element).
+KEY_SETTINGS: dict[str, list[str]] = {
+    "azure-native:resources:ResourceGroup": ["resourceGroupName", "location"],
+    "azure-native:authorization:ManagementLockAtResourceGroupLevel": ["level"],
+    "azure-native:network:VirtualNetwork": ["virtualNetworkName", "addressSpace.addressPrefixes"],
+    "azure-native:network:Subnet": ["subnetName", "addressPrefix", "delegations[].serviceName",
+                                    "defaultOutboundAccess", "networkSecurityGroup.id"],
+    "azure-native:network:NetworkSecurityGroup": ["networkSecurityGroupName"],
+    "azure-native:network:NatGateway": ["natGatewayName", "sku.name"],
+    "azure-native:network:PublicIPAddress": ["publicIpAddressName", "sku.name"],
+    "azure-native:databricks:Workspace": ["workspaceName", "sku.name", "publicNetworkAccess",
+                                          "requiredNsgRules", "parameters.enableNoPublicIp.value"],
+}
+
+_SKIP = {"tags", "location", "resourceGroupName"}
+
+
+def _get(value: Any, path: str) -> Any:
+    for part in path.split("."):
+        if part.endswith("[]"):
+            value = value.get(part[:-2]) if isinstance(value, dict) else None
+            value = value[0] if isinstance(value, list) and value else None
+        else:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            return None
+    return value
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    if text.startswith("/subscriptions/"):
+        text = "…/" + "/".join(text.split("/")[-2:])
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def key_settings(resource: Resource) -> str:
+    paths = KEY_SETTINGS.get(resource.type)
+    if paths is None:  # generic: the first few scalar inputs
+        paths = [k for k, v in resource.inputs.items()
+                 if k not in _SKIP and isinstance(v, (str, int, float, bool))][:3]
+    shown = []
+    for path in paths:
+        value = _get(resource.inputs, path)
+        if value is not None:
+            label = path.replace("[]", "").removesuffix(".value").removesuffix(".id")
+            shown.append(f"{label}={_short(value)}")
+    return "  ".join(shown)
+
+
+def render_tree(plan: Plan) -> Tree:
+    root = Tree(f"[bold]{plan.project}[/] / stack [bold cyan]{plan.stack}[/]")
+    nodes: dict[str | None, Tree] = {None: root}
+    for res in plan.resources:  # registration order: parents come before their children
+        parent = nodes.get(res.parent, root)
+        flags = (" [red]protect[/]" if res.protect else "") + (" [yellow]retain[/]" if res.retainOnDelete else "")
+        if res.custom:
+            label = f"[green]{res.type}[/] [bold]{res.name}[/]{flags}  [dim]{key_settings(res)}[/]"
+        else:
+            label = f"[magenta]{res.type}[/] [bold]{res.name}[/]"
+        nodes[res.urn] = parent.add(label)
+    return root
+
+
+def summary_table(plan: Plan) -> Table:
+    counts = Counter(r.type for r in plan.resources if r.custom)
+    table = Table(title=f"{plan.stack}: {sum(counts.values())} resources "
+                        f"({sum(1 for r in plan.resources if not r.custom)} components)")
+    table.add_column("type")
+    table.add_column("count", justify="right")
+    for typ, n in sorted(counts.items()):
+        table.add_row(typ, str(n))
+    return table
+
+
+def print_plan(plan: Plan, console: Console) -> None:
+    console.print(render_tree(plan))
+    console.print(summary_table(plan))

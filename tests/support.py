@@ -1,0 +1,68 @@
+"""Shared test helpers: cached offline plans of the real stacks, config mutation, lookups."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any
+
+from infra.config import read_stack_file
+from infra.offline.engine import Plan, Resource, plan_stack
+
+STACKS = ("dev", "test", "prod")
+
+
+@functools.cache
+def plan_of(stack: str) -> Plan:
+    """The offline plan of the checked-in stack file (computed once per test process)."""
+    return plan_stack(stack)
+
+
+def stack_raw(stack: str) -> dict[str, Any]:
+    """A deep copy of Pulumi.<stack>.yaml's config mapping, safe to mutate."""
+    return copy.deepcopy(read_stack_file(stack))
+
+
+def set_path(raw: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """set_path(raw, 'network.vnetCidr', x) sets raw['mlops-platform:network']['vnetCidr'] = x.
+
+    A value of DELETE removes the key.
+    """
+    top, *rest = path.split(".")
+    key = f"mlops-platform:{top}"
+    if not rest:
+        if value is DELETE:
+            raw.pop(key, None)
+        else:
+            raw[key] = value
+        return raw
+    node = raw.setdefault(key, {})
+    for part in rest[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    last = rest[-1]
+    if value is DELETE:
+        node.pop(last, None)
+    elif isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return raw
+
+
+DELETE = object()
+
+
+def one(plan: Plan, typ: str, name: str | None = None) -> Resource:
+    return plan.one(typ, name)
+
+
+def dig(value: Any, path: str) -> Any:
+    """dig(inputs, 'parameters.enableNoPublicIp.value')."""
+    for part in path.split("."):
+        if isinstance(value, list):
+            value = value[int(part)]
+        elif isinstance(value, dict):
+            value = value.get(part)
+        else:
+            return None
+    return value

@@ -1,0 +1,94 @@
+"""`mlopsctl plan` end to end: tree, JSON format of DESIGN.md, and user errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.config import PROJECT_DIR, ConfigError
+from infra.offline.engine import run_program
+from tests.support import set_path, stack_raw
+
+MLOPSCTL = [sys.executable, "-m", "infra.cli"]
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    for stack in ("dev", "test", "prod"):
+        shutil.copy(PROJECT_DIR / f"Pulumi.{stack}.yaml", tmp_path / f"Pulumi.{stack}.yaml")
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*MLOPSCTL, *args], capture_output=True, text=True, cwd=PROJECT_DIR, timeout=120)
+
+
+def test_plan_prints_tree_and_summary_and_writes_design_json(tmp_path: Path) -> None:
+    out = tmp_path / "prod.json"
+    result = _run("plan", "--stack", "prod", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "mlops:platform:Platform" in result.stdout and "azure-native:databricks:Workspace" in result.stdout
+    assert "prod:" in result.stdout and "resources" in result.stdout
+    doc = json.loads(out.read_text())
+    assert set(doc) == {"project", "stack", "resources"}
+    assert (doc["project"], doc["stack"]) == ("mlops-platform", "prod")
+    keys = {"urn", "type", "name", "id", "parent", "provider", "custom", "protect", "retainOnDelete",
+            "dependencies", "inputs"}
+    urns = {r["urn"] for r in doc["resources"]}
+    for res in doc["resources"]:
+        assert set(res) == keys
+        assert res["parent"] is None or res["parent"] in urns
+        assert set(res["dependencies"]) <= urns
+        if res["type"].startswith("azure-native:"):
+            assert res["id"].startswith("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/")
+            assert res["provider"].startswith("urn:pulumi:prod::mlops-platform::pulumi:providers:azure-native::")
+        if not res["custom"]:
+            assert res["provider"] is None
+
+
+def test_bad_config_exits_non_zero_with_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
+    text = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+    text = text.replace("vnetCidr: 10.1.0.0/16", "vnetCidr: 10.1.0.0/33").replace("owner:", "ownr:")
+    project = _project(tmp_path, {"Pulumi.dev.yaml": text})
+    result = _run("plan", "--stack", "dev", "--project-dir", str(project))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.splitlines()
+    assert "dev: network.vnetCidr: '10.1.0.0/33' is not a valid CIDR (e.g. '10.10.0.0/16')" in lines
+    assert "dev: tags.ownr: unknown key (a typo?); see the configuration reference in README.md" in lines
+    assert "dev: tags.owner: required key is missing" in lines
+    assert lines[-1] == "3 problem(s) in the stack configuration; nothing was declared."
+
+
+def test_unparsable_stack_file_names_file_and_line(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"Pulumi.dev.yaml": "config:\n  mlops-platform:environment: dev\n  bad: [1, 2\n"})
+    result = _run("plan", "--stack", "dev", "--project-dir", str(project))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("dev: Pulumi.dev.yaml: line 4, column 1: not valid YAML")
+
+
+def test_missing_stack_file_is_named(tmp_path: Path) -> None:
+    result = _run("plan", "--stack", "staging", "--project-dir", str(_project(tmp_path, {})))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("staging: Pulumi.staging.yaml: stack file not found")
+    assert "dev, prod, test" in result.stderr
+
+
+def test_the_program_declares_nothing_when_config_is_bad() -> None:
+    raw = set_path(stack_raw("dev"), "network.vnetCidr", "not-a-cidr")
+    with pytest.raises(ConfigError) as info:
+        run_program("dev", raw)
+    assert info.value.problems == ["dev: network.vnetCidr: 'not-a-cidr' is not a valid CIDR (e.g. '10.10.0.0/16')"]
+    assert info.value.declared == 0
+
+
+def test_runs_are_isolated_from_each_other() -> None:
+    first = run_program("dev", stack_raw("dev"))
+    second = run_program("dev", stack_raw("dev"))
+    assert [r.as_json() for r in first.resources] == [r.as_json() for r in second.resources]
