@@ -18,6 +18,8 @@ from infra.config import PROJECT_DIR, ConfigError
 # subcommand -> (module, help). Each module has add_arguments(parser) and run(args) -> exit code.
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("infra.cli", "offline plan of a stack: tree, summary, policy verdicts"),
+    # --- policy check (issue 7) ---
+    # --- diff, diagram, verify, bundle-targets (issue 8) ---
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization
 
+from infra.components.databricks_providers import DatabricksProviders, DatabricksProvidersArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
@@ -43,6 +44,16 @@ class Platform(pulumi.ComponentResource):
             container_subnet_name=self.network.container_subnet_name, tags=tags, protect=config.is_prod),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.network]))
 
+        # --- security landing (issue 3): private link, lake, key vault, observability ---
+
+        self.databricks = DatabricksProviders("databricks", DatabricksProvidersArgs(
+            config=config.databricks, workspace_url=self.workspace.url, workspace_resource_id=self.workspace.id),
+            opts=child)
+
+        # --- unity catalog and access (issue 4): self.unity_catalog ---
+        # --- compute and cost (issue 5): self.compute ---
+        # --- serving and monitoring (issue 6): self.serving ---
+
         self.outputs: dict[str, pulumi.Input[object]] = {
             "environment": config.environment,
             "resourceGroupName": self.resource_group.name,
@@ -51,5 +62,6 @@ class Platform(pulumi.ComponentResource):
             "workspaceUrl": self.workspace.url,
             "workspaceHost": pulumi.Output.concat("https://", self.workspace.url),
             "workspaceNumericId": self.workspace.workspace_id,
+            # --- outputs of later areas go below (keys are read by verify and bundle-targets) ---
         }
         self.register_outputs(self.outputs)

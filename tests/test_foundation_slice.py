@@ -127,3 +127,34 @@ def test_components_parent_their_resources() -> None:
     for res in plan.resources:
         if res.custom:
             assert res.parent in components, f"{res.urn} is not inside a component"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_databricks_providers_are_explicit_and_built_from_the_workspace(stack: str) -> None:
+    plan = plan_of(stack)
+    ws = plan.one("azure-native:databricks:Workspace")
+    outputs = plan.outputs
+    account = plan.one("pulumi:providers:databricks", "databricks-account")
+    workspace = plan.one("pulumi:providers:databricks", "databricks-workspace")
+    assert account.inputs["host"] == "https://accounts.azuredatabricks.net"
+    assert account.inputs["accountId"] == "0b7d6c3e-1f2a-4c5d-9e8f-7a6b5c4d3e2f"
+    assert workspace.inputs["host"] == outputs["workspaceHost"]
+    assert workspace.inputs["azureWorkspaceResourceId"] == ws.id
+    assert ws.urn in workspace.dependencies
+    for res in plan.resources:  # no secrets or tokens in provider inputs: auth comes from the environment
+        if res.type == "pulumi:providers:databricks":
+            assert not {"token", "password", "clientSecret", "azureClientSecret"} & set(res.inputs)
+
+
+def test_default_databricks_provider_is_disabled_in_the_project() -> None:
+    import yaml
+
+    from infra.config import PROJECT_DIR
+
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    assert project["config"]["pulumi:disable-default-providers"]["value"] == ["databricks"]
+
+
+def test_mocked_ids_differ_between_stacks() -> None:
+    urls = {plan_of(s).outputs["workspaceUrl"] for s in STACKS}
+    assert len(urls) == 3

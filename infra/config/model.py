@@ -15,6 +15,7 @@ from infra.config.core import (
     TagsConfig,
     WorkspaceConfig,
 )
+from infra.config.databricks import DatabricksConfig
 from infra.naming import check_name
 from infra.tags import platform_tags
 
@@ -28,6 +29,11 @@ class StackConfig(StrictModel):
     naming: NamingConfig = NamingConfig()
     network: NetworkConfig
     workspace: WorkspaceConfig = WorkspaceConfig()
+    databricks: DatabricksConfig
+    # --- security landing (issue 3) ---
+    # --- unity catalog and access (issue 4) ---
+    # --- compute and cost (issue 5) ---
+    # --- serving and monitoring (issue 6) ---
 
     @model_validator(mode="after")
     def _names(self) -> StackConfig:

@@ -190,7 +190,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
     """Mock engine: realistic ids/outputs for new resources; invokes limited to safe, known ones."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        seed = f"{args.typ}::{args.name}"
+        seed = f"{pulumi.get_stack()}::{args.typ}::{args.name}"  # distinct per stack, stable per run
         inputs = dict(args.inputs)
         if not args.custom:
             return "", {}
