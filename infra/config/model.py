@@ -16,6 +16,7 @@ from infra.config.core import (
     WorkspaceConfig,
 )
 from infra.config.databricks import DatabricksConfig
+from infra.config.identity import IdentityConfig
 from infra.naming import check_name
 from infra.tags import platform_tags
 
@@ -30,6 +31,7 @@ class StackConfig(StrictModel):
     network: NetworkConfig
     workspace: WorkspaceConfig = WorkspaceConfig()
     databricks: DatabricksConfig
+    identity: IdentityConfig
     # --- security landing (issue 3) ---
     # --- unity catalog and access (issue 4) ---
     # --- compute and cost (issue 5) ---
