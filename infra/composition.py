@@ -9,7 +9,9 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization
 
+from infra.components.access_connector import AccessConnector, AccessConnectorArgs
 from infra.components.databricks_providers import DatabricksProviders, DatabricksProvidersArgs
+from infra.components.lake import Lake, LakeArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
@@ -29,11 +31,24 @@ class Platform(pulumi.ComponentResource):
         self.tenant_id = client.tenant_id
 
         self.resource_group = ResourceGroup("rg", ResourceGroupArgs(
-            name=names["resourceGroup"], location=config.location, tags=tags, lock=config.is_prod), opts=child)
+            name=names["resourceGroup"], location=config.location, tags=tags,
+            lock=config.protection.resource_group_lock), opts=child)
 
         self.network = Network("network", NetworkArgs(
             config=config.network, resource_group_name=self.resource_group.name, location=config.location,
             names=names, tags=tags), opts=child)
+
+        # --- security landing (issue 3), before the workspace: it uses the access connector ---
+        protection = config.protection
+        self.access_connector = AccessConnector("access-connector", AccessConnectorArgs(
+            name=names["accessConnector"], resource_group_name=self.resource_group.name, location=config.location,
+            tags=tags), opts=child)
+        self.lake = Lake("lake", LakeArgs(
+            config=config.lake, name=names["storageAccount"], resource_group_name=self.resource_group.name,
+            location=config.location, tags=tags, tenant_id=self.tenant_id, subscription_id=self.subscription_id,
+            access_connector_id=self.access_connector.id,
+            access_connector_principal_id=self.access_connector.principal_id,
+            protect=protection.protect, retain_on_delete=protection.retain_on_delete), opts=child)
 
         managed_rg_id = pulumi.Output.concat(
             "/subscriptions/", self.subscription_id, "/resourceGroups/", names["managedResourceGroup"])

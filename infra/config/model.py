@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import model_validator
 
+from infra.config import security
 from infra.config.base import StrictModel, field_problems
 from infra.config.core import (
     Environment,
@@ -33,6 +34,21 @@ class StackConfig(StrictModel):
     databricks: DatabricksConfig
     identity: IdentityConfig
     # --- security landing (issue 3) ---
+    lake: security.LakeConfig
+    key_vault: security.KeyVaultConfig = security.KeyVaultConfig()
+    encryption: security.EncryptionConfig  # per environment: prod needs the tenant's AzureDatabricks object id
+    workspace_security: security.WorkspaceSecurityConfig = security.WorkspaceSecurityConfig()
+    private_link: security.PrivateLinkConfig = security.PrivateLinkConfig()
+    observability: security.ObservabilityConfig = security.ObservabilityConfig()
+    protection: security.ProtectionConfig = security.ProtectionConfig()
+
+    @model_validator(mode="after")
+    def _security_landing(self) -> StackConfig:
+        problems = security.stack_problems(self)
+        if problems:
+            raise field_problems(problems)
+        return self
+
     # --- unity catalog and access (issue 4) ---
     # --- compute and cost (issue 5) ---
     # --- serving and monitoring (issue 6) ---

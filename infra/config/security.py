@@ -1,0 +1,208 @@
+"""Config of the security landing (issue 3): lake, key vault, CMK, private link, observability, protection.
+
+Secure values are the defaults; an environment relaxes one only by setting its key in Pulumi.<env>.yaml,
+and prod refuses every relaxation (`prod_problems`), saying why.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from infra.config.base import StrictModel, field_problems
+
+if TYPE_CHECKING:
+    from infra.config.model import StackConfig
+
+PublicAccess = Literal["Enabled", "Disabled"]
+
+# Azure blob container names: 3-63, lowercase letters/digits/hyphens, alphanumeric at both ends, no '--'.
+_CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
+
+
+class LakeConfig(StrictModel):
+    """ADLS Gen2 account per environment: Unity Catalog managed storage and MLflow artifacts."""
+
+    containers: list[str] = Field(min_length=1)
+    sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGRS",
+                 "Standard_RAGZRS"] = "Standard_ZRS"
+    # Enabled still means default-deny with no IP rules: only trusted resource instances (the access
+    # connector) and private endpoints get in.
+    public_network_access: PublicAccess = "Disabled"
+    soft_delete_days: int = Field(default=7, ge=1, le=365)  # blob and container soft delete
+
+    @field_validator("containers")
+    @classmethod
+    def _containers(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not _CONTAINER.match(name):
+                raise ValueError(f"container {name!r} is not a valid name; allowed: 3-63 lowercase letters, "
+                                 "digits and single hyphens, starting and ending with a letter or digit")
+        dupes = sorted({n for n in v if v.count(n) > 1})
+        if dupes:
+            raise ValueError(f"lists {', '.join(map(repr, dupes))} more than once; container names must be unique")
+        return v
+
+
+class KeyVaultConfig(StrictModel):
+    """Key Vault per environment: RBAC, soft delete + purge protection, private endpoint."""
+
+    sku: Literal["standard", "premium"] = "premium"  # premium: HSM-backed keys (RSA-HSM)
+    public_network_access: PublicAccess = "Disabled"
+    soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
+
+
+class EncryptionConfig(StrictModel):
+    """Customer-managed keys for the workspace (managed services, managed disks, DBFS root)."""
+
+    customer_managed_keys: bool = True
+    # DBFS root CMK needs the workspace's storage identity, which exists only after creation:
+    # 'prepare' creates it (prepareEncryption) and grants it the key; 'enabled' then switches the key on.
+    # A brand-new workspace goes 'prepare' -> 'enabled' in two deployments (see README).
+    dbfs_root: Literal["off", "prepare", "enabled"] = "enabled"
+    key_type: Literal["RSA-HSM", "RSA"] = "RSA-HSM"
+    key_size: Literal[2048, 3072, 4096] = 2048
+    rotation_days: int = Field(default=365, ge=30, le=730)  # rotate this long after creation
+    # Object id of the AzureDatabricks first-party app (app id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d) in this
+    # tenant: it wraps the managed-services key. Tenant-specific; not discoverable offline.
+    databricks_service_object_id: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    infrastructure_encryption: bool = True  # DBFS root double encryption; set at creation only
+
+    @model_validator(mode="after")
+    def _needs(self) -> EncryptionConfig:
+        problems: list[tuple[str, Any, str]] = []
+        if self.customer_managed_keys and not self.databricks_service_object_id:
+            problems.append(("databricksServiceObjectId", None,
+                             "is required with customerManagedKeys true (the AzureDatabricks app's object id "
+                             "in your tenant: az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d "
+                             "--query id)"))
+        if not self.customer_managed_keys and self.dbfs_root != "off":
+            problems.append(("dbfsRoot", self.dbfs_root,
+                             "needs customerManagedKeys true; allowed with CMK off: 'off'"))
+        if problems:
+            raise field_problems(problems)
+        return self
+
+
+class WorkspaceSecurityConfig(StrictModel):
+    """Workspace hardening beyond the network shape: front-end access list, storage firewall, compliance."""
+
+    # Public front end only (publicNetworkAccess Enabled): the only source ranges the UI/API accept.
+    ip_access_list: list[str] = []
+    default_storage_firewall: bool = True  # DBFS root reachable only through the access connector
+    enhanced_security_compliance: bool = True  # compliance security profile + monitoring + auto update
+    compliance_standards: list[Literal["HIPAA", "PCI_DSS", "CYBER_ESSENTIAL_PLUS", "FEDRAMP_HIGH",
+                                       "FEDRAMP_MODERATE", "HITRUST", "IRAP_PROTECTED", "ISMAP", "K_FSI",
+                                       "CANADA_PROTECTED_B", "UK_CYBER_ESSENTIALS_PLUS", "NONE"]] = []
+
+    @field_validator("ip_access_list")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        for cidr in v:
+            try:
+                net = ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(f"entry {cidr!r} is not a CIDR without host bits (e.g. '203.0.113.0/24')") from None
+            if net.prefixlen == 0:
+                raise ValueError(f"entry {cidr!r} allows the whole internet; list your egress ranges")
+        return v
+
+
+class PrivateLinkConfig(StrictModel):
+    """Private endpoints and private DNS for the workspace, lake and key vault."""
+
+    # One browser_authentication endpoint per region serves SSO for every private workspace there;
+    # exactly one stack per region owns it (checked across stacks).
+    browser_authentication: bool = False
+    # False when Azure Policy (DeployIfNotExists) manages the endpoints' DNS zone groups centrally:
+    # Pulumi then leaves them alone instead of fighting the policy.
+    manage_dns_zone_groups: bool = True
+
+
+class ObservabilityConfig(StrictModel):
+    """Log Analytics per environment, fed by diagnostic settings (all logs)."""
+
+    retention_days: int = Field(default=90, ge=30, le=730)
+    daily_quota_gb: float = Field(default=-1, ge=-1)  # -1 = no cap
+
+
+class ProtectionConfig(StrictModel):
+    """Guards against deleting data by mistake. Prod refuses any of them off."""
+
+    protect: bool = True  # pulumi protect on workspace, lake, key vault, Log Analytics
+    retain_on_delete: bool = True  # removing them from the program leaves them in Azure
+    resource_group_lock: bool = True  # CanNotDelete lock on the resource group
+
+
+_WHY = {
+    "protection.protect": "prod's stateful resources must be protected so a mistaken destroy cannot delete them",
+    "protection.retainOnDelete": "prod's data must survive a resource being removed from the program",
+    "protection.resourceGroupLock": "prod's resource group needs a CanNotDelete lock",
+    "workspace.publicNetworkAccess": "prod's workspace front end must be private (private link only; Azure "
+                                     "Policy 'Azure Databricks Workspaces should disable public network access')",
+    "lake.publicNetworkAccess": "prod's lake must be reachable through private endpoints only (Azure Policy "
+                                "'Storage accounts should disable public network access')",
+    "keyVault.publicNetworkAccess": "prod's key vault must be reachable through its private endpoint only "
+                                    "(Azure Policy 'Azure Key Vault should disable public network access')",
+    "encryption.customerManagedKeys": "prod encrypts managed services, disks and DBFS root with its own keys",
+    "workspaceSecurity.enhancedSecurityCompliance": "prod runs with the compliance security profile, enhanced "
+                                                    "security monitoring and automatic cluster update",
+    "workspaceSecurity.defaultStorageFirewall": "prod's DBFS root must sit behind the storage firewall",
+    "workspaceSecurity.ipAccessList": "prod has no public front end, so an IP access list would be dead config",
+    "encryption.infrastructureEncryption": "prod's DBFS root needs infrastructure (double) encryption",
+}
+
+
+def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
+    """Rules that span the security sections and the workspace section, for every environment."""
+    problems: list[tuple[str, Any, str]] = []
+    ws, sec = config.workspace, config.workspace_security
+    if ws.public_network_access == "Enabled" and not sec.ip_access_list:
+        problems.append(("workspaceSecurity.ipAccessList", [],
+                         "must list the allowed source ranges when workspace.publicNetworkAccess is 'Enabled' "
+                         "(a public front end without an IP access list is open to the internet)"))
+    if ws.public_network_access == "Disabled" and sec.ip_access_list:
+        problems.append(("workspaceSecurity.ipAccessList", sec.ip_access_list,
+                         "is only allowed with workspace.publicNetworkAccess 'Enabled' (a private front end "
+                         "has no public traffic to filter)"))
+    if config.is_prod:
+        problems.extend(prod_problems(config))
+    return problems
+
+
+def prod_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
+    """Prod accepts no relaxation: each line names the key, its value and why prod needs it."""
+    checks: list[tuple[str, Any, bool]] = [
+        ("protection.protect", config.protection.protect, config.protection.protect),
+        ("protection.retainOnDelete", config.protection.retain_on_delete, config.protection.retain_on_delete),
+        ("protection.resourceGroupLock", config.protection.resource_group_lock,
+         config.protection.resource_group_lock),
+        ("workspace.publicNetworkAccess", config.workspace.public_network_access,
+         config.workspace.public_network_access == "Disabled"),
+        ("lake.publicNetworkAccess", config.lake.public_network_access,
+         config.lake.public_network_access == "Disabled"),
+        ("keyVault.publicNetworkAccess", config.key_vault.public_network_access,
+         config.key_vault.public_network_access == "Disabled"),
+        ("encryption.customerManagedKeys", config.encryption.customer_managed_keys,
+         config.encryption.customer_managed_keys),
+        ("encryption.infrastructureEncryption", config.encryption.infrastructure_encryption,
+         config.encryption.infrastructure_encryption),
+        ("workspaceSecurity.enhancedSecurityCompliance", config.workspace_security.enhanced_security_compliance,
+         config.workspace_security.enhanced_security_compliance),
+        ("workspaceSecurity.defaultStorageFirewall", config.workspace_security.default_storage_firewall,
+         config.workspace_security.default_storage_firewall),
+    ]
+    return [(key, value, f"is not allowed in prod: {_WHY[key]}") for key, value, ok in checks if not ok]
+
+
+def browser_auth_problems(stack: str, config: StackConfig, other_name: str, other: StackConfig) -> list[str]:
+    """CROSS_STACK_CHECKS rule: one browser_authentication endpoint per region, owned by one stack."""
+    if (config.private_link.browser_authentication and other.private_link.browser_authentication
+            and config.location == other.location):
+        return [f"{stack}: privateLink.browserAuthentication: true is also set by stack {other_name} in region "
+                f"{config.location!r}; exactly one stack per region owns the browser_authentication endpoint"]
+    return []
