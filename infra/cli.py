@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("infra.cli", "offline plan of a stack: tree, summary, policy verdicts"),
     # --- policy check (issue 7) ---
     # --- diff, diagram, verify, bundle-targets (issue 8) ---
+    # --- cost table (issue 5) ---
+    "cost-table": ("infra.cost_table", "what each environment allows and costs at most, from the stack config"),
 }
 
 

@@ -10,6 +10,8 @@ import pulumi
 from pulumi_azure_native import authorization
 
 from infra.components.access_connector import AccessConnector, AccessConnectorArgs
+from infra.components.compute import Compute, ComputeArgs
+from infra.components.cost import Cost, CostArgs
 from infra.components.databricks_providers import DatabricksProviders, DatabricksProvidersArgs
 from infra.components.lake import Lake, LakeArgs
 from infra.components.network import Network, NetworkArgs
@@ -67,6 +69,26 @@ class Platform(pulumi.ComponentResource):
 
         # --- unity catalog and access (issue 4): self.unity_catalog ---
         # --- compute and cost (issue 5): self.compute ---
+        ident = config.identity
+        cost_tags = {"costCenter": config.tags.cost_center, "environment": config.environment,
+                     "project": config.tags.project}
+        # Permissions name account groups: after issue 4 has made them workspace principals (when present).
+        after_groups = [c for c in (getattr(self, "unity_catalog", None),) if isinstance(c, pulumi.Resource)]
+        self.compute = Compute("compute", ComputeArgs(
+            environment=config.environment, config=config.compute, cost_tags=cost_tags,
+            group_names=ident.groups.by_role(), cicd_application_id=ident.cicd_service_principal.application_id,
+            workspace_provider=self.databricks.workspace), opts=pulumi.ResourceOptions(parent=self,
+                                                                                       depends_on=after_groups))
+        compute_roles = {*config.compute.users, *config.compute.jobs.users, *config.compute.sql_warehouse.users}
+        self.cost = Cost("cost", CostArgs(
+            environment=config.environment, config=config.cost, resource_group_name=self.resource_group.name,
+            resource_group_id=self.resource_group.id, workspace_numeric_id=self.workspace.workspace_id,
+            account_id=config.databricks.account_id, cost_tags=cost_tags,
+            budget_policy_users=sorted(ident.groups.by_role()[r] for r in compute_roles),
+            budget_policy_managers=[ident.groups.admins],
+            cicd_application_id=ident.cicd_service_principal.application_id,
+            account_provider=self.databricks.account), opts=pulumi.ResourceOptions(parent=self,
+                                                                                   depends_on=after_groups))
         # --- serving and monitoring (issue 6): self.serving ---
 
         self.outputs: dict[str, pulumi.Input[object]] = {
@@ -78,5 +100,6 @@ class Platform(pulumi.ComponentResource):
             "workspaceHost": pulumi.Output.concat("https://", self.workspace.url),
             "workspaceNumericId": self.workspace.workspace_id,
             # --- outputs of later areas go below (keys are read by verify and bundle-targets) ---
+            "sqlWarehouseId": self.compute.sql_warehouse.id,  # issue 5
         }
         self.register_outputs(self.outputs)

@@ -8,6 +8,7 @@ from pydantic import model_validator
 
 from infra.config import security
 from infra.config.base import StrictModel, field_problems
+from infra.config.compute import ComputeConfig  # issue 5
 from infra.config.core import (
     Environment,
     NamingConfig,
@@ -16,6 +17,7 @@ from infra.config.core import (
     TagsConfig,
     WorkspaceConfig,
 )
+from infra.config.cost import CostConfig  # issue 5
 from infra.config.databricks import DatabricksConfig
 from infra.config.identity import IdentityConfig
 from infra.naming import check_name
@@ -51,6 +53,8 @@ class StackConfig(StrictModel):
 
     # --- unity catalog and access (issue 4) ---
     # --- compute and cost (issue 5) ---
+    compute: ComputeConfig
+    cost: CostConfig
     # --- serving and monitoring (issue 6) ---
 
     @model_validator(mode="after")

@@ -179,6 +179,12 @@ def databricks_outputs(typ: str, name: str, inputs: dict[str, Any], seed: str) -
                                                f"{str(table).rsplit('.', 1)[-1]}_profile_metrics",
                     "dashboardId": stable_hex(seed, 32)})
         return str(table), out
+    if kind == "BudgetPolicy":  # issue 5: the id is the account-wide policy id (a UUID)
+        ident = stable_uuid(seed)
+        out["policyId"] = ident
+        return ident, out
+    if kind == "AccessControlRuleSet":  # its id is its name (accounts/<id>/.../ruleSets/default)
+        return str(inputs.get("name") or name), {"etag": stable_hex(seed, 12)}
     if kind == "SqlEndpoint":
         ident = stable_hex(seed, 16)
         out.update({"dataSourceId": stable_uuid(seed), "jdbcUrl": f"jdbc:databricks://warehouse/{ident}"})

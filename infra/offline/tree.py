@@ -23,6 +23,13 @@ KEY_SETTINGS: dict[str, list[str]] = {
     "azure-native:network:PublicIPAddress": ["publicIpAddressName", "sku.name"],
     "azure-native:databricks:Workspace": ["workspaceName", "sku.name", "publicNetworkAccess",
                                           "requiredNsgRules", "parameters.enableNoPublicIp.value"],
+    # issue 5: compute and cost
+    "databricks:index/clusterPolicy:ClusterPolicy": ["name", "maxClustersPerUser"],
+    "databricks:index/instancePool:InstancePool": ["instancePoolName", "nodeTypeId",
+                                                   "idleInstanceAutoterminationMinutes", "maxCapacity"],
+    "databricks:index/sqlEndpoint:SqlEndpoint": ["name", "clusterSize", "autoStopMins", "enableServerlessCompute"],
+    "databricks:index/budgetPolicy:BudgetPolicy": ["policyName"],
+    "azure-native:consumption:Budget": ["budgetName", "amount", "timeGrain", "timePeriod.startDate"],
 }
 
 _SKIP = {"tags", "location", "resourceGroupName"}

@@ -1,0 +1,77 @@
+"""Cost config: the Azure consumption budget on the environment's resource group and DBU prices.
+
+Budget thresholds are the same everywhere (80 % and 100 % of actual cost, 110 % of forecast); the amount,
+recipients and (optionally) the start month differ per environment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from infra.config.base import StrictModel, field_problems
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+
+
+class BudgetThreshold(StrictModel):
+    percent: float = Field(gt=0, le=1000)  # Azure: 0-1000 % of the amount
+    kind: Literal["Actual", "Forecasted"]
+
+
+DEFAULT_THRESHOLDS = [BudgetThreshold(percent=80, kind="Actual"), BudgetThreshold(percent=100, kind="Actual"),
+                      BudgetThreshold(percent=110, kind="Forecasted")]
+
+
+class BudgetConfig(StrictModel):
+    """A monthly Azure cost budget scoped to the environment's resource group."""
+
+    monthly_amount: float = Field(gt=0)  # in the subscription's billing currency
+    contact_emails: list[str]
+    # First day of a month (YYYY-MM-01). Unset: the first of the month in which the budget is created (Azure
+    # rejects past start dates outside the current month); later runs leave the created date alone.
+    start_date: dt.date | None = None
+    thresholds: list[BudgetThreshold] = DEFAULT_THRESHOLDS
+
+    @field_validator("contact_emails")
+    @classmethod
+    def _recipients(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("has no recipients; allowed: one or more e-mail addresses (a budget alert must "
+                             "reach someone)")
+        for address in v:
+            if not _EMAIL.match(address):
+                raise ValueError(f"has {address!r}, which is not an e-mail address")
+        return v
+
+    @field_validator("start_date")
+    @classmethod
+    def _first_of_month(cls, v: dt.date | None) -> dt.date | None:
+        if v is not None and v.day != 1:
+            raise ValueError(f"is not the first day of a month (Azure budgets start on one); did you mean "
+                             f"'{v.replace(day=1).isoformat()}'?")
+        return v
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> BudgetConfig:
+        if not 1 <= len(self.thresholds) <= 5:
+            raise field_problems([("thresholds", len(self.thresholds), "notifications; Azure allows 1-5")])
+        return self
+
+
+class DbuPricesConfig(StrictModel):
+    """USD per DBU, Azure Databricks premium tier list prices (the seed's 0.55 all-purpose rate)."""
+
+    all_purpose: float = Field(default=0.55, gt=0)
+    jobs: float = Field(default=0.30, gt=0)
+    serverless_sql: float = Field(default=0.70, gt=0)
+
+
+class CostConfig(StrictModel):
+    """`mlops-platform:cost`."""
+
+    budget: BudgetConfig
+    dbu_prices_usd: DbuPricesConfig = DbuPricesConfig()
