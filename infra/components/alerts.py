@@ -1,0 +1,111 @@
+"""Drift alerts (issue 6): SQL alerts on each monitor's drift metrics table, run on the SQL warehouse.
+
+Notification destinations: an e-mail destination for the environment and, optionally, a Teams/Slack/generic
+webhook whose URL is a Pulumi secret (it stays encrypted in state and shows as [secret] in plans).
+Alerts use the v2 alerts API (dbx.AlertV2: query text, evaluation, schedule, subscriptions in one resource).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_databricks as dbx
+
+from infra.config.serving import DriftAlert, Endpoint, Monitor, Notifications
+
+
+@dataclass(frozen=True)
+class DriftAlertsArgs:
+    environment: str
+    endpoints: Sequence[Endpoint]               # monitored endpoints
+    monitors: Mapping[str, dbx.QualityMonitor]  # endpoint name -> its monitor
+    notifications: Notifications
+    provider: dbx.Provider
+    warehouse_id: pulumi.Input[str]
+    run_as_application_id: str                  # the CI/CD principal evaluates the queries
+    webhook_url: pulumi.Input[str] | None = None
+
+
+def drift_query(drift_table: str, alert: DriftAlert, monitor: Monitor) -> str:
+    """The worst drift of the monitored column in the latest window (whole table, not a slice)."""
+    column = monitor.prediction_col if alert.metric == "prediction_drift" else monitor.label_col
+    granularity = monitor.granularities[0]
+    return (
+        f"SELECT MAX({alert.statistic}) AS {alert.metric}\n"
+        f"FROM {drift_table}\n"
+        f"WHERE column_name = '{column}'\n"
+        f"  AND drift_type = '{alert.drift_type}'\n"
+        f"  AND granularity = '{granularity}'\n"
+        f"  AND slice_key IS NULL\n"
+        f"  AND window.start = (SELECT MAX(window.start) FROM {drift_table} "
+        f"WHERE drift_type = '{alert.drift_type}' AND granularity = '{granularity}')"
+    )
+
+
+def _webhook_config(kind: str, url: pulumi.Input[str]) -> dbx.NotificationDestinationConfigArgs:
+    secret_url = pulumi.Output.secret(url)
+    if kind == "microsoftTeams":
+        return dbx.NotificationDestinationConfigArgs(
+            microsoft_teams=dbx.NotificationDestinationConfigMicrosoftTeamsArgs(url=secret_url))
+    if kind == "slack":
+        return dbx.NotificationDestinationConfigArgs(slack=dbx.NotificationDestinationConfigSlackArgs(url=secret_url))
+    return dbx.NotificationDestinationConfigArgs(
+        generic_webhook=dbx.NotificationDestinationConfigGenericWebhookArgs(url=secret_url))
+
+
+class DriftAlerts(pulumi.ComponentResource):
+    """mlops:platform:DriftAlerts: notification destinations and one SQL alert per configured drift check."""
+
+    destinations: dict[str, dbx.NotificationDestination]
+    alerts: dict[str, dbx.AlertV2]
+
+    def __init__(self, name: str, args: DriftAlertsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:platform:DriftAlerts", name, None, opts)
+        self.destinations, self.alerts = {}, {}
+        wanted = [(ep, alert) for ep in args.endpoints if ep.monitor for alert in ep.monitor.drift_alerts]
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        if wanted:
+            self.destinations["email"] = dbx.NotificationDestination(
+                f"mlops-{args.environment}-drift-email",
+                display_name=f"mlops-{args.environment} drift alerts (e-mail)",
+                config=dbx.NotificationDestinationConfigArgs(
+                    email=dbx.NotificationDestinationConfigEmailArgs(addresses=args.notifications.emails)),
+                opts=child)
+            if args.notifications.webhook and args.webhook_url is not None:
+                self.destinations[args.notifications.webhook] = dbx.NotificationDestination(
+                    f"mlops-{args.environment}-drift-{args.notifications.webhook}",
+                    display_name=f"mlops-{args.environment} drift alerts ({args.notifications.webhook})",
+                    config=_webhook_config(args.notifications.webhook, args.webhook_url),
+                    opts=child)
+        subscriptions = [dbx.AlertV2EvaluationNotificationSubscriptionArgs(destination_id=d.id)
+                         for d in self.destinations.values()]
+
+        for ep, alert in wanted:
+            mon = ep.monitor
+            assert mon is not None
+            monitor = args.monitors[ep.name]
+            query = monitor.drift_metrics_table_name.apply(functools.partial(drift_query, alert=alert, monitor=mon))
+            key = f"{ep.name}-{alert.metric}"
+            self.alerts[key] = dbx.AlertV2(
+                key,
+                display_name=f"[{args.environment}] {ep.name}: {alert.metric.replace('_', ' ')} > {alert.threshold}",
+                query_text=query,
+                warehouse_id=args.warehouse_id,
+                evaluation=dbx.AlertV2EvaluationArgs(
+                    source=dbx.AlertV2EvaluationSourceArgs(name=alert.metric),
+                    comparison_operator="GREATER_THAN",
+                    threshold=dbx.AlertV2EvaluationThresholdArgs(
+                        value=dbx.AlertV2EvaluationThresholdValueArgs(double_value=alert.threshold)),
+                    # No drift row yet (no traffic in the window) is not an incident.
+                    empty_result_state="OK",
+                    notification=dbx.AlertV2EvaluationNotificationArgs(
+                        subscriptions=subscriptions, notify_on_ok=True)),
+                schedule=dbx.AlertV2ScheduleArgs(
+                    quartz_cron_schedule=alert.schedule.quartz, timezone_id=alert.schedule.timezone,
+                    pause_status="UNPAUSED"),
+                run_as=dbx.AlertV2RunAsArgs(service_principal_name=args.run_as_application_id),
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[monitor]))
+        self.register_outputs({"alerts": list(self.alerts)})

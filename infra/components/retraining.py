@@ -1,0 +1,105 @@
+"""The drift -> retrain job (issue 6), one per monitored endpoint, as the seed's workflow describes:
+
+    drift_detection (notebook; sets task value all_violations_count)
+      -> check_violations (condition: all_violations_count > 0)
+        -> model_training (notebook; runs only on outcome "true")
+
+Notebook tasks without a cluster run on serverless jobs compute. The job runs as the CI/CD principal, so a
+retrain registers the model under the same identity as the promotion pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_databricks as dbx
+
+from infra.config.serving import Endpoint
+from infra.config.serving import Retraining as RetrainingConfig
+
+DRIFT_TASK = "drift_detection"
+CHECK_TASK = "check_violations"
+TRAIN_TASK = "model_training"
+
+
+@dataclass(frozen=True)
+class RetrainingArgs:
+    config: RetrainingConfig
+    endpoints: Sequence[Endpoint]               # monitored endpoints
+    monitors: Mapping[str, dbx.QualityMonitor]  # endpoint name -> its monitor
+    provider: dbx.Provider
+    run_as_application_id: str
+    ml_engineers_group: str                     # CAN_MANAGE_RUN (start a retrain by hand)
+    data_scientists_group: str                  # CAN_VIEW
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class Retraining(pulumi.ComponentResource):
+    """mlops:platform:Retraining: the drift-triggered retraining workflow of each monitored endpoint."""
+
+    jobs: dict[str, dbx.Job]
+    permissions: dict[str, dbx.Permissions]
+
+    def __init__(self, name: str, args: RetrainingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:platform:Retraining", name, None, opts)
+        cfg = args.config
+        self.jobs, self.permissions = {}, {}
+        for ep in args.endpoints:
+            mon = ep.monitor
+            assert mon is not None
+            monitor = args.monitors[ep.name]
+            thresholds = {a.metric: str(a.threshold) for a in mon.drift_alerts}
+            drift_params: dict[str, pulumi.Input[str]] = {
+                "endpoint_name": ep.name,
+                "monitored_table": mon.table_name,
+                "drift_metrics_table": monitor.drift_metrics_table_name,
+                "profile_metrics_table": monitor.profile_metrics_table_name,
+                **{f"{metric}_threshold": value for metric, value in thresholds.items()},
+            }
+            job = dbx.Job(
+                f"{ep.name}-drift-retrain",
+                name=f"{ep.name}-drift-retrain",
+                description=f"Drift detection on {mon.table_name}; retrains {ep.entities[0].entity_name} when "
+                            "the monitor reports violations.",
+                tasks=[
+                    dbx.JobTaskArgs(
+                        task_key=DRIFT_TASK,
+                        notebook_task=dbx.JobTaskNotebookTaskArgs(
+                            notebook_path=cfg.drift_notebook, base_parameters=drift_params)),
+                    dbx.JobTaskArgs(
+                        task_key=CHECK_TASK,
+                        depends_ons=[dbx.JobTaskDependsOnArgs(task_key=DRIFT_TASK)],
+                        condition_task=dbx.JobTaskConditionTaskArgs(
+                            op="GREATER_THAN",
+                            left=f"{{{{tasks.{DRIFT_TASK}.values.all_violations_count}}}}",
+                            right="0")),
+                    dbx.JobTaskArgs(
+                        task_key=TRAIN_TASK,
+                        depends_ons=[dbx.JobTaskDependsOnArgs(task_key=CHECK_TASK, outcome="true")],
+                        notebook_task=dbx.JobTaskNotebookTaskArgs(
+                            notebook_path=cfg.training_notebook,
+                            base_parameters={"model_name": ep.entities[0].entity_name, "endpoint_name": ep.name})),
+                ],
+                schedule=dbx.JobScheduleArgs(
+                    quartz_cron_expression=cfg.schedule.quartz, timezone_id=cfg.schedule.timezone,
+                    pause_status="PAUSED" if cfg.paused else "UNPAUSED"),
+                max_concurrent_runs=1,
+                run_as=dbx.JobRunAsArgs(service_principal_name=args.run_as_application_id),
+                email_notifications=dbx.JobEmailNotificationsArgs(on_failures=cfg.failure_recipients)
+                if cfg.failure_recipients else None,
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[monitor]))
+            self.jobs[ep.name] = job
+            self.permissions[ep.name] = dbx.Permissions(
+                f"{ep.name}-drift-retrain-permissions",
+                job_id=job.id,
+                access_controls=[
+                    dbx.PermissionsAccessControlArgs(group_name=args.ml_engineers_group,
+                                                     permission_level="CAN_MANAGE_RUN"),
+                    dbx.PermissionsAccessControlArgs(group_name=args.data_scientists_group,
+                                                     permission_level="CAN_VIEW"),
+                ],
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider))
+        self.register_outputs({"jobs": list(self.jobs)})

@@ -1,0 +1,152 @@
+"""Model serving endpoints (issue 6): served UC model versions, traffic split, AI Gateway, permissions.
+
+The Serving component is the umbrella of the area: it declares the endpoints and composes the monitors
+(monitoring.py), the drift alerts (alerts.py) and the drift -> retrain jobs (retraining.py) as children.
+Endpoints whose model is not registered yet (`modelRegistered: false`) are not declared; they are listed
+in `pending` (stack output `servingPending`) and logged as a warning, so the plan says why they are missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_databricks as dbx
+
+from infra.components.alerts import DriftAlerts, DriftAlertsArgs
+from infra.components.monitoring import Monitoring, MonitoringArgs
+from infra.components.retraining import Retraining, RetrainingArgs
+from infra.config.serving import Endpoint, ServingConfig
+
+
+@dataclass(frozen=True)
+class ServingArgs:
+    config: ServingConfig
+    environment: str
+    provider: dbx.Provider                      # the environment's workspace provider
+    consumers_group: str                        # CAN_QUERY on every endpoint
+    cicd_application_id: str                    # CAN_MANAGE; runs the alerts and the retrain jobs
+    ml_engineers_group: str                     # may run the retrain jobs
+    data_scientists_group: str                  # may view the retrain jobs
+    warehouse_id: pulumi.Input[str]             # SQL warehouse the drift alerts run on (issue 5)
+    # "catalog.schema" -> the UC schema resource (issue 4): endpoints/monitors wait for what they write into.
+    schemas: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    webhook_url: pulumi.Input[str] | None = None  # secret
+
+
+def endpoint_tags(tags: Mapping[str, str], git_sha: str) -> list[dbx.ModelServingTagArgs]:
+    return [dbx.ModelServingTagArgs(key=k, value=v) for k, v in sorted({**tags, "gitSha": git_sha}.items())]
+
+
+class Serving(pulumi.ComponentResource):
+    """mlops:platform:Serving: this environment's endpoints, their monitors, alerts and retrain jobs."""
+
+    endpoints: dict[str, dbx.ModelServing]
+    permissions: dict[str, dbx.Permissions]
+    pending: list[dict[str, str]]
+    monitoring: Monitoring
+    alerts: DriftAlerts
+    retraining: Retraining | None
+
+    def __init__(self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:platform:Serving", name, None, opts)
+        cfg = args.config
+        self.endpoints, self.permissions, self.pending = {}, {}, []
+        for ep in cfg.endpoints:
+            if not ep.deployable:
+                reason = (f"modelRegistered is false: register {ep.entities[0].entity_name} version(s) "
+                          f"{', '.join(str(e.entity_version) for e in ep.entities)} first, then set it to true")
+                self.pending.append({"name": ep.name, "reason": reason})
+                pulumi.log.warn(f"serving endpoint {ep.name} skipped: {reason}", resource=self)
+                continue
+            self.endpoints[ep.name] = self._endpoint(ep, args)
+            self.permissions[ep.name] = dbx.Permissions(
+                f"{ep.name}-permissions",
+                serving_endpoint_id=self.endpoints[ep.name].serving_endpoint_id,
+                access_controls=[
+                    dbx.PermissionsAccessControlArgs(group_name=args.consumers_group, permission_level="CAN_QUERY"),
+                    dbx.PermissionsAccessControlArgs(service_principal_name=args.cicd_application_id,
+                                                     permission_level="CAN_MANAGE"),
+                ],
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider))
+
+        monitored = [ep for ep in cfg.endpoints if ep.monitored]
+        for ep in cfg.endpoints:
+            if ep.deployable and ep.monitor and not ep.monitor.table_exists:
+                reason = (f"monitor.tableExists is false: {ep.monitor.table_name} must exist first (phase 2 of "
+                          "the rollout); its monitor, drift alerts and retrain job wait")
+                self.pending.append({"name": ep.name, "reason": reason})
+                pulumi.log.warn(f"monitor of {ep.name} skipped: {reason}", resource=self)
+
+        child = pulumi.ResourceOptions(parent=self)
+        self.monitoring = Monitoring(f"{name}-monitoring", MonitoringArgs(
+            endpoints=monitored, endpoint_resources=self.endpoints, provider=args.provider,
+            warehouse_id=args.warehouse_id, schemas=args.schemas), opts=child)
+        self.alerts = DriftAlerts(f"{name}-alerts", DriftAlertsArgs(
+            environment=args.environment, endpoints=monitored, monitors=self.monitoring.monitors,
+            notifications=cfg.notifications, webhook_url=args.webhook_url, provider=args.provider,
+            warehouse_id=args.warehouse_id, run_as_application_id=args.cicd_application_id), opts=child)
+        self.retraining = None
+        if cfg.retraining and cfg.retraining.enabled and monitored:
+            self.retraining = Retraining(f"{name}-retraining", RetrainingArgs(
+                config=cfg.retraining, endpoints=monitored, monitors=self.monitoring.monitors,
+                provider=args.provider, run_as_application_id=args.cicd_application_id,
+                ml_engineers_group=args.ml_engineers_group, data_scientists_group=args.data_scientists_group,
+                tags={**args.tags, "gitSha": cfg.git_sha}), opts=child)
+
+        self.register_outputs({"endpoints": list(self.endpoints), "pending": self.pending})
+
+    def _endpoint(self, ep: Endpoint, args: ServingArgs) -> dbx.ModelServing:
+        cfg = args.config
+        table = ep.inference_table
+        depends = [args.schemas[table.full_schema]] if table.enabled and table.full_schema in args.schemas else []
+        traffic = ep.traffic
+        return dbx.ModelServing(
+            ep.name,
+            name=ep.name,
+            config=dbx.ModelServingConfigArgs(
+                served_entities=[dbx.ModelServingConfigServedEntityArgs(
+                    name=entity.name,
+                    entity_name=entity.entity_name,
+                    entity_version=str(entity.entity_version),
+                    workload_size=cfg.resolved_size(entity),
+                    workload_type=entity.workload_type,
+                    scale_to_zero_enabled=cfg.resolved_scale_to_zero(entity),
+                ) for entity in ep.entities],
+                traffic_config=dbx.ModelServingConfigTrafficConfigArgs(routes=[
+                    dbx.ModelServingConfigTrafficConfigRouteArgs(
+                        served_entity_name=entity.name, traffic_percentage=traffic[entity.name])
+                    for entity in ep.entities]),
+            ),
+            # AI Gateway inference tables replace the retired config.auto_capture_config.
+            ai_gateway=dbx.ModelServingAiGatewayArgs(
+                inference_table_config=dbx.ModelServingAiGatewayInferenceTableConfigArgs(
+                    enabled=table.enabled, catalog_name=table.catalog, schema_name=table.schema_name,
+                    table_name_prefix=table.table_prefix),
+                usage_tracking_config=dbx.ModelServingAiGatewayUsageTrackingConfigArgs(enabled=ep.usage_tracking),
+                rate_limits=[dbx.ModelServingAiGatewayRateLimitArgs(
+                    calls=limit.calls, key=limit.key, principal=limit.principal,
+                    renewal_period=limit.renewal_period) for limit in ep.rate_limits] or None,
+            ),
+            tags=endpoint_tags(args.tags, cfg.git_sha),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=depends))
+
+
+def serving_outputs(serving: Serving | None, config: ServingConfig | None) -> dict[str, Any]:
+    """Stack outputs of the area (shared contract): servingEndpoints, monitors, and servingPending."""
+    if serving is None or config is None:
+        return {"servingEndpoints": [], "monitors": [], "servingPending": []}
+    endpoints = [{
+        "name": ep.name,
+        "entities": [{"name": e.name, "entityName": e.entity_name, "entityVersion": str(e.entity_version)}
+                     for e in ep.entities],
+        "inferenceTable": {"catalog": ep.inference_table.catalog, "schema": ep.inference_table.schema_name,
+                           "tablePrefix": ep.inference_table.table_prefix},
+    } for ep in config.endpoints if ep.name in serving.endpoints]
+    monitors = [{"tableName": ep.monitor.table_name, "outputSchema": ep.monitor.output_schema_full,
+                 "endpoint": ep.name}
+                for ep in config.endpoints if ep.monitor and ep.name in serving.monitoring.monitors]
+    return {"servingEndpoints": endpoints, "monitors": monitors, "servingPending": serving.pending}

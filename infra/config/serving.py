@@ -1,0 +1,453 @@
+"""Serving endpoints, Lakehouse monitors, drift alerts and the drift -> retrain job (issue 6).
+
+Two switches make the "must exist first" dependencies explicit, so a deploy never fails half-way:
+- `endpoints[].modelRegistered`: the pinned UC model versions are registered (training/promotion did it);
+  until then the endpoint (and everything hanging off it) is skipped with a note.
+- `endpoints[].monitor.tableExists`: the monitored inference table exists (the endpoint has logged
+  requests and the unpacking job wrote it); until then the monitor, its alerts and the retrain job wait.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Any, Literal
+
+from croniter import croniter
+from pydantic import Field, field_validator, model_validator
+
+from infra.config.base import StrictModel, field_problems, show
+
+# UC identifiers: letters, digits, underscores (hyphens need quoting everywhere; keep them out).
+_UC_PART = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
+UC_THREE_PART = re.compile(rf"^{_UC_PART}\.{_UC_PART}\.{_UC_PART}$")
+UC_NAME = re.compile(rf"^{_UC_PART}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+# Serving endpoint names: alphanumerics, dashes and underscores, at most 63 characters (API rule).
+_ENDPOINT_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+_SERVED_ENTITY_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+
+WorkloadSize = Literal["Small", "Medium", "Large"]
+WorkloadType = Literal["CPU", "GPU_SMALL", "GPU_MEDIUM", "GPU_LARGE", "MULTIGPU_MEDIUM"]
+# Granularities Lakehouse Monitoring accepts for time windows.
+Granularity = Literal["5 minutes", "30 minutes", "1 hour", "1 day", "1 week", "2 weeks", "3 weeks", "4 weeks",
+                      "1 month", "1 year"]
+
+PROBLEM_TYPES = {"classification": "PROBLEM_TYPE_CLASSIFICATION", "regression": "PROBLEM_TYPE_REGRESSION"}
+METRIC_TYPES = {"aggregate": "CUSTOM_METRIC_TYPE_AGGREGATE", "derived": "CUSTOM_METRIC_TYPE_DERIVED",
+                "drift": "CUSTOM_METRIC_TYPE_DRIFT"}
+_DOW_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+def check_emails(values: list[str]) -> list[str]:
+    bad = [v for v in values if not _EMAIL.match(v)]
+    if bad:
+        raise ValueError(f"has {show(bad[0])}, not an e-mail address")
+    return values
+
+
+def _uc_three_part(value: str) -> str:
+    if not UC_THREE_PART.match(value):
+        raise ValueError("is not a Unity Catalog name; allowed: catalog.schema.name (three parts, "
+                         "letters, digits and _)")
+    return value
+
+
+def quartz_from_cron(expr: str) -> str:
+    """A 5-field cron (`min hour dom month dow`) as the equivalent Quartz expression (`sec min ... dow`).
+
+    Quartz wants `?` in one of day-of-month/day-of-week and counts weekdays 1-7 from Sunday; named days
+    mean the same in both, so numeric weekdays become names. Raises ValueError for what Quartz cannot say.
+    """
+    fields = expr.split()
+    if len(fields) != 5 or not croniter.is_valid(expr) or not re.fullmatch(r"[0-9A-Za-z*,/\- ]+", expr):
+        raise ValueError("is not a valid 5-field cron expression; allowed: 'minute hour day-of-month month "
+                         "day-of-week', e.g. '0 0 * * *' (daily at midnight)")
+    minute, hour, dom, month, dow = fields
+    if dom != "*" and dow != "*":
+        raise ValueError("restricts both day-of-month and day-of-week, which Quartz cannot express; "
+                         "allowed: '*' in one of them")
+
+    def day_name(token: str) -> str:
+        return _DOW_NAMES[int(token)] if token.isdigit() else token.upper()
+
+    if dow == "*":
+        quartz_dow = "?"
+    else:
+        if "/" in dow:
+            raise ValueError("uses a step in day-of-week; allowed: day lists or ranges, e.g. 'MON-FRI'")
+        parts = []
+        for item in dow.split(","):
+            parts.append("-".join(day_name(t) for t in item.split("-")))
+        quartz_dow = ",".join(parts)
+    quartz_dom = "?" if dow != "*" and dom == "*" else dom
+    return f"0 {minute} {hour} {quartz_dom} {month.upper()} {quartz_dow}"
+
+
+class Schedule(StrictModel):
+    """When something runs: a 5-field cron as the seeds write it, converted to Quartz for Databricks."""
+
+    cron: str = "0 0 * * *"
+    timezone: str = "UTC"
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        quartz_from_cron(v)
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not a time zone id; allowed: IANA/Java ids such as 'UTC' or "
+                             "'Europe/Berlin'") from None
+        return v
+
+    @property
+    def quartz(self) -> str:
+        return quartz_from_cron(self.cron)
+
+
+class ServedEntity(StrictModel):
+    """One UC model version behind the endpoint. `name` is what routes refer to (e.g. champion)."""
+
+    name: str = Field(pattern=_SERVED_ENTITY_NAME)
+    entity_name: str
+    entity_version: int
+    # None: the serving-level default of this environment.
+    workload_size: WorkloadSize | None = None
+    workload_type: WorkloadType = "CPU"
+    scale_to_zero: bool | None = None
+
+    @field_validator("entity_name")
+    @classmethod
+    def _uc_model(cls, v: str) -> str:
+        if not UC_THREE_PART.match(v):
+            raise ValueError("is not a Unity Catalog model; allowed: catalog.schema.model (three parts, "
+                             "letters, digits and _)")
+        return v
+
+    @field_validator("entity_version", mode="before")
+    @classmethod
+    def _version(cls, v: Any) -> Any:
+        if isinstance(v, bool) or not (isinstance(v, int) or (isinstance(v, str) and v.isdigit())) or int(v) < 1:
+            raise ValueError("is not a model version; allowed: a whole number >= 1 (the registered UC "
+                             "version the promotion PR pins)")
+        return int(v)
+
+
+class InferenceTable(StrictModel):
+    """AI Gateway inference table (not the retired auto_capture_config): where requests are logged."""
+
+    enabled: bool = True
+    catalog: str = Field(pattern=UC_NAME.pattern)
+    schema_name: str = Field(default="model_inference_logs", alias="schema", pattern=UC_NAME.pattern)
+    table_prefix: str = Field(default="inference_logs_", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
+
+    @property
+    def full_schema(self) -> str:
+        return f"{self.catalog}.{self.schema_name}"
+
+
+class RateLimit(StrictModel):
+    """AI Gateway rate limit (calls per minute) for the endpoint, a user, a group or a principal."""
+
+    calls: int = Field(ge=1)
+    key: Literal["endpoint", "user", "user_group", "service_principal"] = "endpoint"
+    principal: str | None = None
+    renewal_period: Literal["minute"] = "minute"
+
+    @model_validator(mode="after")
+    def _principal(self) -> RateLimit:
+        if self.key in ("user_group", "service_principal") and not self.principal:
+            raise field_problems([("principal", None, f"is required for key {self.key!r}; allowed: the group "
+                                                      "name or the principal's application id")])
+        return self
+
+
+class CustomMetric(StrictModel):
+    """A Lakehouse Monitoring custom metric, e.g. the seed's expected_loss business metric."""
+
+    name: str = Field(pattern=UC_NAME.pattern)
+    type: Literal["aggregate", "derived", "drift"] = "aggregate"
+    input_columns: list[str] = Field(default=[":table"], min_length=1)
+    definition: str = Field(min_length=1)
+    output_data_type: Literal["double", "long", "int", "string", "boolean"] = "double"
+
+    @property
+    def api_type(self) -> str:
+        return METRIC_TYPES[self.type]
+
+    @property
+    def struct_field_json(self) -> str:
+        """The API wants a Spark StructField as JSON (what `StructField("output", DoubleType()).json()` gives)."""
+        return ('{"name":"output","type":"' + self.output_data_type + '","nullable":true,"metadata":{}}')
+
+
+class DriftAlert(StrictModel):
+    """A SQL alert on the monitor's drift metrics table (seed: prediction drift > 0.1 dev, 0.05 prod)."""
+
+    metric: Literal["prediction_drift", "label_drift"] = "prediction_drift"
+    statistic: Literal["js_distance", "ks_test.statistic", "wasserstein_distance", "population_stability_index",
+                       "chi_squared_test.statistic", "tv_distance", "l_infinity_distance"] = "js_distance"
+    threshold: float = Field(gt=0)
+    drift_type: Literal["CONSECUTIVE", "BASELINE"] = "CONSECUTIVE"
+    # Evaluated an hour after the seed's daily refresh at midnight.
+    schedule: Schedule = Schedule(cron="0 1 * * *")
+
+
+class Monitor(StrictModel):
+    """Lakehouse Monitoring (InferenceLog profile) on the endpoint's processed inference table."""
+
+    table_name: str
+    # Two-phase rollout: false until the table exists (the endpoint logged requests, the unpacking job ran).
+    table_exists: bool = False
+    problem_type: Literal["classification", "regression"]
+    prediction_col: str = "prediction"
+    label_col: str | None = "label"
+    timestamp_col: str = "timestamp"
+    model_id_col: str = "model_version"
+    prediction_proba_col: str | None = None
+    granularities: list[Granularity] = Field(default=["1 day"], min_length=1)
+    baseline_table: str | None = None
+    slicing_exprs: list[str] = []
+    custom_metrics: list[CustomMetric] = []
+    # Schema name in the monitored table's catalog (seed: `monitoring`).
+    output_schema: str = Field(default="monitoring", pattern=UC_NAME.pattern)
+    # None: /Workspace/Shared/lakehouse_monitoring/<catalog>_<schema>_<table> (the seed's location).
+    assets_dir: str | None = Field(default=None, pattern=r"^/Workspace/\S+$")
+    schedule: Schedule = Schedule()
+    failure_recipients: list[str]
+    drift_alerts: list[DriftAlert] = []
+
+    @field_validator("table_name", "baseline_table")
+    @classmethod
+    def _tables(cls, v: str | None) -> str | None:
+        return v if v is None else _uc_three_part(v)
+
+    @field_validator("failure_recipients")
+    @classmethod
+    def _recipients(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("is empty; a monitor needs at least one e-mail address to tell about failed "
+                             "refreshes")
+        return check_emails(v)
+
+    @model_validator(mode="after")
+    def _label_drift(self) -> Monitor:
+        for i, alert in enumerate(self.drift_alerts):
+            if alert.metric == "label_drift" and not self.label_col:
+                raise field_problems([(f"driftAlerts[{i}].metric", alert.metric,
+                                       "needs labelCol (the column whose drift it watches)")])
+        return self
+
+    @property
+    def catalog(self) -> str:
+        return self.table_name.split(".")[0]
+
+    @property
+    def output_schema_full(self) -> str:
+        return f"{self.catalog}.{self.output_schema}"
+
+    @property
+    def assets_path(self) -> str:
+        return self.assets_dir or "/Workspace/Shared/lakehouse_monitoring/" + self.table_name.replace(".", "_")
+
+    @property
+    def api_problem_type(self) -> str:
+        return PROBLEM_TYPES[self.problem_type]
+
+
+class Endpoint(StrictModel):
+    """One model serving endpoint: served UC model versions, traffic split, inference table, gateway."""
+
+    name: str = Field(pattern=_ENDPOINT_NAME)
+    # The pinned versions are registered in UC; false skips the endpoint (and its monitor) with a note.
+    model_registered: bool = False
+    entities: list[ServedEntity] = Field(min_length=1, max_length=10)
+    # served entity name -> traffic percent; may be left out when there is exactly one entity (100).
+    routes: dict[str, int] | None = None
+    inference_table: InferenceTable
+    usage_tracking: bool = True
+    rate_limits: list[RateLimit] = []
+    monitor: Monitor | None = None
+
+    @model_validator(mode="after")
+    def _routes(self) -> Endpoint:
+        names = [e.name for e in self.entities]
+        problems: list[tuple[str, Any, str]] = []
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                problems.append((f"entities[{i}].name", name, "is used twice; served entity names must differ"))
+            seen.add(name)
+        if self.routes is None:
+            if len(names) > 1:
+                problems.append(("routes", None, "are required with more than one served entity; allowed: "
+                                                 "a percentage per entity, adding up to 100"))
+        else:
+            allowed = ", ".join(repr(n) for n in names)
+            for key, pct in self.routes.items():
+                if key not in names:
+                    problems.append((f"routes.{key}", pct, f"names no served entity; allowed: {allowed}"))
+                if not 0 <= pct <= 100:
+                    problems.append((f"routes.{key}", pct, "is out of range; allowed: 0 to 100"))
+            for name in names:
+                if name not in self.routes:
+                    problems.append(("routes", self.routes, f"have no route for served entity {name!r}; every "
+                                                            "entity needs one (0 for a standby)"))
+            total = sum(self.routes.values())
+            if total != 100:
+                problems.append(("routes", self.routes, f"add up to {total}; allowed: percentages adding up "
+                                                        "to 100"))
+        if self.monitor and self.monitor.table_exists and not self.model_registered:
+            problems.append(("monitor.tableExists", True, "needs modelRegistered: true (the table is filled "
+                                                          "from this endpoint's inference log)"))
+        if problems:
+            raise field_problems(problems)
+        return self
+
+    @property
+    def traffic(self) -> dict[str, int]:
+        return self.routes if self.routes is not None else {self.entities[0].name: 100}
+
+    @property
+    def deployable(self) -> bool:
+        return self.model_registered
+
+    @property
+    def monitored(self) -> bool:
+        return self.deployable and self.monitor is not None and self.monitor.table_exists
+
+
+class Notifications(StrictModel):
+    """Where drift alerts go: an e-mail destination, and optionally a Teams/Slack/generic webhook.
+
+    The webhook URL is a secret: `pulumi config set --secret alertWebhookUrl <url>` (top-level key).
+    """
+
+    emails: list[str] = Field(min_length=1)
+    webhook: Literal["microsoftTeams", "slack", "genericWebhook"] | None = None
+
+    @field_validator("emails")
+    @classmethod
+    def _valid_emails(cls, v: list[str]) -> list[str]:
+        return check_emails(v)
+
+
+class Retraining(StrictModel):
+    """The drift -> retrain job (seed): drift detection notebook, a condition on its violation count, training."""
+
+    enabled: bool = True
+    drift_notebook: str = Field(pattern=r"^/\S+$")
+    training_notebook: str = Field(pattern=r"^/\S+$")
+    # Runs after the monitor refresh and the alert evaluation.
+    schedule: Schedule = Schedule(cron="0 2 * * *")
+    paused: bool = False
+    failure_recipients: list[str] = []
+
+    @field_validator("failure_recipients")
+    @classmethod
+    def _valid_emails(cls, v: list[str]) -> list[str]:
+        return check_emails(v)
+
+
+class ServingConfig(StrictModel):
+    """`mlops-platform:serving`: this environment's endpoints and what watches them."""
+
+    # Traceability tag on every endpoint and job; CI sets it: pulumi config set --path serving.gitSha <sha>.
+    git_sha: str = Field(default="unknown", pattern=r"^(unknown|[0-9a-f]{7,40})$")
+    # Environment defaults for served entities (seed: Small + scale-to-zero in dev, Medium always-on in prod).
+    workload_size: WorkloadSize
+    scale_to_zero: bool
+    notifications: Notifications
+    retraining: Retraining | None = None
+    endpoints: list[Endpoint] = []
+
+    @model_validator(mode="after")
+    def _unique(self) -> ServingConfig:
+        problems: list[tuple[str, Any, str]] = []
+        seen_names: set[str] = set()
+        seen_tables: set[str] = set()
+        for i, ep in enumerate(self.endpoints):
+            if ep.name in seen_names:
+                problems.append((f"endpoints[{i}].name", ep.name, "is used twice; endpoint names are unique in a "
+                                                                  "workspace"))
+            seen_names.add(ep.name)
+            if ep.monitor:
+                if ep.monitor.table_name in seen_tables:
+                    problems.append((f"endpoints[{i}].monitor.tableName", ep.monitor.table_name,
+                                     "is monitored twice; a table has at most one monitor"))
+                seen_tables.add(ep.monitor.table_name)
+        if problems:
+            raise field_problems(problems)
+        return self
+
+    def resolved_size(self, entity: ServedEntity) -> str:
+        return entity.workload_size or self.workload_size
+
+    def resolved_scale_to_zero(self, entity: ServedEntity) -> bool:
+        return self.scale_to_zero if entity.scale_to_zero is None else entity.scale_to_zero
+
+    def required_schemas(self) -> list[tuple[str, str]]:
+        """(key path, catalog.schema) of every UC schema the deployable parts log into or read from."""
+        out: list[tuple[str, str]] = []
+        for i, ep in enumerate(self.endpoints):
+            if not ep.deployable:
+                continue
+            if ep.inference_table.enabled:
+                out.append((f"serving.endpoints[{i}].inferenceTable", ep.inference_table.full_schema))
+            if ep.monitor:
+                out.append((f"serving.endpoints[{i}].monitor.outputSchema", ep.monitor.output_schema_full))
+        return out
+
+
+# What the offline engine hands the program for a `secure:` value (the real engine hands the plaintext).
+OFFLINE_SECRET_MASK = "[secret]"
+
+
+def serving_stack_problems(config: Any) -> list[tuple[str, Any, str]]:
+    """Rules between serving and the rest of the stack config (the webhook secret, UC schemas)."""
+    problems: list[tuple[str, Any, str]] = []
+    serving: ServingConfig | None = config.serving
+    secret = config.alert_webhook_url
+    webhook = serving.notifications.webhook if serving else None
+    if webhook and secret is None:
+        problems.append(("serving.notifications.webhook", webhook,
+                         "needs the webhook URL as a secret; run: pulumi config set --secret alertWebhookUrl <url>"))
+    if secret is not None:
+        url = secret.get_secret_value()
+        if not webhook:
+            problems.append(("alertWebhookUrl", OFFLINE_SECRET_MASK, "is set but serving.notifications.webhook is "
+                             "not; allowed: 'microsoftTeams', 'slack' or 'genericWebhook' there"))
+        elif url != OFFLINE_SECRET_MASK and not url.startswith("https://"):
+            problems.append(("alertWebhookUrl", OFFLINE_SECRET_MASK, "is not an https:// URL (value not shown: "
+                             "it is a secret)"))
+    if serving:
+        problems.extend(_schema_problems(config, serving))
+    return problems
+
+
+def _schema_problems(config: Any, serving: ServingConfig) -> list[tuple[str, Any, str]]:
+    """Endpoints log into, and monitors write to, UC schemas that the Unity Catalog config must declare."""
+    declared = declared_schemas(config)
+    if declared is None:
+        return []
+    problems: list[tuple[str, Any, str]] = []
+    for path, full in serving.required_schemas():
+        if full not in declared:
+            catalog, schema = full.split(".")
+            problems.append((path, full, f"is not a schema the Unity Catalog config declares; add {schema!r} to "
+                                         f"catalog {catalog!r}'s schemas"))
+    return problems
+
+
+def declared_schemas(config: Any) -> set[str] | None:
+    """`catalog.schema` names the Unity Catalog area declares, or None when this stack has no UC config."""
+    uc = getattr(config, "unity_catalog", None)  # issue 4's UnityCatalogConfig
+    if uc is None:
+        return None
+    return {f"{catalog.name}.{schema.name}" for catalog in uc.catalogs for schema in catalog.schemas}
