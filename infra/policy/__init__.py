@@ -1,0 +1,1 @@
+"""Policy rules shared by the CrossGuard pack (infra/policy/__main__.py) and `mlopsctl check` (offline)."""
