@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 
 from infra.config import security
 from infra.config.base import StrictModel, field_problems
@@ -20,6 +20,7 @@ from infra.config.core import (
 from infra.config.cost import CostConfig  # issue 5
 from infra.config.databricks import DatabricksConfig
 from infra.config.identity import IdentityConfig
+from infra.config.serving import ServingConfig, serving_stack_problems  # issue 6
 from infra.naming import check_name
 from infra.tags import platform_tags
 
@@ -56,6 +57,16 @@ class StackConfig(StrictModel):
     compute: ComputeConfig
     cost: CostConfig
     # --- serving and monitoring (issue 6) ---
+    serving: ServingConfig | None = None
+    # Secret (pulumi config set --secret alertWebhookUrl <url>): the Teams/Slack webhook for drift alerts.
+    alert_webhook_url: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _serving(self) -> StackConfig:
+        problems = serving_stack_problems(self)
+        if problems:
+            raise field_problems(problems)
+        return self
 
     @model_validator(mode="after")
     def _names(self) -> StackConfig:

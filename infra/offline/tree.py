@@ -30,6 +30,15 @@ KEY_SETTINGS: dict[str, list[str]] = {
     "databricks:index/sqlEndpoint:SqlEndpoint": ["name", "clusterSize", "autoStopMins", "enableServerlessCompute"],
     "databricks:index/budgetPolicy:BudgetPolicy": ["policyName"],
     "azure-native:consumption:Budget": ["budgetName", "amount", "timeGrain", "timePeriod.startDate"],
+    # issue 6: serving and monitoring
+    "databricks:index/modelServing:ModelServing": ["name", "config.servedEntities[].entityName",
+                                                   "config.servedEntities[].workloadSize",
+                                                   "aiGateway.inferenceTableConfig.schemaName"],
+    "databricks:index/qualityMonitor:QualityMonitor": ["tableName", "outputSchemaName",
+                                                       "schedule.quartzCronExpression"],
+    "databricks:index/alertV2:AlertV2": ["displayName", "schedule.quartzCronSchedule"],
+    "databricks:index/notificationDestination:NotificationDestination": ["displayName"],
+    "databricks:index/job:Job": ["name", "schedule.quartzCronExpression", "schedule.pauseStatus"],
 }
 
 _SKIP = {"tags", "location", "resourceGroupName"}
