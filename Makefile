@@ -33,7 +33,16 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: check-ci lint typecheck unit
+
+# Workflows and the pipeline against their vendored JSON schemas (offline), zizmor's offline audits, and a
+# secrets scan of every tracked or new file against the reviewed baseline (.secrets.baseline).
+check-ci: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --regex-variant python --builtin-schema vendor.azure-pipelines azure-pipelines.yml
+	$(BIN)/zizmor --offline --quiet .github/workflows
+	git ls-files -z --cached --others --exclude-standard | grep -zv '^\.secrets\.baseline$$' \
+		| xargs -0 $(BIN)/detect-secrets-hook --baseline .secrets.baseline
 
 bench: $(STAMP)
 	$(BIN)/python -m infra.offline.bench
