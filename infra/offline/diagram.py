@@ -1,0 +1,231 @@
+"""`mlopsctl diagram`: a Mermaid flowchart of one stack, from its offline plan (or a plan JSON file).
+
+Components become nested subgraphs holding the stack's key resources (KEY_TYPES); edges come from the
+plan itself, never from a hand-drawn list:
+- a key resource's input that holds another key resource's id is a reference edge (workspace -> VNet);
+- a private endpoint's privateLinkServiceConnections[].privateLinkServiceId is a dotted "private link" edge
+  to its target, labelled with the group ids (databricks_ui_api, dfs, vault, ...);
+- a databricks WorkspaceBinding is a thick edge from its catalog to the workspace it depends on.
+The output is deterministic (plan order), so the README's diagrams are compared with it in a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from infra.config import PROJECT_DIR
+
+# type token -> short kind shown in the node. Everything else is left out of the picture (counted per component).
+KEY_TYPES: dict[str, str] = {
+    "azure-native:resources:ResourceGroup": "Resource group",
+    "azure-native:network:VirtualNetwork": "VNet",
+    "azure-native:network:NatGateway": "NAT gateway",
+    "azure-native:network:PrivateEndpoint": "Private endpoint",
+    "azure-native:privatedns:PrivateZone": "Private DNS zone",
+    "azure-native:databricks:Workspace": "Databricks workspace",
+    "azure-native:databricks:AccessConnector": "Access connector",
+    "azure-native:storage:StorageAccount": "Storage account",
+    "azure-native:keyvault:Vault": "Key Vault",
+    "azure-native:keyvault:Key": "Key",
+    "azure-native:operationalinsights:Workspace": "Log Analytics",
+    "azure-native:consumption:Budget": "Budget",
+    "databricks:index/metastore:Metastore": "Metastore",
+    "databricks:index/metastoreAssignment:MetastoreAssignment": "Metastore assignment",
+    "databricks:index/storageCredential:StorageCredential": "Storage credential",
+    "databricks:index/externalLocation:ExternalLocation": "External location",
+    "databricks:index/catalog:Catalog": "Catalog",
+    "databricks:index/sqlEndpoint:SqlEndpoint": "SQL warehouse",
+    "databricks:index/instancePool:InstancePool": "Instance pool",
+    "databricks:index/clusterPolicy:ClusterPolicy": "Cluster policy",
+    "databricks:index/modelServing:ModelServing": "Serving endpoint",
+    "databricks:index/qualityMonitor:QualityMonitor": "Quality monitor",
+    "databricks:index/job:Job": "Job",
+}
+BINDING = "databricks:index/workspaceBinding:WorkspaceBinding"
+WORKSPACE = "azure-native:databricks:Workspace"
+PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+_NAME_KEYS = ("workspaceName", "accountName", "vaultName", "keyName", "virtualNetworkName", "natGatewayName",
+              "privateEndpointName", "privateZoneName", "connectorName", "resourceGroupName", "budgetName", "name",
+              "tableName", "clusterName", "instancePoolName", "policyName")
+
+
+def _label(text: str) -> str:
+    """Mermaid-safe label text inside ["..."]."""
+    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def _display_name(res: dict[str, Any]) -> str:
+    inputs = res.get("inputs") or {}
+    own_keys = [k for k in _NAME_KEYS if isinstance(inputs.get(k), str) and inputs.get(k)]
+    if res["type"] != "azure-native:resources:ResourceGroup":
+        own_keys = [k for k in own_keys if k != "resourceGroupName"] or own_keys
+    if res["type"] == "databricks:index/job:Job" and isinstance(inputs.get("name"), str):
+        return str(inputs["name"])
+    return str(inputs[own_keys[0]]) if own_keys else str(res["name"])
+
+
+def _strings(value: Any, path: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        return [pair for k in sorted(value) for pair in _strings(value[k], f"{path}.{k}" if path else k)]
+    if isinstance(value, list):
+        return [pair for i, v in enumerate(value) for pair in _strings(v, f"{path}[{i}]")]
+    return []
+
+
+def render(plan: dict[str, Any]) -> str:
+    """The Mermaid flowchart (without the ``` fence) of a plan JSON document."""
+    resources: list[dict[str, Any]] = plan["resources"]
+    by_urn = {r["urn"]: r for r in resources}
+    key = [r for r in resources if r.get("custom") and r["type"] in KEY_TYPES]
+    node_id = {r["urn"]: f"r{i}" for i, r in enumerate(key)}
+    by_id = {r["id"]: r["urn"] for r in key if r.get("id")}
+    components = [r for r in resources if not r.get("custom")]
+    comp_id = {r["urn"]: f"c{i}" for i, r in enumerate(components)}
+
+    def owner(res: dict[str, Any]) -> str | None:
+        parent = res.get("parent")
+        while parent is not None and parent in by_urn and by_urn[parent].get("custom"):
+            parent = by_urn[parent].get("parent")
+        return parent if parent in comp_id else None
+
+    members: dict[str | None, list[dict[str, Any]]] = {}
+    for res in key:
+        members.setdefault(owner(res), []).append(res)
+    sub_components: dict[str | None, list[dict[str, Any]]] = {}
+    for comp in components:
+        sub_components.setdefault(comp.get("parent") if comp.get("parent") in comp_id else None, []).append(comp)
+
+    def non_empty(urn: str) -> bool:
+        return bool(members.get(urn)) or any(non_empty(c["urn"]) for c in sub_components.get(urn, []))
+
+    lines = ["flowchart LR"]
+
+    def emit_nodes(owner_urn: str | None, indent: str) -> None:
+        for res in members.get(owner_urn, []):
+            text = f"{KEY_TYPES[res['type']]}<br/>{_display_name(res)}"
+            if res.get("protect"):
+                text += "<br/>🔒 protected"
+            shape = ('[("', '")]') if res["type"] in ("azure-native:storage:StorageAccount",
+                                                      "databricks:index/catalog:Catalog") else ('["', '"]')
+            lines.append(f"{indent}{node_id[res['urn']]}{shape[0]}{_label(text)}{shape[1]}")
+        for comp in sub_components.get(owner_urn, []):
+            if not non_empty(comp["urn"]):
+                continue
+            kind = comp["type"].rsplit(":", 1)[-1]
+            lines.append(f'{indent}subgraph {comp_id[comp["urn"]]}["{_label(kind + " " + comp["name"])}"]')
+            emit_nodes(comp["urn"], indent + "  ")
+            lines.append(f"{indent}end")
+
+    emit_nodes(None, "  ")
+
+    edges: list[str] = []
+    for res in key:
+        src = node_id[res["urn"]]
+        inputs = res.get("inputs") or {}
+        if res["type"] == PRIVATE_ENDPOINT:
+            for conn in inputs.get("privateLinkServiceConnections") or []:
+                target = by_id.get(conn.get("privateLinkServiceId") or "")
+                if target:
+                    groups = ", ".join(conn.get("groupIds") or []) or "private link"
+                    edges.append(f'  {src} -. "{_label(groups)}" .-> {node_id[target]}')
+            continue
+        for path, value in _strings(inputs):
+            target = by_id.get(value)
+            if target and target != res["urn"]:
+                edges.append(f'  {src} -->|"{_label(re.sub(r"[[][0-9]+[]]", "", path))}"| {node_id[target]}')
+    catalogs = {(r.get("inputs") or {}).get("name"): r["urn"] for r in key
+                if r["type"] == "databricks:index/catalog:Catalog"}
+    workspaces = {r["urn"] for r in key if r["type"] == WORKSPACE}
+    for binding in (r for r in resources if r["type"] == BINDING):
+        inputs = binding.get("inputs") or {}
+        catalog = catalogs.get(inputs.get("securableName"))
+        targets = [d for d in binding.get("dependencies") or [] if d in workspaces]
+        if catalog is None:
+            continue
+        label = (inputs.get("bindingType") or "BINDING_TYPE_READ_WRITE").removeprefix("BINDING_TYPE_").lower()
+        if targets:
+            edges.append(f'  {node_id[catalog]} ==>|"bound: {label}"| {node_id[targets[0]]}')
+        else:  # bound to a workspace outside this stack
+            ext = f"ws{inputs.get('workspaceId')}"
+            lines.append(f'  {ext}(["{_label("workspace " + str(inputs.get("workspaceId")))}"])')
+            edges.append(f'  {node_id[catalog]} ==>|"bound: {label}"| {ext}')
+    return "\n".join(lines + sorted(set(edges), key=edges.index)) + "\n"
+
+
+def fenced(plan: dict[str, Any]) -> str:
+    return "```mermaid\n" + render(plan) + "```\n"
+
+
+def _start(stack: str) -> str:
+    return f"<!-- diagram:{stack}:start (generated by `mlopsctl diagram --update-readme`; do not edit) -->"
+
+
+def _end(stack: str) -> str:
+    return f"<!-- diagram:{stack}:end -->"
+
+
+def readme_block(stack: str, plan: dict[str, Any]) -> str:
+    return f"{_start(stack)}\n{fenced(plan)}{_end(stack)}"
+
+
+def readme_diagrams(text: str) -> dict[str, str]:
+    """stack -> the block currently embedded in the README (start marker through end marker)."""
+    found = {}
+    for match in re.finditer(r"<!-- diagram:(\w+):start.*?<!-- diagram:\1:end -->", text, re.S):
+        found[match.group(1)] = match.group(0)
+    return found
+
+
+def update_readme(path: Path, plans: dict[str, dict[str, Any]]) -> list[str]:
+    """Replace each stack's block in place; returns the stacks whose block changed."""
+    text = path.read_text()
+    current = readme_diagrams(text)
+    changed = []
+    for stack, plan in plans.items():
+        if stack not in current:
+            raise LookupError(f"{path}: no diagram markers for stack {stack!r} ({_start(stack)} ... {_end(stack)})")
+        block = readme_block(stack, plan)
+        if current[stack] != block:
+            text = text.replace(current[stack], block)
+            changed.append(stack)
+    path.write_text(text)
+    return changed
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", default="dev", help="stack to draw from its offline plan (default dev)")
+    parser.add_argument("--plan", type=Path, metavar="FILE", help="draw this plan JSON instead")
+    parser.add_argument("--fence", action="store_true", help="wrap in a ```mermaid fence (Markdown)")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="regenerate the diagrams embedded in README.md for dev, test and prod")
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from infra.cli import UsageError
+    from infra.offline.engine import plan_stack
+
+    if args.update_readme:
+        plans = {s: plan_stack(s, args.project_dir).as_json() for s in ("dev", "test", "prod")}
+        try:
+            changed = update_readme(args.project_dir / "README.md", plans)
+        except LookupError as exc:
+            raise UsageError(str(exc)) from None
+        print(f"README.md diagrams updated: {', '.join(changed) or 'none (already current)'}")
+        return 0
+    if args.plan:
+        from infra.offline.diff import PlanFileError, load_plan
+
+        try:
+            doc = load_plan(args.plan)
+        except PlanFileError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        doc = plan_stack(args.stack, args.project_dir).as_json()
+    print(fenced(doc) if args.fence else render(doc), end="")
+    return 0
