@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("infra.cli", "offline plan of a stack: tree, summary, policy verdicts"),
     # --- policy check (issue 7) ---
     # --- diff, diagram, verify, bundle-targets (issue 8) ---
+    "diff": ("infra.offline.diff", "what a change does to a stack: compare two plan JSON files"),
+    "diagram": ("infra.offline.diagram", "Mermaid flowchart of a stack (components, private link, bindings)"),
+    "verify": ("infra.verify.command", "post-deploy checks of the live workspace (databricks-sdk)"),
+    "bundle-targets": ("infra.offline.bundle", "Databricks Asset Bundles targets: section from the stack outputs"),
     # --- cost table (issue 5) ---
     "cost-table": ("infra.cost_table", "what each environment allows and costs at most, from the stack config"),
 }
