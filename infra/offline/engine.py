@@ -10,6 +10,7 @@ import asyncio
 import contextvars
 import json
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,10 +179,11 @@ def _run_main() -> None:
 
 
 def run_program(stack: str, raw_config: dict[str, Any], project: str = PROJECT,
-                project_dir: Path = PROJECT_DIR) -> Plan:
+                project_dir: Path = PROJECT_DIR, program: Callable[[], None] = _run_main) -> Plan:
     """Run infra/__main__.py against mocks with this config; return the recorded plan.
 
     Raises ConfigError (with every problem) when the config is invalid; nothing is declared then.
+    `program` replaces the Pulumi program (the benchmark's floor registers generic resources instead).
     """
     plan = Plan(project=project, stack=stack)
 
@@ -190,11 +192,11 @@ def run_program(stack: str, raw_config: dict[str, Any], project: str = PROJECT,
         asyncio.set_event_loop(loop)
         PROJECT_DIR_VAR.set(project_dir)
         try:
-            monitor = RecordingMonitor(PlatformMocks(), plan)
-            pulumi.runtime.set_mocks(PlatformMocks(), project=project, stack=stack, preview=False,
-                                     monitor=monitor)
+            mocks = PlatformMocks()
+            pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False,
+                                     monitor=RecordingMonitor(mocks, plan))
             set_all_config(_stringify(raw_config))
-            _sync_await(run_pulumi_func(_run_main))
+            _sync_await(run_pulumi_func(program))
         finally:
             loop.close()
             asyncio.set_event_loop(None)
