@@ -6,11 +6,11 @@ them to groups synced from Entra ID.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from infra.config.base import StrictModel
+from infra.config.base import StrictModel, field_problems
 
 Role = Literal["dataScientists", "mlEngineers", "devopsEngineers", "modelConsumers"]
 ROLES: tuple[Role, ...] = ("dataScientists", "mlEngineers", "devopsEngineers", "modelConsumers")
@@ -47,6 +47,41 @@ class ServicePrincipalConfig(StrictModel):
     application_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
+class AccountGroupsConfig(StrictModel):
+    """Where the account groups come from: created here (one stack), another stack's output, or Entra ID sync.
+
+    Account groups are account-wide, so exactly one stack creates them; the others read their ids from
+    that stack's `accountGroupIds` output, or take the ids of groups synced from Entra ID.
+    """
+
+    manage: bool = False
+    from_stack: Literal["dev", "test", "prod"] | None = None
+    # Account SCIM ids per role key (+ 'admins') of groups synced from Entra ID.
+    ids: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AccountGroupsConfig:
+        given = [k for k, v in (("manage", self.manage), ("fromStack", self.from_stack), ("ids", self.ids)) if v]
+        if len(given) != 1:
+            raise field_problems([("manage", self.manage, "set exactly one of accountGroups.manage: true, "
+                                   f"accountGroups.fromStack or accountGroups.ids; got {given or 'none'}")])
+        if self.ids is not None:
+            expected = [*ROLES, "admins"]
+            problems: list[tuple[str, Any, str]] = []
+            for key, value in self.ids.items():
+                if key not in expected:
+                    problems.append((f"ids.{key}", value, f"is not a role key; allowed: {', '.join(expected)}"))
+                elif not value.isdigit():
+                    problems.append((f"ids.{key}", value, "is not an account group id (digits)"))
+            missing = [k for k in expected if k not in self.ids]
+            if missing:
+                problems.append(("ids", sorted(self.ids), f"lacks {', '.join(missing)}"))
+            if problems:
+                raise field_problems(problems)
+        return self
+
+
 class IdentityConfig(StrictModel):
     groups: GroupsConfig = GroupsConfig()
     cicd_service_principal: ServicePrincipalConfig
+    account_groups: AccountGroupsConfig = AccountGroupsConfig(manage=True)

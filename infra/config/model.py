@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import SecretStr, model_validator
 
 from infra.config import security
+from infra.config import unity_catalog as uc_config  # issue 4
 from infra.config.base import StrictModel, field_problems
 from infra.config.compute import ComputeConfig  # issue 5
 from infra.config.core import (
@@ -53,6 +54,16 @@ class StackConfig(StrictModel):
         return self
 
     # --- unity catalog and access (issue 4) ---
+    unity_catalog: uc_config.UnityCatalogConfig
+    workspace_settings: uc_config.WorkspaceSettingsConfig = uc_config.WorkspaceSettingsConfig()
+
+    @model_validator(mode="after")
+    def _unity_catalog(self) -> StackConfig:
+        problems = uc_config.stack_problems(self)
+        if problems:
+            raise field_problems(problems)
+        return self
+
     # --- compute and cost (issue 5) ---
     compute: ComputeConfig
     cost: CostConfig

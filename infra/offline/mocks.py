@@ -198,6 +198,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         seed = f"{pulumi.get_stack()}::{args.typ}::{args.name}"  # distinct per stack, stable per run
         inputs = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":  # issue 4: the other stack's outputs, planned offline
+            from infra.offline.stack_refs import stack_reference_state
+            return stack_reference_state(str(inputs.get("name") or args.resource_id))
         if not args.custom:
             return "", {}
         if args.typ.startswith("pulumi:providers:"):

@@ -1,0 +1,459 @@
+"""Config of Unity Catalog and access (issue 4): metastore, catalogs, schemas, grants, workspace settings.
+
+The access-control matrix is config: each catalog says which access level each role has
+(`access: {dataScientists: READ_WRITE}`); `ACCESS_LEVELS` maps the levels to current Unity Catalog
+privileges (README "Unity Catalog and access" shows the table). Everything else is derived.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from infra.config.base import StrictModel, field_problems
+from infra.config.core import Environment
+from infra.config.identity import ROLES, Role
+
+if TYPE_CHECKING:
+    from infra.config.model import StackConfig
+
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_UC_NAME = r"^[a-z][a-z0-9_]*$"  # lowercase so names match what Unity Catalog stores
+
+AccessLevel = Literal["NO_ACCESS", "READ", "READ_WRITE", "CREATE_UPDATE", "PROMOTE", "FULL_ACCESS"]
+
+_READ = ("USE_CATALOG", "USE_SCHEMA", "BROWSE", "SELECT", "EXECUTE", "READ_VOLUME")
+_WRITE = ("MODIFY", "CREATE_TABLE", "CREATE_FUNCTION", "CREATE_MODEL", "CREATE_VOLUME",
+          "CREATE_MATERIALIZED_VIEW", "WRITE_VOLUME", "REFRESH")
+# The matrix's words -> privileges granted on the catalog (inherited by its schemas). MANAGE and
+# ALL_PRIVILEGES are never part of a level: only admin groups may hold them (explicit `grants`).
+ACCESS_LEVELS: dict[str, tuple[str, ...]] = {
+    "NO_ACCESS": (),
+    "READ": _READ,
+    "READ_WRITE": _READ + _WRITE,
+    # Register and update one's own models (new versions), load any model in scope.
+    "CREATE_UPDATE": ("USE_CATALOG", "USE_SCHEMA", "BROWSE", "EXECUTE", "CREATE_MODEL", "CREATE_FUNCTION"),
+    # Read every model, copy versions into the next stage's schema, tag them (stage, approval).
+    "PROMOTE": ("USE_CATALOG", "USE_SCHEMA", "BROWSE", "EXECUTE", "CREATE_MODEL", "APPLY_TAG"),
+    "FULL_ACCESS": _READ + _WRITE + ("CREATE_SCHEMA", "APPLY_TAG"),
+}
+# Levels on external locations (files under a lake container).
+LOCATION_LEVELS: dict[str, tuple[str, ...]] = {
+    "NO_ACCESS": (),
+    "READ": ("BROWSE", "READ_FILES"),
+    "READ_WRITE": ("BROWSE", "READ_FILES", "WRITE_FILES", "CREATE_EXTERNAL_TABLE", "CREATE_EXTERNAL_VOLUME"),
+    "FULL_ACCESS": ("BROWSE", "READ_FILES", "WRITE_FILES", "CREATE_EXTERNAL_TABLE", "CREATE_EXTERNAL_VOLUME",
+                    "CREATE_MANAGED_STORAGE"),
+}
+
+ADMIN_ONLY = frozenset({"ALL_PRIVILEGES", "MANAGE"})
+CATALOG_PRIVILEGES = frozenset({
+    "ALL_PRIVILEGES", "APPLY_TAG", "BROWSE", "CREATE_FUNCTION", "CREATE_MATERIALIZED_VIEW", "CREATE_MODEL",
+    "CREATE_SCHEMA", "CREATE_TABLE", "CREATE_VOLUME", "EXECUTE", "EXTERNAL_USE_SCHEMA", "MANAGE", "MODIFY",
+    "READ_VOLUME", "REFRESH", "SELECT", "USE_CATALOG", "USE_SCHEMA", "WRITE_VOLUME"})
+SCHEMA_PRIVILEGES = CATALOG_PRIVILEGES - {"CREATE_SCHEMA", "USE_CATALOG"}
+EXTERNAL_LOCATION_PRIVILEGES = frozenset({
+    "ALL_PRIVILEGES", "BROWSE", "CREATE_EXTERNAL_TABLE", "CREATE_EXTERNAL_VOLUME", "CREATE_FOREIGN_SECURABLE",
+    "CREATE_MANAGED_STORAGE", "MANAGE", "READ_FILES", "WRITE_FILES"})
+# Hive-era names Unity Catalog no longer accepts (privilege model 1.0), with what replaced them.
+LEGACY_PRIVILEGES = {
+    "USAGE": "USE_CATALOG (on a catalog) or USE_SCHEMA (on a schema)",
+    "CREATE": "CREATE_SCHEMA (on a catalog) or CREATE_TABLE / CREATE_FUNCTION / CREATE_MODEL (on a schema)",
+    "READ_METADATA": "BROWSE",
+    "CREATE_NAMED_FUNCTION": "CREATE_FUNCTION",
+    "OWN": "the securable's owner key",
+}
+
+# System schemas one can opt into (billing is managed: auto-enabled, must not be declared;
+# 'workflow' was renamed 'lakeflow' in 2024).
+SYSTEM_SCHEMAS = ("access", "compute", "lakeflow", "marketplace", "query", "serving", "storage")
+SystemSchemaName = Literal["access", "compute", "lakeflow", "marketplace", "query", "serving", "storage"]
+
+PrincipalKey = str  # a role key, 'admins', 'cicdServicePrincipal', or an account group's display name
+
+
+def _allowed(names: Any) -> str:
+    return ", ".join(sorted(names))
+
+
+def privilege_problem(privilege: str, allowed: frozenset[str], on: str) -> str | None:
+    """Why `privilege` cannot be granted on a securable of this kind (None if it can)."""
+    if privilege in LEGACY_PRIVILEGES:
+        return f"is a legacy privilege name; use {LEGACY_PRIVILEGES[privilege]}"
+    if privilege not in allowed:
+        return f"is not a Unity Catalog privilege on a {on}; allowed: {_allowed(allowed)}"
+    return None
+
+
+def _user_principal_problem(principal: str) -> str | None:
+    if "@" in principal:
+        return "looks like a user e-mail; grant to an account group (or the CI/CD service principal), never to a person"
+    return None
+
+
+class MetastoreConfig(StrictModel):
+    """The region's metastore: referenced by id, created by exactly one stack, or read from that stack."""
+
+    id: str | None = Field(default=None, pattern=_UUID)
+    create: bool = False
+    from_stack: Environment | None = None  # the stack that creates it (its `metastoreId` output)
+    name: str = Field(default="company_mlops_metastore", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=255)
+    delta_sharing_scope: Literal["INTERNAL", "INTERNAL_AND_EXTERNAL"] = "INTERNAL"
+    delta_sharing_recipient_token_lifetime_days: int = Field(default=90, ge=1, le=365)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MetastoreConfig:
+        given = [k for k, v in (("id", self.id), ("create", self.create), ("fromStack", self.from_stack)) if v]
+        if len(given) != 1:
+            raise field_problems([("id", self.id, "set exactly one of metastore.id (reference the region's "
+                                   "metastore), metastore.create: true (this stack creates it) or "
+                                   f"metastore.fromStack (the stack that created it); got {given or 'none'}")])
+        return self
+
+
+class StackReferenceConfig(StrictModel):
+    """Where the other stacks' outputs live: `<organization>/<project>/<stack>`."""
+
+    organization: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    project: str = Field(default="mlops-platform", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+
+    def name(self, stack: str) -> str:
+        return f"{self.organization}/{self.project}/{stack}"
+
+
+class RoleAccess(StrictModel):
+    """One matrix cell: a level, optionally limited to some schemas (`CREATE/UPDATE (dev_models)`)."""
+
+    level: AccessLevel
+    schemas: list[str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, v: Any) -> Any:
+        return {"level": v} if isinstance(v, str) else v
+
+
+class GrantConfig(StrictModel):
+    """An explicit grant beyond the matrix (e.g. MANAGE to an admin group)."""
+
+    principal: str = Field(min_length=1)
+    privileges: list[str] = Field(min_length=1)
+    schema_: str | None = Field(default=None, alias="schema")
+
+    @field_validator("principal")
+    @classmethod
+    def _group(cls, v: str) -> str:
+        problem = _user_principal_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+
+class SchemaConfig(StrictModel):
+    name: str = Field(pattern=_UC_NAME, max_length=255)
+    comment: str | None = None
+    retention_days: int | None = Field(default=None, ge=1, le=3650)  # recorded as a schema property
+    properties: dict[str, str] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+    def all_properties(self) -> dict[str, str]:
+        props = dict(self.properties)
+        if self.retention_days is not None:
+            props["retention_days"] = str(self.retention_days)
+        return props
+
+
+class BindingConfig(StrictModel):
+    """A workspace that may use the catalog: this stack's, or another stack's (via its outputs)."""
+
+    stack: Environment
+    read_only: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, v: Any) -> Any:
+        return {"stack": v} if isinstance(v, str) else v
+
+
+class CatalogConfig(StrictModel):
+    """One catalog this stack owns: isolated, managed storage on the lake, schemas, matrix row."""
+
+    name: str = Field(pattern=_UC_NAME, max_length=255)
+    comment: str | None = None
+    storage_container: str  # a lake container (lake.containers) with an external location
+    owner: PrincipalKey = "admins"
+    bindings: list[BindingConfig] = []  # empty: this stack's workspace only, read-write
+    schemas: list[SchemaConfig] = Field(min_length=1)
+    access: dict[Role, RoleAccess] = {}
+    grants: list[GrantConfig] = []
+    properties: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _schemas(self) -> CatalogConfig:
+        names = [s.name for s in self.schemas]
+        problems: list[tuple[str, Any, str]] = []
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            problems.append(("schemas", dupes, "are listed more than once; schema names are unique in a catalog"))
+        for role, cell in self.access.items():
+            for i, schema in enumerate(cell.schemas or []):
+                if schema not in names:
+                    problems.append((f"access.{role}.schemas[{i}]", schema,
+                                     f"is not a schema of this catalog; allowed: {', '.join(names)}"))
+        for i, grant in enumerate(self.grants):
+            if grant.schema_ is not None and grant.schema_ not in names:
+                problems.append((f"grants[{i}].schema", grant.schema_,
+                                 f"is not a schema of this catalog; allowed: {', '.join(names)}"))
+            allowed, on = (SCHEMA_PRIVILEGES, "schema") if grant.schema_ else (CATALOG_PRIVILEGES, "catalog")
+            for j, privilege in enumerate(grant.privileges):
+                problem = privilege_problem(privilege, allowed, on)
+                if problem:
+                    problems.append((f"grants[{i}].privileges[{j}]", privilege, problem))
+        stacks = [b.stack for b in self.bindings]
+        if len(set(stacks)) != len(stacks):
+            problems.append(("bindings", stacks, "name a stack more than once; one binding per workspace"))
+        if problems:
+            raise field_problems(problems)
+        return self
+
+
+class ExternalLocationConfig(StrictModel):
+    """An external location over a lake container (the storage credential is the access connector)."""
+
+    container: str
+    name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$", max_length=255)
+    read_only: bool = False
+    access: dict[Role, Literal["NO_ACCESS", "READ", "READ_WRITE", "FULL_ACCESS"]] = {}
+
+
+class CicdGrantsConfig(StrictModel):
+    """The CI/CD service principal's rights (the monitoring guide's, in current privilege names)."""
+
+    catalog: str | None = None  # default: unityCatalog.defaultCatalog
+    schema_: str = Field(default="databricks_monitoring", alias="schema")
+    catalog_privileges: list[str] = ["USE_CATALOG", "CREATE_SCHEMA"]  # seed: CREATE, USAGE ON CATALOG
+    # seed: CREATE, USAGE ON SCHEMA; plus what the framework does there (tables, models, inference logs).
+    schema_privileges: list[str] = ["USE_SCHEMA", "CREATE_TABLE", "CREATE_FUNCTION", "CREATE_MODEL",
+                                    "CREATE_VOLUME", "SELECT", "MODIFY", "EXECUTE", "READ_VOLUME", "WRITE_VOLUME"]
+
+    @model_validator(mode="after")
+    def _privileges(self) -> CicdGrantsConfig:
+        problems: list[tuple[str, Any, str]] = []
+        for key, values, allowed, on in (("catalogPrivileges", self.catalog_privileges, CATALOG_PRIVILEGES,
+                                          "catalog"),
+                                         ("schemaPrivileges", self.schema_privileges, SCHEMA_PRIVILEGES, "schema")):
+            for i, privilege in enumerate(values):
+                problem = privilege_problem(privilege, allowed, on)
+                if problem is None and privilege in ADMIN_ONLY:
+                    problem = "is only for admin groups; the CI/CD principal gets named privileges"
+                if problem:
+                    problems.append((f"{key}[{i}]", privilege, problem))
+        if problems:
+            raise field_problems(problems)
+        return self
+
+
+class UnityCatalogConfig(StrictModel):
+    metastore: MetastoreConfig
+    stack_references: StackReferenceConfig | None = None  # needed to reach other stacks' outputs
+    storage_credential: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$", max_length=255)
+    external_locations: list[ExternalLocationConfig] = []
+    catalogs: list[CatalogConfig] = []
+    default_catalog: str | None = None  # default: the first catalog
+    cicd: CicdGrantsConfig = CicdGrantsConfig()
+    admin_groups: list[str] = []  # beyond identity.groups.admins: groups allowed MANAGE / ALL_PRIVILEGES
+
+    @field_validator("admin_groups")
+    @classmethod
+    def _admins(cls, v: list[str]) -> list[str]:
+        for name in v:
+            problem = _user_principal_problem(name)
+            if problem:
+                raise ValueError(f"{name!r} {problem}")
+        return v
+
+    def catalog(self, name: str) -> CatalogConfig | None:
+        return next((c for c in self.catalogs if c.name == name), None)
+
+    @property
+    def default_catalog_name(self) -> str | None:
+        return self.default_catalog or (self.catalogs[0].name if self.catalogs else None)
+
+
+ExperimentPermission = Literal["CAN_READ", "CAN_RUN", "CAN_EDIT", "CAN_MANAGE"]
+
+
+class SecretScopeConfig(StrictModel):
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=128)  # default <prefix>-<env>-kv
+    readers: list[Role] = []  # roles that may read secrets through the scope
+
+
+class ExperimentFolderConfig(StrictModel):
+    root: str = Field(default="/Workspace/ml_experiments", pattern=r"^/[\w./-]*[\w-]$")
+    permissions: dict[Role, ExperimentPermission] = {}
+
+
+class WorkspaceSettingsConfig(StrictModel):
+    """Platform settings of this stack's workspace."""
+
+    # Metastore-wide: one stack per region enables them (checked across stacks).
+    system_schemas: list[SystemSchemaName] = []
+    disable_legacy_access: bool = True  # Hive metastore, fallback mode, pre-13.3 runtimes
+    disable_legacy_dbfs: bool = True  # DBFS root and mounts
+    secret_scope: SecretScopeConfig = SecretScopeConfig()
+    experiment_folder: ExperimentFolderConfig = ExperimentFolderConfig()
+
+    @field_validator("system_schemas", mode="before")
+    @classmethod
+    def _known(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            for name in v:
+                if name == "billing":
+                    raise ValueError("lists 'billing': it is enabled by Databricks (managed) and must not be "
+                                     f"declared; allowed: {', '.join(SYSTEM_SCHEMAS)}")
+                if name == "workflow":
+                    raise ValueError("lists 'workflow': the schema was renamed 'lakeflow'")
+            dupes = sorted({n for n in v if v.count(n) > 1})
+            if dupes:
+                raise ValueError(f"lists {', '.join(map(repr, dupes))} more than once")
+        return v
+
+
+def principal_name(config: StackConfig, key: str) -> str:
+    """A principal key from config -> the name Unity Catalog knows (group display name or application id)."""
+    groups = config.identity.groups
+    if key in ROLES:
+        return groups.by_role()[key]  # type: ignore[index]
+    if key == "admins":
+        return groups.admins
+    if key == "cicdServicePrincipal":
+        return config.identity.cicd_service_principal.application_id
+    return key
+
+
+def admin_principals(config: StackConfig) -> set[str]:
+    return {config.identity.groups.admins, *config.unity_catalog.admin_groups}
+
+
+def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
+    """Root-level rules: containers exist on the lake, admin-only privileges, references resolve."""
+    uc, ws = config.unity_catalog, config.workspace_settings
+    problems: list[tuple[str, Any, str]] = []
+    containers = list(config.lake.containers)
+    located = {loc.container for loc in uc.external_locations}
+    admins = admin_principals(config)
+    for i, loc in enumerate(uc.external_locations):
+        if loc.container not in containers:
+            problems.append((f"unityCatalog.externalLocations[{i}].container", loc.container,
+                             f"is not a lake container; allowed: {', '.join(containers)} (lake.containers)"))
+    names = [c.name for c in uc.catalogs]
+    for i, cat in enumerate(uc.catalogs):
+        where = f"unityCatalog.catalogs[{i}]"
+        if names.count(cat.name) > 1:
+            problems.append((f"{where}.name", cat.name, "is declared more than once in this stack"))
+        if cat.storage_container not in containers:
+            problems.append((f"{where}.storageContainer", cat.storage_container,
+                             f"is not a lake container; allowed: {', '.join(containers)} (lake.containers)"))
+        elif cat.storage_container not in located:
+            problems.append((f"{where}.storageContainer", cat.storage_container,
+                             "has no external location; add {container: " + cat.storage_container
+                             + "} to unityCatalog.externalLocations (managed storage must be covered by one)"))
+        if _user_principal_problem(cat.owner):
+            problems.append((f"{where}.owner", cat.owner, "looks like a user e-mail; catalogs are owned by "
+                             "groups (a role key, 'admins' or a group name), never by a person"))
+        for b, binding in enumerate(cat.bindings):
+            if binding.stack != config.environment and uc.stack_references is None:
+                problems.append((f"{where}.bindings[{b}].stack", binding.stack,
+                                 "is another stack's workspace: set unityCatalog.stackReferences.organization "
+                                 "so its workspaceNumericId output can be read"))
+        for g, grant in enumerate(cat.grants):
+            name = principal_name(config, grant.principal)
+            for p, privilege in enumerate(grant.privileges):
+                if privilege in ADMIN_ONLY and name not in admins:
+                    problems.append((f"{where}.grants[{g}].privileges[{p}]", privilege,
+                                     f"is only allowed to admin groups ({', '.join(sorted(admins))}; "
+                                     f"see unityCatalog.adminGroups), not to {grant.principal!r}"))
+    if uc.default_catalog is not None and uc.default_catalog not in names:
+        problems.append(("unityCatalog.defaultCatalog", uc.default_catalog,
+                         f"is not a catalog of this stack; allowed: {', '.join(names) or 'none declared'}"))
+    cicd_catalog = uc.cicd.catalog or uc.default_catalog_name
+    cat_cfg = uc.catalog(cicd_catalog) if cicd_catalog else None
+    if uc.catalogs and cat_cfg is None:
+        problems.append(("unityCatalog.cicd.catalog", cicd_catalog,
+                         f"is not a catalog of this stack; allowed: {', '.join(names)}"))
+    elif cat_cfg is not None and uc.cicd.schema_ not in [s.name for s in cat_cfg.schemas]:
+        problems.append(("unityCatalog.cicd.schema", uc.cicd.schema_,
+                         f"is not a schema of catalog {cat_cfg.name}; allowed: "
+                         f"{', '.join(s.name for s in cat_cfg.schemas)}"))
+    if uc.metastore.from_stack == config.environment:
+        problems.append(("unityCatalog.metastore.fromStack", uc.metastore.from_stack,
+                         "names this stack; use metastore.create: true here instead"))
+    if uc.metastore.from_stack and uc.stack_references is None:
+        problems.append(("unityCatalog.metastore.fromStack", uc.metastore.from_stack,
+                         "needs unityCatalog.stackReferences.organization to read that stack's metastoreId"))
+    groups = config.identity.account_groups
+    if groups.from_stack and uc.stack_references is None:
+        problems.append(("identity.accountGroups.fromStack", groups.from_stack,
+                         "needs unityCatalog.stackReferences.organization to read that stack's accountGroupIds"))
+    if groups.from_stack == config.environment:
+        problems.append(("identity.accountGroups.fromStack", groups.from_stack,
+                         "names this stack; use accountGroups.manage: true here instead"))
+    if config.is_prod and not ws.disable_legacy_access:
+        problems.append(("workspaceSettings.disableLegacyAccess", False,
+                         "is not allowed in prod: Hive metastore and legacy access must be off so every read "
+                         "goes through Unity Catalog"))
+    if config.is_prod and not ws.disable_legacy_dbfs:
+        problems.append(("workspaceSettings.disableLegacyDbfs", False,
+                         "is not allowed in prod: the DBFS root and mounts bypass Unity Catalog"))
+    return problems
+
+
+def _same_region(config: StackConfig, other: StackConfig) -> bool:
+    return config.location == other.location
+
+
+def referenced_stacks(config: StackConfig) -> set[str]:
+    """Stacks whose outputs this stack reads (so they deploy first)."""
+    uc = config.unity_catalog
+    refs = {b.stack for c in uc.catalogs for b in c.bindings}
+    refs |= {s for s in (uc.metastore.from_stack, config.identity.account_groups.from_stack) if s}
+    return refs - {config.environment}
+
+
+def cross_stack_problems(stack: str, config: StackConfig, other_name: str, other: StackConfig) -> list[str]:
+    """CROSS_STACK_CHECKS rule: one owner per metastore, catalog, account group set and system schema."""
+    problems: list[str] = []
+    uc, theirs = config.unity_catalog, other.unity_catalog
+    if uc.metastore.create and theirs.metastore.create and _same_region(config, other):
+        problems.append(f"{stack}: unityCatalog.metastore.create: true is also set by stack {other_name} in "
+                        f"region {config.location!r}; one metastore per region, created by exactly one stack "
+                        "(the others set metastore.fromStack or metastore.id)")
+    if uc.metastore.from_stack == other_name and not theirs.metastore.create:
+        problems.append(f"{stack}: unityCatalog.metastore.fromStack: {other_name!r} does not create the "
+                        "metastore (its unityCatalog.metastore.create is not true)")
+    mine = {c.name for c in uc.catalogs}
+    for name in sorted(mine & {c.name for c in theirs.catalogs}):
+        problems.append(f"{stack}: unityCatalog.catalogs: {name!r} is also declared by stack {other_name}; "
+                        "a catalog has exactly one owning stack (bind it to the other workspaces instead)")
+    if config.identity.account_groups.manage and other.identity.account_groups.manage:
+        problems.append(f"{stack}: identity.accountGroups.manage: true is also set by stack {other_name}; "
+                        "account groups are account-wide and created by exactly one stack (the others set "
+                        "accountGroups.fromStack)")
+    if config.identity.account_groups.from_stack == other_name and not other.identity.account_groups.manage:
+        problems.append(f"{stack}: identity.accountGroups.fromStack: {other_name!r} does not create the "
+                        "account groups (its identity.accountGroups.manage is not true)")
+    if other_name in referenced_stacks(config) and stack in referenced_stacks(other):
+        problems.append(f"{stack}: unityCatalog: reads stack {other_name}'s outputs and {other_name} reads this "
+                        "stack's; no deploy order satisfies both (references must point one way: dev -> test -> "
+                        "prod)")
+    if _same_region(config, other):
+        both = sorted(set(config.workspace_settings.system_schemas) & set(other.workspace_settings.system_schemas))
+        if both:
+            problems.append(f"{stack}: workspaceSettings.systemSchemas: {', '.join(both)} also enabled by stack "
+                            f"{other_name}; system schemas are metastore-wide, enabled by one stack per region")
+    return problems
