@@ -43,7 +43,8 @@ class AccountIdentity(pulumi.ComponentResource):
         super().__init__("mlops:platform:AccountIdentity", name, None, opts)
         cfg = args.config
         account = pulumi.ResourceOptions(parent=self, provider=args.account_provider)
-        self.group_names = {**cfg.groups.by_role(), "admins": cfg.groups.admins}
+        self.group_names: dict[str, str] = {k: v for k, v in cfg.groups.by_role().items()}
+        self.group_names["admins"] = cfg.groups.admins
         self.groups = {}
         self.group_ids = self._group_ids(cfg.account_groups, args, account)
 

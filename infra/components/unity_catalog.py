@@ -225,10 +225,7 @@ class UnityCatalog(pulumi.ComponentResource):
         for cat in uc.catalogs:
             targets = self.bindings[cat.name]
             catalogs.append(pulumi.Output.all(*[w for w, _ in targets]).apply(
-                lambda ids, cat=cat, targets=targets: {
-                    "name": cat.name, "schemas": [s.name for s in cat.schemas], "isolationMode": "ISOLATED",
-                    "bindings": [{"workspaceId": str(i), "bindingType": t} for i, (_, t) in zip(ids, targets,
-                                                                                                  strict=True)]}))
+                _catalog_output(cat.name, [s.name for s in cat.schemas], [t for _, t in targets])))
         outputs: dict[str, Any] = {
             "metastoreId": self.metastore_id,
             "defaultCatalog": uc.default_catalog_name,
@@ -240,3 +237,12 @@ class UnityCatalog(pulumi.ComponentResource):
         if self.identity.groups:  # the owning stack publishes the ids for the others
             outputs["accountGroupIds"] = {k: g.id for k, g in self.identity.groups.items()}
         return outputs
+
+
+def _catalog_output(name: str, schemas: list[str], binding_types: list[str]) -> Callable[[list[Any]], dict[str, Any]]:
+    """The `catalogs` output entry of one catalog, once its bound workspace ids are known."""
+    def entry(ids: list[Any]) -> dict[str, Any]:
+        return {"name": name, "schemas": schemas, "isolationMode": "ISOLATED",
+                "bindings": [{"workspaceId": str(i), "bindingType": t}
+                             for i, t in zip(ids, binding_types, strict=True)]}
+    return entry

@@ -18,8 +18,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from infra.config import security
-from infra.config import unity_catalog  # issue 4
+from infra.config import security, unity_catalog  # unity_catalog: issue 4
 from infra.config.base import ConfigError, format_validation_error
 from infra.config.model import StackConfig
 

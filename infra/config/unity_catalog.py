@@ -328,7 +328,7 @@ def principal_name(config: StackConfig, key: str) -> str:
     """A principal key from config -> the name Unity Catalog knows (group display name or application id)."""
     groups = config.identity.groups
     if key in ROLES:
-        return groups.by_role()[key]  # type: ignore[index]
+        return groups.by_role()[key]
     if key == "admins":
         return groups.admins
     if key == "cicdServicePrincipal":
@@ -420,7 +420,7 @@ def _same_region(config: StackConfig, other: StackConfig) -> bool:
 def referenced_stacks(config: StackConfig) -> set[str]:
     """Stacks whose outputs this stack reads (so they deploy first)."""
     uc = config.unity_catalog
-    refs = {b.stack for c in uc.catalogs for b in c.bindings}
+    refs: set[str] = {b.stack for c in uc.catalogs for b in c.bindings}
     refs |= {s for s in (uc.metastore.from_stack, config.identity.account_groups.from_stack) if s}
     return refs - {config.environment}
 
