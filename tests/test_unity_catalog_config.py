@@ -211,3 +211,33 @@ def test_read_only_binding_from_config() -> None:
     exported = next(c for c in plan.outputs["catalogs"] if c["name"] == "ml_prod_catalog")["bindings"]
     assert exported == [{"workspaceId": prod_id, "bindingType": "BINDING_TYPE_READ_WRITE"},
                         {"workspaceId": test_id, "bindingType": "BINDING_TYPE_READ_ONLY"}]
+
+
+def test_a_new_role_through_config_alone() -> None:
+    """README: add identity.extraRoles.<key>, then use the key in access maps like a built-in role."""
+    raw = stack_raw("dev")
+    set_path(raw, "identity.extraRoles", {"analysts": "mlops-analysts"})
+    catalogs(raw)[0]["access"]["analysts"] = {"level": "READ", "schemas": ["feature_store"]}
+    catalogs(raw)[0]["schemas"].append("reports")
+    plan = run_program("dev", raw)
+    grants = {r.inputs.get("catalog") or r.inputs.get("schema"): {g["principal"]: g["privileges"]
+                                                                   for g in r.inputs["grants"]}
+              for r in plan.by_type("databricks:index/grants:Grants")}
+    assert grants["ml_dev_catalog"]["mlops-analysts"] == ["USE_CATALOG"]
+    assert grants["ml_dev_catalog.feature_store"]["mlops-analysts"] == [
+        "BROWSE", "EXECUTE", "READ_VOLUME", "SELECT", "USE_SCHEMA"]
+    group = plan.one("databricks:index/group:Group", "group-analysts")
+    assert group.inputs["displayName"] == "mlops-analysts"
+    access = plan.one("databricks:index/mwsPermissionAssignment:MwsPermissionAssignment", "workspace-access-analysts")
+    assert access.inputs["principalId"] == group.id and access.inputs["permissions"] == ["USER"]
+    assert plan.outputs["accountGroupIds"]["analysts"] == group.id
+    assert "ml_dev_catalog.reports" in {f"{s.inputs['catalogName']}.{s.inputs['name']}"
+                                        for s in plan.by_type("databricks:index/schema:Schema")}
+
+
+def test_access_maps_name_known_roles() -> None:
+    raw = stack_raw("dev")
+    catalogs(raw)[0]["access"]["analysts"] = "READ"
+    assert problems("dev", raw) == [
+        "dev: unityCatalog.catalogs[0].access.analysts: 'analysts' is not a role; allowed: dataScientists, "
+        "mlEngineers, devopsEngineers, modelConsumers (add new roles under identity.extraRoles)"]

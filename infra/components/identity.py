@@ -26,10 +26,6 @@ class AccountIdentityArgs:
     group_ids_from_stack: pulumi.Output[dict[str, str]] | None = None  # accountGroupIds of the owning stack
 
 
-def _keys() -> list[str]:
-    return ["dataScientists", "mlEngineers", "devopsEngineers", "modelConsumers", "admins"]
-
-
 class AccountIdentity(pulumi.ComponentResource):
     """mlops:platform:AccountIdentity: groups, the CI/CD principal, workspace permission assignments."""
 
@@ -43,8 +39,7 @@ class AccountIdentity(pulumi.ComponentResource):
         super().__init__("mlops:platform:AccountIdentity", name, None, opts)
         cfg = args.config
         account = pulumi.ResourceOptions(parent=self, provider=args.account_provider)
-        self.group_names: dict[str, str] = {k: v for k, v in cfg.groups.by_role().items()}
-        self.group_names["admins"] = cfg.groups.admins
+        self.group_names = cfg.group_names()
         self.groups = {}
         self.group_ids = self._group_ids(cfg.account_groups, args, account)
 
@@ -69,12 +64,12 @@ class AccountIdentity(pulumi.ComponentResource):
     def _group_ids(self, source: AccountGroupsConfig, args: AccountIdentityArgs,
                    account: pulumi.ResourceOptions) -> dict[str, pulumi.Output[str]]:
         if source.manage:
-            for key in _keys():
+            for key in self.group_names:
                 self.groups[key] = dbx.Group(f"group-{key}", display_name=self.group_names[key], opts=account)
             return {key: group.id for key, group in self.groups.items()}
         if source.ids is not None:
-            return {key: pulumi.Output.from_input(source.ids[key]) for key in _keys()}
+            return {key: pulumi.Output.from_input(source.ids[key]) for key in self.group_names}
         if args.group_ids_from_stack is None:
             raise ValueError("accountGroups.fromStack needs the owning stack's accountGroupIds output")
         ids = args.group_ids_from_stack
-        return {key: ids.apply(lambda d, k=key: str(d[k])) for key in _keys()}  # type: ignore[misc]
+        return {key: ids.apply(lambda d, k=key: str(d[k])) for key in self.group_names}  # type: ignore[misc]

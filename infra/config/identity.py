@@ -6,6 +6,7 @@ them to groups synced from Entra ID.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -66,18 +67,10 @@ class AccountGroupsConfig(StrictModel):
             raise field_problems([("manage", self.manage, "set exactly one of accountGroups.manage: true, "
                                    f"accountGroups.fromStack or accountGroups.ids; got {given or 'none'}")])
         if self.ids is not None:
-            expected = [*ROLES, "admins"]
-            problems: list[tuple[str, Any, str]] = []
-            for key, value in self.ids.items():
-                if key not in expected:
-                    problems.append((f"ids.{key}", value, f"is not a role key; allowed: {', '.join(expected)}"))
-                elif not value.isdigit():
-                    problems.append((f"ids.{key}", value, "is not an account group id (digits)"))
-            missing = [k for k in expected if k not in self.ids]
-            if missing:
-                problems.append(("ids", sorted(self.ids), f"lacks {', '.join(missing)}"))
-            if problems:
-                raise field_problems(problems)
+            bad = [(f"ids.{k}", v, "is not an account group id (digits)") for k, v in self.ids.items()
+                   if not v.isdigit()]
+            if bad:
+                raise field_problems(bad)
         return self
 
 
@@ -85,3 +78,35 @@ class IdentityConfig(StrictModel):
     groups: GroupsConfig = GroupsConfig()
     cicd_service_principal: ServicePrincipalConfig
     account_groups: AccountGroupsConfig = AccountGroupsConfig(manage=True)
+    # More roles beyond the matrix's four, through config alone: role key -> account group display name.
+    # Use the key in unityCatalog access maps like a built-in role.
+    extra_roles: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _roles(self) -> IdentityConfig:
+        problems: list[tuple[str, Any, str]] = []
+        for key, group in self.extra_roles.items():
+            if not re.match(r"^[a-z][A-Za-z0-9]*$", key) or key in (*ROLES, "admins", "cicdServicePrincipal"):
+                problems.append((f"extraRoles.{key}", group, "needs a new camelCase role key (not a built-in role)"))
+            elif "@" in group or not re.match(_GROUP_NAME, group):
+                problems.append((f"extraRoles.{key}", group, "is not an account group name (roles map to groups, "
+                                 "never to individuals)"))
+        ids = self.account_groups.ids
+        if ids is not None:
+            expected = self.role_keys()
+            problems += [(f"accountGroups.ids.{k}", v, f"is not a role key; allowed: {', '.join(expected)}")
+                         for k, v in ids.items() if k not in expected]
+            missing = [k for k in expected if k not in ids]
+            if missing:
+                problems.append(("accountGroups.ids", sorted(ids), f"lacks {', '.join(missing)}"))
+        if problems:
+            raise field_problems(problems)
+        return self
+
+    def role_keys(self) -> list[str]:
+        """Every role key with an account group: the matrix's four, config's extra roles, admins."""
+        return [*ROLES, *self.extra_roles, "admins"]
+
+    def group_names(self) -> dict[str, str]:
+        names: dict[str, str] = {str(k): v for k, v in self.groups.by_role().items()}
+        return {**names, **self.extra_roles, "admins": self.groups.admins}

@@ -13,7 +13,6 @@ from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import StrictModel, field_problems
 from infra.config.core import Environment
-from infra.config.identity import ROLES, Role
 
 if TYPE_CHECKING:
     from infra.config.model import StackConfig
@@ -189,7 +188,7 @@ class CatalogConfig(StrictModel):
     owner: PrincipalKey = "admins"
     bindings: list[BindingConfig] = []  # empty: this stack's workspace only, read-write
     schemas: list[SchemaConfig] = Field(min_length=1)
-    access: dict[Role, RoleAccess] = {}
+    access: dict[str, RoleAccess] = {}  # role key (identity roles and extraRoles) -> matrix cell
     grants: list[GrantConfig] = []
     properties: dict[str, str] = {}
 
@@ -228,7 +227,7 @@ class ExternalLocationConfig(StrictModel):
     container: str
     name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$", max_length=255)
     read_only: bool = False
-    access: dict[Role, Literal["NO_ACCESS", "READ", "READ_WRITE", "FULL_ACCESS"]] = {}
+    access: dict[str, Literal["NO_ACCESS", "READ", "READ_WRITE", "FULL_ACCESS"]] = {}
 
 
 class CicdGrantsConfig(StrictModel):
@@ -290,12 +289,12 @@ ExperimentPermission = Literal["CAN_READ", "CAN_RUN", "CAN_EDIT", "CAN_MANAGE"]
 
 class SecretScopeConfig(StrictModel):
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=128)  # default <prefix>-<env>-kv
-    readers: list[Role] = []  # roles that may read secrets through the scope
+    readers: list[str] = []  # roles that may read secrets through the scope
 
 
 class ExperimentFolderConfig(StrictModel):
     root: str = Field(default="/Workspace/ml_experiments", pattern=r"^/[\w./-]*[\w-]$")
-    permissions: dict[Role, ExperimentPermission] = {}
+    permissions: dict[str, ExperimentPermission] = {}
 
 
 class WorkspaceSettingsConfig(StrictModel):
@@ -326,11 +325,9 @@ class WorkspaceSettingsConfig(StrictModel):
 
 def principal_name(config: StackConfig, key: str) -> str:
     """A principal key from config -> the name Unity Catalog knows (group display name or application id)."""
-    groups = config.identity.groups
-    if key in ROLES:
-        return groups.by_role()[key]
-    if key == "admins":
-        return groups.admins
+    groups = config.identity.group_names()
+    if key in groups:
+        return groups[key]
     if key == "cicdServicePrincipal":
         return config.identity.cicd_service_principal.application_id
     return key
@@ -351,6 +348,17 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
         if loc.container not in containers:
             problems.append((f"unityCatalog.externalLocations[{i}].container", loc.container,
                              f"is not a lake container; allowed: {', '.join(containers)} (lake.containers)"))
+    roles = [k for k in config.identity.role_keys() if k != "admins"]
+    role_maps: list[tuple[str, list[str]]] = [
+        *[(f"unityCatalog.catalogs[{i}].access", list(c.access)) for i, c in enumerate(uc.catalogs)],
+        *[(f"unityCatalog.externalLocations[{i}].access", list(x.access)) for i, x in enumerate(uc.external_locations)],
+        ("workspaceSettings.secretScope.readers", list(ws.secret_scope.readers)),
+        ("workspaceSettings.experimentFolder.permissions", list(ws.experiment_folder.permissions))]
+    for where, keys in role_maps:
+        for key in keys:
+            if key not in roles:
+                problems.append((f"{where}.{key}", key, f"is not a role; allowed: {', '.join(roles)} "
+                                 "(add new roles under identity.extraRoles)"))
     names = [c.name for c in uc.catalogs]
     for i, cat in enumerate(uc.catalogs):
         where = f"unityCatalog.catalogs[{i}]"

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
-GROUP_KEYS = ("dataScientists", "mlEngineers", "devopsEngineers", "modelConsumers", "admins")
 
 
 def referenced_outputs(full_name: str) -> dict[str, Any]:
@@ -37,7 +36,8 @@ def referenced_outputs(full_name: str) -> dict[str, Any]:
         outputs["metastoreId"] = metastore.id
     if config.identity.account_groups.manage:
         outputs["accountGroupIds"] = {
-            key: stable_digits(f"{stack}::databricks:index/group:Group::group-{key}", 16) for key in GROUP_KEYS}
+            key: stable_digits(f"{stack}::databricks:index/group:Group::group-{key}", 16)
+            for key in config.identity.role_keys()}
     return outputs
 
 
