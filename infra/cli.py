@@ -19,6 +19,7 @@ from infra.config import PROJECT_DIR, ConfigError
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("infra.cli", "offline plan of a stack: tree, summary, policy verdicts"),
     # --- policy check (issue 7) ---
+    "check": ("infra.policy.command", "run the policy rules over a plan JSON (or --list them); exit 1 on mandatory"),
     # --- diff, diagram, verify, bundle-targets (issue 8) ---
     "diff": ("infra.offline.diff", "what a change does to a stack: compare two plan JSON files"),
     "diagram": ("infra.offline.diagram", "Mermaid flowchart of a stack (components, private link, bindings)"),
@@ -54,7 +55,14 @@ def run_plan(args: argparse.Namespace) -> int:
     if args.json:
         plan.write(args.json)
         console.print(f"plan JSON written to {args.json}")
-    return 0
+    # Policy verdicts (issue 7): same rules and per-stack enforcement as `pulumi preview --policy-pack`.
+    # A mandatory violation fails the plan (exit 1, the JSON is still written), as it would fail the preview.
+    from infra.policy.command import print_report
+    from infra.policy.offline import check_plan
+
+    report = check_plan(plan.as_json(), args.stack)
+    print_report(report, console)
+    return report.exit_code
 
 
 def _handlers(name: str) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]:

@@ -41,7 +41,7 @@ class Verdict:
         if not self.urn:
             return "(stack)"
         typ, _, name = self.urn.rpartition("::")
-        return f"{typ.rsplit('::', 1)[-1].rsplit('$', 1)[-1]} {name}"
+        return f"{typ.rsplit('::', 1)[-1].rsplit('$', 1)[-1].rsplit(':', 1)[-1]} {name}"
 
 
 @dataclass

@@ -201,7 +201,7 @@ def _values(element: Mapping[str, Any]) -> list[Any]:
 
 
 @resource_rule("cluster-policy-auto-termination", "high", "Cluster policies fix or bound autotermination_minutes "
-               "(1..maxAutoterminationMinutes; never 0 / unlimited).", [T.CLUSTER_POLICY],
+               "(1..maxAutoterminationMinutes; never 0 / unlimited); job-only policies are exempt.", [T.CLUSTER_POLICY],
                source="Compute policy reference; SAT GOV-4",
                config_schema={"maxAutoterminationMinutes": {"type": "integer", "minimum": 1}},
                defaults={"maxAutoterminationMinutes": 240})
@@ -212,6 +212,10 @@ def policy_auto_termination(res: ResourceView, settings: Mapping[str, Any]) -> R
         return
     assert definition is not None
     limit = int(settings["maxAutoterminationMinutes"])
+    cluster_type = definition.get("cluster_type")
+    if isinstance(cluster_type, Mapping) and _values(cluster_type) and all(
+            v in ("job", "dlt") for v in _values(cluster_type)):
+        return  # job and pipeline clusters end with their run; autotermination does not apply
     element = definition.get("autotermination_minutes")
     if not isinstance(element, Mapping):
         yield "definition has no autotermination_minutes element; clusters could run forever"
