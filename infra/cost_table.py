@@ -28,6 +28,10 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
+def _span(lo: int, hi: int) -> str:
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
 def _thresholds(items: list[BudgetThreshold]) -> str:
     return ", ".join(f"{t.percent:g} % {t.kind.lower()}" for t in items)
 
@@ -66,10 +70,11 @@ def _warehouse_cost(c: StackConfig) -> float:
 
 ALLOWS: list[tuple[str, Callable[[StackConfig], str]]] = [
     ("ML runtimes (first is the default)", lambda c: ", ".join(f"`{r}`" for r in c.compute.runtime_versions)),
-    ("Node type (driver)", lambda c: f"{c.compute.node_type_id} ({c.compute.driver_node_type}), "
-                                     f"{_num(dbus_per_node_hour(c.compute.node_type_id))} DBU/h each"),
-    ("Workers (autoscale)", lambda c: f"{c.compute.min_workers}–{c.compute.max_workers}"),
-    ("Auto-termination", lambda c: f"10–{c.compute.autotermination_minutes} min "
+    ("Node type", lambda c: f"{c.compute.node_type_id}, {_num(dbus_per_node_hour(c.compute.node_type_id))} DBU/h"
+                            + ("" if c.compute.driver_node_type == c.compute.node_type_id
+                               else f"; driver {c.compute.driver_node_type}")),
+    ("Workers (autoscale)", lambda c: _span(c.compute.min_workers, c.compute.max_workers)),
+    ("Auto-termination", lambda c: f"10-{c.compute.autotermination_minutes} min "
                                    f"(default {c.compute.autotermination_minutes}, never off)"),
     ("Photon", lambda c: "yes" if c.compute.photon else "no"),
     ("Interactive nodes", _interactive_nodes),
@@ -80,23 +85,23 @@ ALLOWS: list[tuple[str, Callable[[StackConfig], str]]] = [
     ("DBU/h bound per cluster (policy)", lambda c: _num(c.compute.max_dbus_per_hour)),
     ("Largest cluster allowed", lambda c: f"{_num(c.compute.max_cluster_dbus)} DBU/h"),
     ("SQL warehouse (serverless, PRO)", lambda c: (
-        f"{c.compute.sql_warehouse.cluster_size} × {c.compute.sql_warehouse.min_num_clusters}–"
-        f"{c.compute.sql_warehouse.max_num_clusters} ({WAREHOUSE_DBUS_PER_HOUR[c.compute.sql_warehouse.cluster_size]}"
-        f" DBU/h each), stops after {c.compute.sql_warehouse.auto_stop_mins} min idle")),
+        f"{c.compute.sql_warehouse.cluster_size} ({WAREHOUSE_DBUS_PER_HOUR[c.compute.sql_warehouse.cluster_size]}"
+        f" DBU/h) x {_span(c.compute.sql_warehouse.min_num_clusters, c.compute.sql_warehouse.max_num_clusters)}"
+        f" cluster(s), stops after {c.compute.sql_warehouse.auto_stop_mins} min idle")),
 ]
 
 COSTS: list[tuple[str, Callable[[StackConfig], str]]] = [
     ("Interactive cluster, per hour", lambda c: (
-        f"{_num(c.compute.max_dbus_per_hour)} DBU × {_usd(c.cost.dbu_prices_usd.all_purpose)} = "
+        f"{_num(c.compute.max_dbus_per_hour)} DBU x {_usd(c.cost.dbu_prices_usd.all_purpose)} = "
         f"{_usd(_cluster_cost(c))}")),
     ("One user at the cluster limit, per hour", lambda c: (
-        f"{c.compute.max_clusters_per_user} × {_usd(_cluster_cost(c))} = "
+        f"{c.compute.max_clusters_per_user} x {_usd(_cluster_cost(c))} = "
         f"{_usd(c.compute.max_clusters_per_user * _cluster_cost(c))}")),
     ("Job cluster, per hour", lambda c: (
-        f"{_num(c.compute.max_dbus_per_hour)} DBU × {_usd(c.cost.dbu_prices_usd.jobs)} = "
+        f"{_num(c.compute.max_dbus_per_hour)} DBU x {_usd(c.cost.dbu_prices_usd.jobs)} = "
         f"{_usd(c.compute.max_dbus_per_hour * c.cost.dbu_prices_usd.jobs)}")),
     ("SQL warehouse, per hour", lambda c: (
-        f"{c.compute.sql_warehouse.dbus_per_hour} DBU × {_usd(c.cost.dbu_prices_usd.serverless_sql)} = "
+        f"{c.compute.sql_warehouse.dbus_per_hour} DBU x {_usd(c.cost.dbu_prices_usd.serverless_sql)} = "
         f"{_usd(_warehouse_cost(c))}")),
     ("Monthly budget (resource group)", lambda c: _usd(c.cost.budget.monthly_amount)),
     ("Budget alerts", lambda c: _thresholds(c.cost.budget.thresholds)),
