@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import PROJECT_DIR
+from infra.offline.mocks import ARM_PATHS
 
 # type token -> short kind shown in the node. Everything else is left out of the picture (counted per component).
 KEY_TYPES: dict[str, str] = {
@@ -59,6 +60,10 @@ def _label(text: str) -> str:
 
 def _display_name(res: dict[str, Any]) -> str:
     inputs = res.get("inputs") or {}
+    # azure-native: the resource's own name is the last parameter of its ARM path ({vaultName}/keys/{keyName}).
+    params = [p for p in re.findall(r"\{(\w+)\}", ARM_PATHS.get(res["type"], "")) if p not in ("sub", "rg")]
+    if params and isinstance(inputs.get(params[-1]), str) and inputs.get(params[-1]):
+        return str(inputs[params[-1]])
     own_keys = [k for k in _NAME_KEYS if isinstance(inputs.get(k), str) and inputs.get(k)]
     if res["type"] != "azure-native:resources:ResourceGroup":
         own_keys = [k for k in own_keys if k != "resourceGroupName"] or own_keys
@@ -75,6 +80,12 @@ def _strings(value: Any, path: str = "") -> list[tuple[str, str]]:
     if isinstance(value, list):
         return [pair for i, v in enumerate(value) for pair in _strings(v, f"{path}[{i}]")]
     return []
+
+
+def _edge_label(path: str) -> str:
+    """'parameters.customVirtualNetworkId.value' -> 'customVirtualNetworkId' (the input that holds the id)."""
+    parts = [p for p in re.sub(r"\[\d+\]", "", path).split(".") if p not in ("value", "id")]
+    return parts[-1] if parts else path
 
 
 def render(plan: dict[str, Any]) -> str:
@@ -107,12 +118,11 @@ def render(plan: dict[str, Any]) -> str:
 
     def emit_nodes(owner_urn: str | None, indent: str) -> None:
         for res in members.get(owner_urn, []):
-            text = f"{KEY_TYPES[res['type']]}<br/>{_display_name(res)}"
-            if res.get("protect"):
-                text += "<br/>🔒 protected"
+            parts = [KEY_TYPES[res["type"]], _display_name(res)] + (["🔒 protected"] if res.get("protect") else [])
+            text = "<br/>".join(_label(p) for p in parts)
             shape = ('[("', '")]') if res["type"] in ("azure-native:storage:StorageAccount",
                                                       "databricks:index/catalog:Catalog") else ('["', '"]')
-            lines.append(f"{indent}{node_id[res['urn']]}{shape[0]}{_label(text)}{shape[1]}")
+            lines.append(f"{indent}{node_id[res['urn']]}{shape[0]}{text}{shape[1]}")
         for comp in sub_components.get(owner_urn, []):
             if not non_empty(comp["urn"]):
                 continue
@@ -137,7 +147,7 @@ def render(plan: dict[str, Any]) -> str:
         for path, value in _strings(inputs):
             target = by_id.get(value)
             if target and target != res["urn"]:
-                edges.append(f'  {src} -->|"{_label(re.sub(r"[[][0-9]+[]]", "", path))}"| {node_id[target]}')
+                edges.append(f'  {src} -->|"{_label(_edge_label(path))}"| {node_id[target]}')
     catalogs = {(r.get("inputs") or {}).get("name"): r["urn"] for r in key
                 if r["type"] == "databricks:index/catalog:Catalog"}
     workspaces = {r["urn"] for r in key if r["type"] == WORKSPACE}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from databricks.sdk import WorkspaceClient
+from databricks.sdk.core import Config
 from rich.console import Console
 from rich.table import Table
 
@@ -32,7 +33,7 @@ def client_for(outputs: dict[str, Any], stack: str, http_timeout: float, retry_t
         kwargs.update(token=token, auth_type="pat")
     elif outputs.get("workspaceId"):
         kwargs["azure_workspace_resource_id"] = str(outputs["workspaceId"])
-    return WorkspaceClient(**kwargs)
+    return WorkspaceClient(config=Config(**kwargs))
 
 
 def verify(client: WorkspaceClient, outputs: dict[str, Any], stack: str,
