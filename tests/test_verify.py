@@ -6,6 +6,7 @@ SDK's. The fake answers "as declared" by default (from the stack outputs); each 
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -222,7 +223,7 @@ def test_endpoint_not_ready_fails(fake: FakeWorkspace, httpserver: HTTPServer) -
         OK: [(r.area, r.target, r.detail) for r in results if r.area != "serving"],
         FAIL: [("serving", "ml-model-model-serving-test", "state NOT_READY (config update IN_PROGRESS)")],
     }
-    assert report(results, "test", Console(file=open("/dev/null", "w"))) == 1
+    assert report(results, "test", Console(file=io.StringIO())) == 1
 
 
 def test_endpoint_without_inference_table_fails(fake: FakeWorkspace, httpserver: HTTPServer) -> None:
@@ -252,7 +253,7 @@ def test_extra_grant_is_reported_as_drift(fake: FakeWorkspace, httpserver: HTTPS
         ("grant", "schema ml_test_catalog.raw", "someone@example.com: not declared (added by hand?) MODIFY, SELECT"),
     ]
     assert FAIL not in _by_status(results)
-    assert report(results, "test", Console(file=open("/dev/null", "w"))) == 1
+    assert report(results, "test", Console(file=io.StringIO())) == 1
 
 
 def test_privileges_newer_than_the_sdk_enum_are_still_compared(fake: FakeWorkspace, httpserver: HTTPServer) -> None:
@@ -309,7 +310,7 @@ def test_a_stalled_server_times_out_after_retries_and_later_checks_are_skipped(
     assert results[0].detail.startswith("timed out after retries (ReadTimeout")
     skipped = [r for r in results if r.status == "skipped"]
     assert skipped and all(r.detail == "skipped: the overall verify timeout has passed" for r in skipped)
-    assert report(results, "test", Console(file=open("/dev/null", "w"))) == 1
+    assert report(results, "test", Console(file=io.StringIO())) == 1
 
 
 def test_cli_reads_outputs_file_and_exits_non_zero_on_failure(
