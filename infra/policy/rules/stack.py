@@ -20,12 +20,20 @@ def of_type(views: Views, *types: str) -> list[ResourceView]:
     return [v for v in views if v.type in types]
 
 
-def refers(src: ResourceView, value: Any, target: ResourceView, prefix: bool = False) -> bool:
-    """Does `value` (an input of `src`) reference `target`? Ids when known, else the dependency graph."""
+def refers(src: ResourceView, value: Any, target: ResourceView, prefix: bool = False,
+           by_urn: Mapping[str, ResourceView] | None = None) -> bool:
+    """Does `value` (an input of `src`) reference `target`? Ids when known, else the dependency graph.
+
+    With `prefix`, `value` may name a sub-resource of `target` (…/blobServices/default), which `src` then
+    depends on instead of `target` itself: one more hop through `by_urn` is followed.
+    """
     if isinstance(value, str) and value and not is_unknown(value) and target.id:
         a, b = value.lower(), target.id.lower()
         return a == b or (prefix and a.startswith(b + "/"))
-    return target.urn in src.dependencies
+    if target.urn in src.dependencies:
+        return True
+    return prefix and by_urn is not None and any(
+        target.urn in by_urn[d].dependencies for d in src.dependencies if d in by_urn)
 
 
 def label(view: ResourceView) -> str:
@@ -145,8 +153,9 @@ def vault_private_endpoint(views: Views, _: Mapping[str, Any]) -> Result:
 
 def _diagnostics(views: Views, target: ResourceView, groups: tuple[str, ...], what: str,
                  sub_resources: bool = False) -> Result:
+    by_urn = {v.urn: v for v in views}
     settings = [d for d in of_type(views, T.DIAGNOSTIC_SETTING)
-                if refers(d, d.get("resourceUri"), target, prefix=sub_resources)]
+                if refers(d, d.get("resourceUri"), target, prefix=sub_resources, by_urn=by_urn)]
     ok = False
     for d in settings:
         workspace = d.get("workspaceId")
