@@ -8,7 +8,7 @@ in `pending` (stack output `servingPending`) and logged as a warning, so the pla
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,9 @@ class ServingArgs:
     warehouse_id: pulumi.Input[str]             # SQL warehouse the drift alerts run on (issue 5)
     # "catalog.schema" -> the UC schema resource (issue 4): endpoints/monitors wait for what they write into.
     schemas: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    # What must be in place first: the groups and the CI/CD principal in the workspace, its UC grants (issue 4).
+    # Everything else here waits for the endpoints, so only endpoints and their permissions name it.
+    after: Sequence[pulumi.Resource] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     webhook_url: pulumi.Input[str] | None = None  # secret
 
@@ -71,7 +74,7 @@ class Serving(pulumi.ComponentResource):
                     dbx.PermissionsAccessControlArgs(service_principal_name=args.cicd_application_id,
                                                      permission_level="CAN_MANAGE"),
                 ],
-                opts=pulumi.ResourceOptions(parent=self, provider=args.provider))
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.after)))
 
         monitored = [ep for ep in cfg.endpoints if ep.monitored]
         for ep in cfg.endpoints:
@@ -102,7 +105,10 @@ class Serving(pulumi.ComponentResource):
     def _endpoint(self, ep: Endpoint, args: ServingArgs) -> dbx.ModelServing:
         cfg = args.config
         table = ep.inference_table
-        depends = [args.schemas[table.full_schema]] if table.enabled and table.full_schema in args.schemas else []
+        # The schemas it logs into and serves models from, then the principals and grants.
+        wanted = {table.full_schema} if table.enabled else set()
+        wanted |= {e.entity_name.rsplit(".", 1)[0] for e in ep.entities}
+        depends = [args.schemas[s] for s in sorted(wanted) if s in args.schemas] + list(args.after)
         traffic = ep.traffic
         return dbx.ModelServing(
             ep.name,

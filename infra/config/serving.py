@@ -46,6 +46,13 @@ def check_emails(values: list[str]) -> list[str]:
     return values
 
 
+def workspace_path(value: str) -> str:
+    if not re.fullmatch(r"/Workspace/\S+", value):
+        raise ValueError("is not a workspace path; allowed: an absolute path under /Workspace, e.g. "
+                         "'/Workspace/Shared/mlops/notebooks/train'")
+    return value
+
+
 def _uc_three_part(value: str) -> str:
     if not UC_THREE_PART.match(value):
         raise ValueError("is not a Unity Catalog name; allowed: catalog.schema.name (three parts, "
@@ -218,7 +225,7 @@ class Monitor(StrictModel):
     # Schema name in the monitored table's catalog (seed: `monitoring`).
     output_schema: str = Field(default="monitoring", pattern=UC_NAME.pattern)
     # None: /Workspace/Shared/lakehouse_monitoring/<catalog>_<schema>_<table> (the seed's location).
-    assets_dir: str | None = Field(default=None, pattern=r"^/Workspace/\S+$")
+    assets_dir: str | None = None
     schedule: Schedule = Schedule()
     failure_recipients: list[str]
     drift_alerts: list[DriftAlert] = []
@@ -227,6 +234,11 @@ class Monitor(StrictModel):
     @classmethod
     def _tables(cls, v: str | None) -> str | None:
         return v if v is None else _uc_three_part(v)
+
+    @field_validator("assets_dir")
+    @classmethod
+    def _assets(cls, v: str | None) -> str | None:
+        return v if v is None else workspace_path(v)
 
     @field_validator("failure_recipients")
     @classmethod
@@ -289,7 +301,7 @@ class Endpoint(StrictModel):
                 problems.append(("routes", None, "are required with more than one served entity; allowed: "
                                                  "a percentage per entity, adding up to 100"))
         else:
-            allowed = ", ".join(repr(n) for n in names)
+            allowed = ", ".join(repr(n) for n in dict.fromkeys(names))
             for key, pct in self.routes.items():
                 if key not in names:
                     problems.append((f"routes.{key}", pct, f"names no served entity; allowed: {allowed}"))
@@ -342,8 +354,8 @@ class Retraining(StrictModel):
     """The drift -> retrain job (seed): drift detection notebook, a condition on its violation count, training."""
 
     enabled: bool = True
-    drift_notebook: str = Field(pattern=r"^/\S+$")
-    training_notebook: str = Field(pattern=r"^/\S+$")
+    drift_notebook: str
+    training_notebook: str
     # Runs after the monitor refresh and the alert evaluation.
     schedule: Schedule = Schedule(cron="0 2 * * *")
     paused: bool = False
@@ -354,18 +366,30 @@ class Retraining(StrictModel):
     def _valid_emails(cls, v: list[str]) -> list[str]:
         return check_emails(v)
 
+    @field_validator("drift_notebook", "training_notebook")
+    @classmethod
+    def _notebook(cls, v: str) -> str:
+        return workspace_path(v)
+
 
 class ServingConfig(StrictModel):
     """`mlops-platform:serving`: this environment's endpoints and what watches them."""
 
     # Traceability tag on every endpoint and job; CI sets it: pulumi config set --path serving.gitSha <sha>.
-    git_sha: str = Field(default="unknown", pattern=r"^(unknown|[0-9a-f]{7,40})$")
+    git_sha: str = "unknown"
     # Environment defaults for served entities (seed: Small + scale-to-zero in dev, Medium always-on in prod).
     workload_size: WorkloadSize
     scale_to_zero: bool
     notifications: Notifications
     retraining: Retraining | None = None
     endpoints: list[Endpoint] = []
+
+    @field_validator("git_sha")
+    @classmethod
+    def _sha(cls, v: str) -> str:
+        if v != "unknown" and not re.fullmatch(r"[0-9a-f]{7,40}", v):
+            raise ValueError("is not a git commit sha; allowed: 7 to 40 lowercase hex digits, or 'unknown'")
+        return v
 
     @model_validator(mode="after")
     def _unique(self) -> ServingConfig:
@@ -441,7 +465,7 @@ def _schema_problems(config: Any, serving: ServingConfig) -> list[tuple[str, Any
         if full not in declared:
             catalog, schema = full.split(".")
             problems.append((path, full, f"is not a schema the Unity Catalog config declares; add {schema!r} to "
-                                         f"catalog {catalog!r}'s schemas"))
+                                         f"the schemas of catalog {catalog!r} (unityCatalog.catalogs)"))
     return problems
 
 
