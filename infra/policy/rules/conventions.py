@@ -96,9 +96,10 @@ def explicit_provider(res: ResourceView, _: Mapping[str, Any]) -> Result:
         yield "has no provider; pass the account or workspace provider explicitly"
 
 
+# Resources whose deletion loses data or keys. Storage credentials and external locations are metadata that
+# code recreates identically (the data stays in the lake), so they are not in the list.
 STATEFUL = (T.RESOURCE_GROUP, T.WORKSPACE, T.STORAGE_ACCOUNT, T.BLOB_CONTAINER, T.VAULT, T.KEY, T.LOG_ANALYTICS,
-            T.METASTORE, T.CATALOG, T.SCHEMA, T.EXTERNAL_LOCATION, T.STORAGE_CREDENTIAL, T.VOLUME,
-            T.REGISTERED_MODEL)
+            T.METASTORE, T.CATALOG, T.SCHEMA, T.VOLUME, T.REGISTERED_MODEL)
 
 
 @resource_rule("prod-stateful-resources-protected", "critical", "In protected stacks (prod), stateful resources "
