@@ -17,7 +17,6 @@ from infra.components.lake import Lake, LakeArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.components.serving import Serving, ServingArgs, serving_outputs  # issue 6
-from infra.components.serving import Serving, ServingArgs, serving_outputs  # issue 6
 from infra.components.workspace import Workspace, WorkspaceArgs
 from infra.config import StackConfig
 
@@ -104,18 +103,6 @@ class Platform(pulumi.ComponentResource):
                 warehouse_id=self.compute.sql_warehouse.id, schemas=getattr(uc, "schemas", {}), tags=tags,
                 webhook_url=pulumi.Output.secret(webhook.get_secret_value()) if webhook else None,
                 after=[uc] if isinstance(uc, pulumi.Resource) else []), opts=child)
-        self.serving: Serving | None = None
-        if config.serving is not None:
-            uc = getattr(self, "unity_catalog", None)  # issue 4: endpoints and monitors wait for their UC schemas
-            groups, cicd = config.identity.groups, config.identity.cicd_service_principal
-            webhook = config.alert_webhook_url
-            self.serving = Serving("serving", ServingArgs(
-                config=config.serving, environment=config.environment, provider=self.databricks.workspace,
-                consumers_group=groups.model_consumers, cicd_application_id=cicd.application_id,
-                ml_engineers_group=groups.ml_engineers, data_scientists_group=groups.data_scientists,
-                warehouse_id=self.compute.sql_warehouse.id, schemas=getattr(uc, "schemas", {}), tags=tags,
-                webhook_url=pulumi.Output.secret(webhook.get_secret_value()) if webhook else None),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[uc] if isinstance(uc, pulumi.Resource) else []))
 
         self.outputs: dict[str, pulumi.Input[object]] = {
             "environment": config.environment,
@@ -127,7 +114,6 @@ class Platform(pulumi.ComponentResource):
             "workspaceNumericId": self.workspace.workspace_id,
             # --- outputs of later areas go below (keys are read by verify and bundle-targets) ---
             "sqlWarehouseId": self.compute.sql_warehouse.id,  # issue 5
-            **serving_outputs(self.serving, config.serving),  # issue 6
             **serving_outputs(self.serving, config.serving),  # issue 6
         }
         self.register_outputs(self.outputs)
