@@ -13,8 +13,12 @@ from infra.components.access_connector import AccessConnector, AccessConnectorAr
 from infra.components.compute import Compute, ComputeArgs
 from infra.components.cost import Cost, CostArgs
 from infra.components.databricks_providers import DatabricksProviders, DatabricksProvidersArgs
+from infra.components.front_end_access import FrontEndAccess, FrontEndAccessArgs
+from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.lake import Lake, LakeArgs
 from infra.components.network import Network, NetworkArgs
+from infra.components.observability import DiagnosticTarget, Observability, ObservabilityArgs
+from infra.components.private_link import PrivateLink, PrivateLinkArgs
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.components.serving import Serving, ServingArgs, serving_outputs  # issue 6
 from infra.components.workspace import Workspace, WorkspaceArgs
@@ -54,21 +58,50 @@ class Platform(pulumi.ComponentResource):
             protect=protection.protect, retain_on_delete=protection.retain_on_delete), opts=child)
 
         managed_rg_id = pulumi.Output.concat(
+        self.key_vault = KeyVault("key-vault", KeyVaultArgs(
+            config=config.key_vault, encryption=config.encryption, name=names["keyVault"],
+            resource_group_name=self.resource_group.name, location=config.location, tags=tags,
+            tenant_id=self.tenant_id, subscription_id=self.subscription_id,
+            protect=protection.protect, retain_on_delete=protection.retain_on_delete), opts=child)
             "/subscriptions/", self.subscription_id, "/resourceGroups/", names["managedResourceGroup"])
         self.workspace = Workspace("workspace", WorkspaceArgs(
             config=config.workspace, name=names["workspace"], managed_resource_group_id=managed_rg_id,
             resource_group_name=self.resource_group.name, location=config.location,
             vnet_id=self.network.vnet_id, host_subnet_name=self.network.host_subnet_name,
-            container_subnet_name=self.network.container_subnet_name, tags=tags, protect=config.is_prod),
+            container_subnet_name=self.network.container_subnet_name, tags=tags,
+            protect=protection.protect, retain_on_delete=protection.retain_on_delete,
+            security=config.workspace_security, encryption=config.encryption,
+            access_connector_id=self.access_connector.id, keys=self.key_vault.keys,
+            subscription_id=self.subscription_id,
+            # the managed-services key must be usable by the Databricks service before the workspace uses it
+            wait_for=tuple(self.key_vault.databricks_service_grants)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.network]))
 
         # --- security landing (issue 3): private link, lake, key vault, observability ---
 
         self.databricks = DatabricksProviders("databricks", DatabricksProvidersArgs(
+        self.private_link = PrivateLink("private-link", PrivateLinkArgs(
+            config=config.private_link, prefix=f"{config.naming.prefix}-{config.environment}",
+            resource_group_name=self.resource_group.name, location=config.location, tags=tags,
+            vnet_id=self.network.vnet_id, subnet_id=self.network.private_endpoint_subnet_id,
+            workspace_id=self.workspace.id, lake_id=self.lake.account_id, key_vault_id=self.key_vault.id,
+            front_end_private=config.workspace.public_network_access == "Disabled"), opts=child)
+        self.observability = Observability("observability", ObservabilityArgs(
+            config=config.observability, name=names["logAnalytics"], resource_group_name=self.resource_group.name,
+            location=config.location, tags=tags, protect=protection.protect,
+            retain_on_delete=protection.retain_on_delete,
+            targets=(DiagnosticTarget("workspace", self.workspace.id, "allLogs"),
+                     DiagnosticTarget("key-vault", self.key_vault.id, "audit"),
+                     DiagnosticTarget("lake-blob", self.lake.blob_service_id, "allLogs"))), opts=child)
             config=config.databricks, workspace_url=self.workspace.url, workspace_resource_id=self.workspace.id),
             opts=child)
 
         # --- unity catalog and access (issue 4): self.unity_catalog ---
+        # issue 3: a public front end (dev/test) accepts only the configured source ranges
+        if config.workspace.public_network_access == "Enabled":
+            self.front_end_access = FrontEndAccess("front-end-access", FrontEndAccessArgs(
+                ip_ranges=tuple(config.workspace_security.ip_access_list), provider=self.databricks.workspace),
+                opts=child)
         # --- compute and cost (issue 5): self.compute ---
         ident = config.identity
         cost_tags = {"costCenter": config.tags.cost_center, "environment": config.environment,

@@ -26,7 +26,7 @@ _CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
 class LakeConfig(StrictModel):
     """ADLS Gen2 account per environment: Unity Catalog managed storage and MLflow artifacts."""
 
-    containers: list[str] = Field(min_length=1)
+    containers: list[str]  # catalog storage roots and mlflow-artifacts-<env> (README "Security landing")
     sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGRS",
                  "Standard_RAGZRS"] = "Standard_ZRS"
     # Enabled still means default-deny with no IP rules: only trusted resource instances (the access
@@ -37,6 +37,8 @@ class LakeConfig(StrictModel):
     @field_validator("containers")
     @classmethod
     def _containers(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("must list at least one container (catalog roots, mlflow-artifacts-<env>)")
         for name in v:
             if not _CONTAINER.match(name):
                 raise ValueError(f"container {name!r} is not a valid name; allowed: 3-63 lowercase letters, "
@@ -169,6 +171,10 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
         problems.append(("workspaceSecurity.ipAccessList", sec.ip_access_list,
                          "is only allowed with workspace.publicNetworkAccess 'Enabled' (a private front end "
                          "has no public traffic to filter)"))
+    enc = config.encryption
+    if enc.customer_managed_keys and enc.key_type == "RSA-HSM" and config.key_vault.sku != "premium":
+        problems.append(("keyVault.sku", config.key_vault.sku,
+                         "cannot hold encryption.keyType 'RSA-HSM' keys; allowed: 'premium' (or keyType 'RSA')"))
     if config.is_prod:
         problems.extend(prod_problems(config))
     return problems

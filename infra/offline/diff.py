@@ -235,12 +235,12 @@ def _update(before: dict[str, Any], after: dict[str, Any]) -> ResourceChange | N
     rules = replace_paths(after["type"])
     props = []
     for path in sorted(flat_old.keys() | flat_new.keys()):
-        a = _masked(path, flat_old.get(path, MISSING))
-        b = _masked(path, flat_new.get(path, MISSING))
+        a, b = flat_old.get(path, MISSING), flat_new.get(path, MISSING)
         if a == b:
             continue
         reason = next((why for prefix, why in rules if _covers(prefix, path)), None)
-        props.append(PropertyChange(path, a, b, reason))
+        # Compared in clear (a changed credential is a change), shown masked.
+        props.append(PropertyChange(path, _masked(path, a), _masked(path, b), reason))
     options = [PropertyChange(key, before.get(key), after.get(key))
                for key in ("protect", "retainOnDelete", "provider", "parent") if before.get(key) != after.get(key)]
     if not props and not options:
