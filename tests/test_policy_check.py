@@ -43,8 +43,10 @@ def test_enforcement_per_stack(stack: str) -> None:
     assert advisory == EXPECTED_ADVISORY[stack]
     assert {r.name for r in RULES if config.level(r.name) == "disabled"} == set()
     # the admins the pack allows ALL_PRIVILEGES/MANAGE are the stack's admin group
-    admins = read_stack_file(stack)["mlops-platform:identity"]["groups"]["admins"]
-    assert config.settings("uc-no-broad-privileges-to-non-admins")["adminGroups"] == [admins]
+    raw = read_stack_file(stack)
+    admins = {raw["mlops-platform:identity"]["groups"]["admins"],
+              *raw.get("mlops-platform:unityCatalog", {}).get("adminGroups", [])}
+    assert set(config.settings("uc-no-broad-privileges-to-non-admins")["adminGroups"]) == admins
     assert config.settings("prod-stateful-resources-protected")["protectedStacks"] == ["prod"]
 
 
