@@ -56,13 +56,13 @@ class Platform(pulumi.ComponentResource):
             access_connector_id=self.access_connector.id,
             access_connector_principal_id=self.access_connector.principal_id,
             protect=protection.protect, retain_on_delete=protection.retain_on_delete), opts=child)
-
-        managed_rg_id = pulumi.Output.concat(
         self.key_vault = KeyVault("key-vault", KeyVaultArgs(
             config=config.key_vault, encryption=config.encryption, name=names["keyVault"],
             resource_group_name=self.resource_group.name, location=config.location, tags=tags,
             tenant_id=self.tenant_id, subscription_id=self.subscription_id,
             protect=protection.protect, retain_on_delete=protection.retain_on_delete), opts=child)
+
+        managed_rg_id = pulumi.Output.concat(
             "/subscriptions/", self.subscription_id, "/resourceGroups/", names["managedResourceGroup"])
         self.workspace = Workspace("workspace", WorkspaceArgs(
             config=config.workspace, name=names["workspace"], managed_resource_group_id=managed_rg_id,
@@ -78,8 +78,6 @@ class Platform(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.network]))
 
         # --- security landing (issue 3): private link, lake, key vault, observability ---
-
-        self.databricks = DatabricksProviders("databricks", DatabricksProvidersArgs(
         self.private_link = PrivateLink("private-link", PrivateLinkArgs(
             config=config.private_link, prefix=f"{config.naming.prefix}-{config.environment}",
             resource_group_name=self.resource_group.name, location=config.location, tags=tags,
@@ -93,15 +91,17 @@ class Platform(pulumi.ComponentResource):
             targets=(DiagnosticTarget("workspace", self.workspace.id, "allLogs"),
                      DiagnosticTarget("key-vault", self.key_vault.id, "audit"),
                      DiagnosticTarget("lake-blob", self.lake.blob_service_id, "allLogs"))), opts=child)
+
+        self.databricks = DatabricksProviders("databricks", DatabricksProvidersArgs(
             config=config.databricks, workspace_url=self.workspace.url, workspace_resource_id=self.workspace.id),
             opts=child)
-
-        # --- unity catalog and access (issue 4): self.unity_catalog ---
         # issue 3: a public front end (dev/test) accepts only the configured source ranges
         if config.workspace.public_network_access == "Enabled":
             self.front_end_access = FrontEndAccess("front-end-access", FrontEndAccessArgs(
                 ip_ranges=tuple(config.workspace_security.ip_access_list), provider=self.databricks.workspace),
                 opts=child)
+
+        # --- unity catalog and access (issue 4): self.unity_catalog ---
         # --- compute and cost (issue 5): self.compute ---
         ident = config.identity
         cost_tags = {"costCenter": config.tags.cost_center, "environment": config.environment,
