@@ -106,13 +106,12 @@ class Platform(pulumi.ComponentResource):
         ident = config.identity
         cost_tags = {"costCenter": config.tags.cost_center, "environment": config.environment,
                      "project": config.tags.project}
-        # Permissions name account groups: after issue 4 has made them workspace principals (when present).
-        after_groups = [c for c in (getattr(self, "unity_catalog", None),) if isinstance(c, pulumi.Resource)]
+        # Permissions and rule sets name groups and the CI/CD principal: only once they are workspace principals.
+        after_groups: list[pulumi.Resource] = [*self.unity_catalog.identity.assignments.values()]
         self.compute = Compute("compute", ComputeArgs(
             environment=config.environment, config=config.compute, cost_tags=cost_tags,
             group_names=ident.groups.by_role(), cicd_application_id=ident.cicd_service_principal.application_id,
-            workspace_provider=self.databricks.workspace), opts=pulumi.ResourceOptions(parent=self,
-                                                                                       depends_on=after_groups))
+            workspace_provider=self.databricks.workspace, principals_ready=after_groups), opts=child)
         compute_roles = {*config.compute.users, *config.compute.jobs.users, *config.compute.sql_warehouse.users}
         self.cost = Cost("cost", CostArgs(
             environment=config.environment, config=config.cost, resource_group_name=self.resource_group.name,
@@ -121,8 +120,7 @@ class Platform(pulumi.ComponentResource):
             budget_policy_users=sorted(ident.groups.by_role()[r] for r in compute_roles),
             budget_policy_managers=[ident.groups.admins],
             cicd_application_id=ident.cicd_service_principal.application_id,
-            account_provider=self.databricks.account), opts=pulumi.ResourceOptions(parent=self,
-                                                                                   depends_on=after_groups))
+            account_provider=self.databricks.account, principals_ready=after_groups), opts=child)
         # --- serving and monitoring (issue 6): self.serving ---
         self.serving: Serving | None = None
         if config.serving is not None:

@@ -224,3 +224,20 @@ def test_policy_json_is_deterministic_and_typed() -> None:
     assert list(parsed) == sorted(parsed)
     assert parsed["azure_attributes.availability"]["value"] == "ON_DEMAND_AZURE"
     assert "azure_attributes.first_on_demand" not in parsed
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_permissions_wait_for_the_groups_to_be_workspace_principals(stack: str) -> None:
+    plan = plan_of(stack)
+    assignments = {r.urn for r in plan.by_type("databricks:index/mwsPermissionAssignment:MwsPermissionAssignment")}
+    assert assignments
+    components = {r.urn for r in plan.resources if r.type in ("mlops:platform:Compute", "mlops:platform:Cost")}
+    acls = [r for r in plan.resources if r.parent in components
+            and r.type in (PERMISSIONS, "databricks:index/accessControlRuleSet:AccessControlRuleSet")]
+    assert len(acls) == (5 if POOLS[stack] else 4)
+    for acl in acls:
+        assert assignments <= set(acl.dependencies), acl.urn
+    # Policies, pools and the warehouse do not name principals: they need not wait.
+    for res in plan.resources:
+        if res.parent in components and res.type in (POLICY, POOL, WAREHOUSE):
+            assert not assignments & set(res.dependencies), res.urn

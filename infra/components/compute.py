@@ -129,6 +129,9 @@ class ComputeArgs:
     group_names: Mapping[Role, str]          # role -> account group name
     cicd_application_id: str                 # the CI/CD service principal (runs jobs, owns alerts)
     workspace_provider: dbx.Provider
+    # What makes the groups and the CI/CD principal workspace principals (issue 4's permission assignments);
+    # every Permissions resource waits for it.
+    principals_ready: Sequence[pulumi.Resource] = ()
 
 
 class Compute(pulumi.ComponentResource):
@@ -142,6 +145,8 @@ class Compute(pulumi.ComponentResource):
         super().__init__("mlops:platform:Compute", name, None, opts)
         cfg, env = args.config, args.environment
         ws = pulumi.ResourceOptions(parent=self, provider=args.workspace_provider)
+        acl = pulumi.ResourceOptions(parent=self, provider=args.workspace_provider,
+                                     depends_on=list(args.principals_ready))
 
         def groups(roles: Sequence[Role]) -> list[str]:
             return [args.group_names[r] for r in roles]
@@ -163,7 +168,7 @@ class Compute(pulumi.ComponentResource):
                 opts=ws)
             # Users of a pool-bound policy need CAN_ATTACH_TO on the pool to start clusters.
             dbx.Permissions(f"{name}-pool-permissions", instance_pool_id=self.instance_pool.id,
-                            access_controls=_access(groups(cfg.users), "CAN_ATTACH_TO"), opts=ws)
+                            access_controls=_access(groups(cfg.users), "CAN_ATTACH_TO"), opts=acl)
             pool_id = self.instance_pool.id
 
         common: dict[str, Any] = {
@@ -191,10 +196,10 @@ class Compute(pulumi.ComponentResource):
             definition=policy_json(jobs_policy_definition(spot=jobs_spot, **common)),
             opts=ws)
         dbx.Permissions(f"{name}-interactive-policy-permissions", cluster_policy_id=interactive.id,
-                        access_controls=_access(groups(cfg.users), "CAN_USE"), opts=ws)
+                        access_controls=_access(groups(cfg.users), "CAN_USE"), opts=acl)
         dbx.Permissions(f"{name}-jobs-policy-permissions", cluster_policy_id=jobs.id,
                         access_controls=_access(groups(cfg.jobs.users), "CAN_USE", [args.cicd_application_id]),
-                        opts=ws)
+                        opts=acl)
         self.cluster_policies = {"interactive": interactive, "jobs": jobs}
 
         wh = cfg.sql_warehouse
@@ -212,7 +217,7 @@ class Compute(pulumi.ComponentResource):
                 dbx.SqlEndpointTagsCustomTagArgs(key=k, value=v) for k, v in sorted(args.cost_tags.items())]),
             opts=ws)
         dbx.Permissions(f"{name}-sql-warehouse-permissions", sql_endpoint_id=self.sql_warehouse.id,
-                        access_controls=_access(groups(wh.users), "CAN_USE", [args.cicd_application_id]), opts=ws)
+                        access_controls=_access(groups(wh.users), "CAN_USE", [args.cicd_application_id]), opts=acl)
 
         self.register_outputs({"sqlWarehouseId": self.sql_warehouse.id,
                                "clusterPolicyIds": {k: p.id for k, p in self.cluster_policies.items()}})

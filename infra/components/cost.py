@@ -42,6 +42,7 @@ class CostArgs:
     budget_policy_managers: Sequence[str]  # account group names that manage it
     cicd_application_id: str
     account_provider: dbx.Provider
+    principals_ready: Sequence[pulumi.Resource] = ()  # the groups and the CI/CD principal exist (issue 4)
 
 
 class Cost(pulumi.ComponentResource):
@@ -91,5 +92,6 @@ class Cost(pulumi.ComponentResource):
                     principals=[f"groups/{g}" for g in args.budget_policy_managers]),
                 dbx.AccessControlRuleSetGrantRuleArgs(role="roles/budgetPolicy.user", principals=principals),
             ],
-            opts=account)
+            opts=pulumi.ResourceOptions(parent=self, provider=args.account_provider,
+                                        depends_on=list(args.principals_ready)))
         self.register_outputs({"budgetId": self.budget.id, "budgetPolicyId": self.budget_policy.policy_id})
