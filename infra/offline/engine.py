@@ -149,6 +149,18 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=sorted(set(request.dependencies)), inputs=inputs))
         return response
 
+    def ReadResource(self, request: Any) -> Any:
+        """Reads (StackReference, `.get()`) are in the real engine's state too: record them as custom."""
+        response = super().ReadResource(request)
+        parent = request.parent or None
+        self.plan.resources.append(Resource(
+            urn=response.urn, type=request.type, name=request.name, id=request.id,
+            parent=None if parent == self.stack_urn else parent, provider=request.provider or None,
+            custom=True, protect=False, retainOnDelete=False,
+            dependencies=sorted(set(request.dependencies)),
+            inputs=_plain(json_format.MessageToDict(request.properties))))
+        return response
+
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn == self.stack_urn:
             self.plan.outputs = _plain(json_format.MessageToDict(request.outputs))
