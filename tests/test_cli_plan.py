@@ -54,7 +54,8 @@ def test_plan_prints_tree_and_summary_and_writes_design_json(tmp_path: Path) -> 
 
 def test_bad_config_exits_non_zero_with_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
     text = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
-    text = text.replace("vnetCidr: 10.1.0.0/16", "vnetCidr: 10.1.0.0/33").replace("owner: mlops-platform-team", "ownr: mlops-platform-team")
+    text = text.replace("vnetCidr: 10.1.0.0/16", "vnetCidr: 10.1.0.0/33")
+    text = text.replace("owner: mlops-platform-team", "ownr: mlops-platform-team")
     project = _project(tmp_path, {"Pulumi.dev.yaml": text})
     result = _run("plan", "--stack", "dev", "--project-dir", str(project))
     assert result.returncode == 2
