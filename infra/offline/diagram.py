@@ -153,6 +153,8 @@ def render(plan: dict[str, Any]) -> str:
     workspaces = {r["urn"] for r in key if r["type"] == WORKSPACE}
     for binding in (r for r in resources if r["type"] == BINDING):
         inputs = binding.get("inputs") or {}
+        if (inputs.get("securableType") or "catalog") != "catalog":
+            continue  # external locations and credentials are bound too; the picture shows catalogs
         catalog = catalogs.get(inputs.get("securableName"))
         targets = [d for d in binding.get("dependencies") or [] if d in workspaces]
         if catalog is None:
