@@ -21,7 +21,9 @@ from infra.components.observability import DiagnosticTarget, Observability, Obse
 from infra.components.private_link import PrivateLink, PrivateLinkArgs
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.components.serving import Serving, ServingArgs, serving_outputs  # issue 6
+from infra.components.unity_catalog import UnityCatalog, UnityCatalogArgs  # issue 4
 from infra.components.workspace import Workspace, WorkspaceArgs
+from infra.components.workspace_settings import KeyVaultRef  # issue 4
 from infra.config import StackConfig
 
 
@@ -102,6 +104,12 @@ class Platform(pulumi.ComponentResource):
                 opts=child)
 
         # --- unity catalog and access (issue 4): self.unity_catalog ---
+        self.unity_catalog = UnityCatalog("unity-catalog", UnityCatalogArgs(
+            config=config, workspace_numeric_id=self.workspace.workspace_id,
+            account_provider=self.databricks.account, workspace_provider=self.databricks.workspace,
+            abfss_url=self.lake.abfss_url, access_connector_id=self.access_connector.id,
+            key_vault=KeyVaultRef(id=self.key_vault.id, uri=self.key_vault.uri),
+            storage_dependencies=[self.lake, self.private_link]), opts=child)
         # --- compute and cost (issue 5): self.compute ---
         ident = config.identity
         cost_tags = {"costCenter": config.tags.cost_center, "environment": config.environment,
@@ -144,6 +152,7 @@ class Platform(pulumi.ComponentResource):
             "workspaceHost": pulumi.Output.concat("https://", self.workspace.url),
             "workspaceNumericId": self.workspace.workspace_id,
             # --- outputs of later areas go below (keys are read by verify and bundle-targets) ---
+            **self.unity_catalog.outputs,  # issue 4: metastoreId, defaultCatalog, catalogs, grants, ...
             "sqlWarehouseId": self.compute.sql_warehouse.id,  # issue 5
             **serving_outputs(self.serving, config.serving),  # issue 6
         }
