@@ -55,7 +55,7 @@ def test_private_endpoints_point_at_their_targets(stack: str) -> None:
             target_name = next(v for k, v in target.inputs.items()
                                if k in ("workspaceName", "accountName", "vaultName"))
             target_node = _node_of(text, KEY_TYPES[target.type], target_name)
-            assert f'  {pe_node} -. "{", ".join(conn["groupIds"])}" .-> {target_node}' in text.splitlines()
+            assert f'  {pe_node} -.->|"{", ".join(conn["groupIds"])}"| {target_node}' in text.splitlines()
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -75,6 +75,9 @@ def test_catalogs_are_drawn_bound_to_workspaces(stack: str) -> None:
         else:  # another environment's workspace, by its numeric id
             ext = f"ws{binding.inputs['workspaceId']}"
             assert f'  {catalog_node} ==>|"bound: {kind}"| {ext}' in text.splitlines()
+    assignment = plan.one("databricks:index/metastoreAssignment:MetastoreAssignment")
+    assert workspace.urn in assignment.dependencies
+    assert f'  {_node_of(text, "Metastore assignment", assignment.name)} -->|"assigned to"| {ws_node}' in text
     # The workspace is VNet-injected: an edge to the stack's VNet.
     vnet_node = _node_of(text, "VNet", plan.one("azure-native:network:VirtualNetwork").inputs["virtualNetworkName"])
     assert f'  {ws_node} -->|"customVirtualNetworkId"| {vnet_node}' in text.splitlines()

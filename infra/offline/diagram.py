@@ -142,12 +142,17 @@ def render(plan: dict[str, Any]) -> str:
                 target = by_id.get(conn.get("privateLinkServiceId") or "")
                 if target:
                     groups = ", ".join(conn.get("groupIds") or []) or "private link"
-                    edges.append(f'  {src} -. "{_label(groups)}" .-> {node_id[target]}')
+                    edges.append(f'  {src} -.->|"{_label(groups)}"| {node_id[target]}')
             continue
         for path, value in _strings(inputs):
             target = by_id.get(value)
             if target and target != res["urn"]:
                 edges.append(f'  {src} -->|"{_label(_edge_label(path))}"| {node_id[target]}')
+    for res in key:  # the assignment names the workspace by its numeric id: use the dependency instead
+        if res["type"] == "databricks:index/metastoreAssignment:MetastoreAssignment":
+            for dep in res.get("dependencies") or []:
+                if dep in node_id and by_urn[dep]["type"] == WORKSPACE:
+                    edges.append(f'  {node_id[res["urn"]]} -->|"assigned to"| {node_id[dep]}')
     catalogs = {(r.get("inputs") or {}).get("name"): r["urn"] for r in key
                 if r["type"] == "databricks:index/catalog:Catalog"}
     workspaces = {r["urn"] for r in key if r["type"] == WORKSPACE}
