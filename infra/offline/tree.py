@@ -23,6 +23,15 @@ KEY_SETTINGS: dict[str, list[str]] = {
     "azure-native:network:PublicIPAddress": ["publicIpAddressName", "sku.name"],
     "azure-native:databricks:Workspace": ["workspaceName", "sku.name", "publicNetworkAccess",
                                           "requiredNsgRules", "parameters.enableNoPublicIp.value"],
+    # issue 4: unity catalog and access
+    "databricks:index/metastoreAssignment:MetastoreAssignment": ["metastoreId", "workspaceId"],
+    "databricks:index/catalog:Catalog": ["name", "isolationMode", "owner", "storageRoot"],
+    "databricks:index/schema:Schema": ["catalogName", "name", "owner"],
+    "databricks:index/workspaceBinding:WorkspaceBinding": ["securableName", "workspaceId", "bindingType"],
+    "databricks:index/grants:Grants": ["catalog", "schema", "externalLocation", "storageCredential",
+                                       "grants[].principal"],
+    "databricks:index/externalLocation:ExternalLocation": ["name", "url", "readOnly"],
+    "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment": ["workspaceId", "permissions"],
     # issue 5: compute and cost
     "databricks:index/clusterPolicy:ClusterPolicy": ["name", "maxClustersPerUser"],
     "databricks:index/instancePool:InstancePool": ["instancePoolName", "nodeTypeId",
