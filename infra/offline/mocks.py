@@ -189,6 +189,12 @@ def databricks_outputs(typ: str, name: str, inputs: dict[str, Any], seed: str) -
         ident = stable_hex(seed, 16)
         out.update({"dataSourceId": stable_uuid(seed), "jdbcUrl": f"jdbc:databricks://warehouse/{ident}"})
         return ident, out
+    if kind in ("NotificationDestination", "AlertV2"):  # issue 6: both are identified by UUIDs
+        if kind == "NotificationDestination":
+            kinds = {"email": "EMAIL", "microsoftTeams": "MICROSOFT_TEAMS", "slack": "SLACK",
+                     "genericWebhook": "WEBHOOK", "pagerduty": "PAGERDUTY"}
+            out["destinationType"] = next((v for k, v in kinds.items() if k in (inputs.get("config") or {})), None)
+        return stable_uuid(seed), out
     return stable_hex(seed, 16), out
 
 
