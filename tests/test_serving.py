@@ -106,6 +106,7 @@ def test_tags_carry_environment_and_git_sha(stack: str) -> None:
     tags = {t["key"]: t["value"] for t in endpoint(plan_of(stack)).inputs["tags"]}
     assert tags["environment"] == stack
     assert tags["gitSha"] == "unknown"  # CI sets serving.gitSha per build
+    assert "monitoring" not in tags  # only while the monitor waits for its table
     assert {"project", "owner", "costCenter"} <= set(tags)
 
 
@@ -184,6 +185,8 @@ def test_phase_one_declares_the_endpoint_but_no_monitor() -> None:
     assert [r.name for r in plan.by_type(SERVING)] == ["ml-model-model-serving-test"]
     assert plan.by_type(MONITOR) == [] and plan.by_type(ALERT) == [] and plan.by_type(JOB) == []
     assert plan.outputs["monitors"] == []
+    tags = {t["key"]: t["value"] for t in plan.one(SERVING).inputs["tags"]}
+    assert tags["monitoring"] == "pending"  # visible to people and policy checks until phase 2
     assert [p["name"] for p in plan.outputs["servingPending"]] == ["ml-model-model-serving-test"]
     assert plan.outputs["servingPending"][0]["reason"].startswith(
         "monitor.tableExists is false: ml_test_catalog.model_inference_logs.inference_logs_processed must exist")

@@ -40,8 +40,16 @@ class ServingArgs:
     webhook_url: pulumi.Input[str] | None = None  # secret
 
 
-def endpoint_tags(tags: Mapping[str, str], git_sha: str) -> list[dbx.ModelServingTagArgs]:
-    return [dbx.ModelServingTagArgs(key=k, value=v) for k, v in sorted({**tags, "gitSha": git_sha}.items())]
+# Tag of an endpoint whose monitor waits for its table (rollout phase 1): policy checks and people can see it.
+MONITOR_PENDING_TAG = ("monitoring", "pending")
+
+
+def endpoint_tags(tags: Mapping[str, str], git_sha: str, monitor_pending: bool = False,
+                  ) -> list[dbx.ModelServingTagArgs]:
+    merged = {**tags, "gitSha": git_sha}
+    if monitor_pending:
+        merged[MONITOR_PENDING_TAG[0]] = MONITOR_PENDING_TAG[1]
+    return [dbx.ModelServingTagArgs(key=k, value=v) for k, v in sorted(merged.items())]
 
 
 class Serving(pulumi.ComponentResource):
@@ -137,7 +145,7 @@ class Serving(pulumi.ComponentResource):
                     calls=limit.calls, key=limit.key, principal=limit.principal,
                     renewal_period=limit.renewal_period) for limit in ep.rate_limits] or None,
             ),
-            tags=endpoint_tags(args.tags, cfg.git_sha),
+            tags=endpoint_tags(args.tags, cfg.git_sha, monitor_pending=ep.monitor is not None and not ep.monitored),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=depends))
 
 
