@@ -35,32 +35,71 @@ class UsageError(Exception):
 
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="dev", help="stack name (Pulumi.<stack>.yaml); default dev")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the plan JSON here")
+    parser.add_argument("--stack", default="dev",
+                        help="stack name (Pulumi.<stack>.yaml), or 'all' for every stack in parallel; default dev")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write the plan JSON here (with --stack all: a folder, one <stack>.json each)")
     parser.add_argument("--quiet", action="store_true", help="summary only, no tree")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR,
                         help="folder with Pulumi.<stack>.yaml files (default: this repository)")
 
 
 def run_plan(args: argparse.Namespace) -> int:
+    if args.stack != "all":
+        return _plan_one(args.stack, args.project_dir, args.quiet, args.json, Console())
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from infra.config import known_stacks
+
+    stacks = known_stacks(args.project_dir)
+    out = Console()
+    # One process per stack: the plans are independent and each pays its own imports, so they overlap.
+    # Forked before Pulumi or gRPC are imported here (no threads yet).
+    with ProcessPoolExecutor(max_workers=len(stacks), mp_context=get_context("fork")) as pool:
+        futures = [pool.submit(_plan_captured, stack, args.project_dir, args.quiet,
+                               args.json / f"{stack}.json" if args.json else None,
+                               out.width, out.is_terminal) for stack in stacks]
+        codes = []
+        for future in futures:
+            text, code = future.result()
+            sys.stdout.write(text)
+            codes.append(code)
+    return max(codes, default=0)
+
+
+def _plan_captured(stack: str, project_dir: Path, quiet: bool, json_path: Path | None, width: int,
+                   terminal: bool) -> tuple[str, int]:
+    import io
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, force_terminal=terminal)
+    try:
+        code = _plan_one(stack, project_dir, quiet, json_path, console)
+    except ConfigError as exc:  # reported like the single-stack case, not as a worker traceback
+        console.print("\n".join(exc.problems), markup=False, highlight=False)
+        code = 2
+    return buffer.getvalue(), code
+
+
+def _plan_one(stack: str, project_dir: Path, quiet: bool, json_path: Path | None, console: Console) -> int:
     from infra.offline.engine import plan_stack
     from infra.offline.tree import print_plan, summary_table
 
-    console = Console()
-    plan = plan_stack(args.stack, args.project_dir)
-    if args.quiet:
+    plan = plan_stack(stack, project_dir)
+    if quiet:
         console.print(summary_table(plan))
     else:
         print_plan(plan, console)
-    if args.json:
-        plan.write(args.json)
-        console.print(f"plan JSON written to {args.json}")
+    if json_path:
+        plan.write(json_path)
+        console.print(f"plan JSON written to {json_path}")
     # Policy verdicts (issue 7): same rules and per-stack enforcement as `pulumi preview --policy-pack`.
     # A mandatory violation fails the plan (exit 1, the JSON is still written), as it would fail the preview.
     from infra.policy.command import print_report
     from infra.policy.offline import check_plan
 
-    report = check_plan(plan.as_json(), args.stack)
+    report = check_plan(plan.as_json(), stack)
     print_report(report, console)
     return report.exit_code
 
@@ -72,18 +111,24 @@ def _handlers(name: str) -> tuple[Callable[[argparse.ArgumentParser], None], Cal
     return module.add_arguments, module.run
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just that subcommand's module is imported (start-up time: the others pull
+    in databricks-sdk and friends)."""
     parser = argparse.ArgumentParser(prog="mlopsctl", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
-        add_arguments, _run = _handlers(name)
-        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+        subparser = sub.add_parser(name, help=help_text, description=help_text)
+        if only is None or name == only:
+            add_arguments, _run = _handlers(name)
+            add_arguments(subparser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(chosen if chosen in COMMANDS else None)
     args = parser.parse_args(argv)
     _, run = _handlers(args.command)
     try:
@@ -102,4 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m infra.cli` runs this file as __main__, a second copy beside `infra.cli`; dispatch through
+    # the imported module so exceptions raised by subcommands (infra.cli.UsageError) are the ones caught.
+    from infra.cli import main as _main
+
+    sys.exit(_main())
