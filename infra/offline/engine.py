@@ -7,6 +7,7 @@ other (tests run many stacks in one process).
 from __future__ import annotations
 
 import asyncio
+import copy
 import contextvars
 import json
 import runpy
@@ -69,10 +70,11 @@ class Resource:
     inputs: dict[str, Any]
 
     def as_json(self) -> dict[str, Any]:
-        return {"urn": self.urn, "type": self.type, "name": self.name, "id": self.id, "parent": self.parent,
+        """A copy: callers (tests, diff) may edit it without touching this plan."""
+        return copy.deepcopy({"urn": self.urn, "type": self.type, "name": self.name, "id": self.id, "parent": self.parent,
                 "provider": self.provider, "custom": self.custom, "protect": self.protect,
                 "retainOnDelete": self.retainOnDelete, "dependencies": self.dependencies,
-                "inputs": self.inputs}
+                "inputs": self.inputs})
 
 
 @dataclass
