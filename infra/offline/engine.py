@@ -7,8 +7,8 @@ other (tests run many stacks in one process).
 from __future__ import annotations
 
 import asyncio
-import copy
 import contextvars
+import copy
 import json
 import runpy
 from collections.abc import Callable
@@ -71,7 +71,8 @@ class Resource:
 
     def as_json(self) -> dict[str, Any]:
         """A copy: callers (tests, diff) may edit it without touching this plan."""
-        return copy.deepcopy({"urn": self.urn, "type": self.type, "name": self.name, "id": self.id, "parent": self.parent,
+        return copy.deepcopy({
+                "urn": self.urn, "type": self.type, "name": self.name, "id": self.id, "parent": self.parent,
                 "provider": self.provider, "custom": self.custom, "protect": self.protect,
                 "retainOnDelete": self.retainOnDelete, "dependencies": self.dependencies,
                 "inputs": self.inputs})
