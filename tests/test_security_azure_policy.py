@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import functools
 import importlib
 import inspect
 import json
@@ -54,6 +55,7 @@ RELAXED = {
 MISSING = object()
 
 
+@functools.cache  # reading the SDK's source is slow; one look per type
 def api_version(pulumi_type: str) -> str:
     """The REST API version the installed SDK uses for this type (from its generated source)."""
     _, module, cls = ARM_TYPES[pulumi_type]
