@@ -338,7 +338,8 @@ class Endpoint(StrictModel):
 class Notifications(StrictModel):
     """Where drift alerts go: an e-mail destination, and optionally a Teams/Slack/generic webhook.
 
-    The webhook URL is a secret: `pulumi config set --secret alertWebhookUrl <url>` (top-level key).
+    The webhook URL lives encrypted in the top-level stack config key alertWebhookUrl
+    (`pulumi config set --secret` it).
     """
 
     emails: list[str] = Field(min_length=1)

@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import Stack, run_pulumi_func
@@ -29,10 +30,11 @@ from infra.offline.mocks import PlatformMocks, stable_uuid
 
 PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
 
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-_SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# The wire format's markers, from the SDK itself (secrets, resource references, unknowns).
+_SECRET_SIG = rpc._special_secret_sig
+_RESOURCE_SIG = rpc._special_resource_sig
+_SPECIAL_SIG_KEY = rpc._special_sig_key
+_UNKNOWN = rpc.UNKNOWN
 # Pulumi's default provider versions, as the real engine names them (pulumi:providers:<pkg>::default_x_y_z).
 _DEFAULT_PROVIDER_VERSION = {"azure-native": "3_29_0", "databricks": "1_118_0"}
 
