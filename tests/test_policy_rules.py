@@ -382,6 +382,13 @@ def _stack_cases() -> list[tuple[str, list[ResourceView], list[str]]]:
          ["Grants catalog-grants does not depend on the metastore assignment"]),
         ("serving-endpoints-monitored", without(base, "churn-monitor"),
          ["serving endpoint 'churn-prod' has no quality monitor on its inference table"]),
+        ("serving-monitoring-pending", changed(without(base, "churn-monitor"), "churn", "tags",
+                                               [{"key": "monitoring", "value": "pending"}]),
+         ["serving endpoint 'churn-prod' is unmonitored until its inference table exists (monitoring=pending); "
+          "set monitor.tableExists once it does"]),
+        # phase 1 of the rollout is not a missing monitor (the reminder above is advisory instead)
+        ("serving-endpoints-monitored", changed(without(base, "churn-monitor"), "churn", "tags",
+                                                [{"key": "monitoring", "value": "pending"}]), []),
         ("serving-endpoints-monitored", changed(base, "churn-monitor", "notifications", DELETE),
          ["monitor churn-monitor has no notifications.onFailure.emailAddresses"]),
         ("serving-endpoints-monitored", changed(changed(base, "churn-monitor", "inferenceLog", DELETE),

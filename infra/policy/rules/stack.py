@@ -317,19 +317,33 @@ def _is_account_level(view: ResourceView, by_urn: Mapping[str, ResourceView]) ->
     return view.type in (T.GRANTS, T.GRANT) and view.get("metastore") is not None
 
 
+MONITOR_PENDING = ("monitoring", "pending")  # the tag the serving component sets in rollout phase 1
+
+
+def _monitor_pending(ep: ResourceView) -> bool:
+    tags = ep.get("tags")
+    return any(isinstance(t, Mapping) and (t.get("key"), t.get("value")) == MONITOR_PENDING for t in items(tags))
+
+
+def _monitors_of(ep: ResourceView, monitors: list[ResourceView]) -> list[ResourceView]:
+    cfg = "aiGateway.inferenceTableConfig"
+    catalog, schema, prefix = (ep.get(f"{cfg}.catalogName"), ep.get(f"{cfg}.schemaName"),
+                               ep.get(f"{cfg}.tableNamePrefix"))
+    stem = ".".join(str(x) for x in (catalog, schema, prefix)) if all(
+        isinstance(x, str) and not is_unknown(x) for x in (catalog, schema, prefix)) else None
+    return [m for m in monitors if ep.urn in m.dependencies
+            or (stem and isinstance(m.get("tableName"), str) and str(m.get("tableName")).startswith(stem))]
+
+
 @stack_rule("serving-endpoints-monitored", "high", "Each serving endpoint's inference table has a quality monitor "
-            "(inference log profile, schedule, failure notifications).", source="Lakehouse Monitoring docs")
+            "(inference log profile, schedule, failure notifications), unless the endpoint is explicitly in "
+            "rollout phase 1 (tag monitoring=pending, see serving-monitoring-pending).",
+            source="Lakehouse Monitoring docs")
 def endpoints_monitored(views: Views, _: Mapping[str, Any]) -> Result:
     monitors = of_type(views, T.QUALITY_MONITOR)
     for ep in of_type(views, T.MODEL_SERVING):
-        cfg = "aiGateway.inferenceTableConfig"
-        catalog, schema, prefix = (ep.get(f"{cfg}.catalogName"), ep.get(f"{cfg}.schemaName"),
-                                   ep.get(f"{cfg}.tableNamePrefix"))
-        stem = ".".join(str(x) for x in (catalog, schema, prefix)) if all(
-            isinstance(x, str) and not is_unknown(x) for x in (catalog, schema, prefix)) else None
-        mine = [m for m in monitors if ep.urn in m.dependencies
-                or (stem and isinstance(m.get("tableName"), str) and str(m.get("tableName")).startswith(stem))]
-        if not mine:
+        mine = _monitors_of(ep, monitors)
+        if not mine and not _monitor_pending(ep):
             yield Finding(f"serving endpoint {shown(ep.get('name'))} has no quality monitor on its inference table",
                           ep.urn)
         for m in mine:
@@ -341,3 +355,14 @@ def endpoints_monitored(views: Views, _: Mapping[str, Any]) -> Result:
             emails = m.get("notifications.onFailure.emailAddresses")
             if not items(emails):
                 yield Finding(f"monitor {m.name} has no notifications.onFailure.emailAddresses", m.urn)
+
+
+@stack_rule("serving-monitoring-pending", "medium", "Endpoints in rollout phase 1 (tag monitoring=pending) serve "
+            "without a quality monitor: a reminder until the PR that sets monitor.tableExists lands.",
+            source="Lakehouse Monitoring docs; two-phase rollout (README, Serving and monitoring)")
+def monitoring_pending(views: Views, _: Mapping[str, Any]) -> Result:
+    monitors = of_type(views, T.QUALITY_MONITOR)
+    for ep in of_type(views, T.MODEL_SERVING):
+        if _monitor_pending(ep) and not _monitors_of(ep, monitors):
+            yield Finding(f"serving endpoint {shown(ep.get('name'))} is unmonitored until its inference table "
+                          "exists (monitoring=pending); set monitor.tableExists once it does", ep.urn)
