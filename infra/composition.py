@@ -20,10 +20,10 @@ from infra.components.network import Network, NetworkArgs
 from infra.components.observability import DiagnosticTarget, Observability, ObservabilityArgs
 from infra.components.private_link import PrivateLink, PrivateLinkArgs
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
-from infra.components.serving import Serving, ServingArgs, serving_outputs  # issue 6
-from infra.components.unity_catalog import UnityCatalog, UnityCatalogArgs  # issue 4
+from infra.components.serving import Serving, ServingArgs, serving_outputs
+from infra.components.unity_catalog import UnityCatalog, UnityCatalogArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
-from infra.components.workspace_settings import KeyVaultRef  # issue 4
+from infra.components.workspace_settings import KeyVaultRef
 from infra.config import StackConfig
 
 
@@ -132,16 +132,16 @@ class Platform(pulumi.ComponentResource):
         # --- serving and monitoring (issue 6): self.serving ---
         self.serving: Serving | None = None
         if config.serving is not None:
-            uc = getattr(self, "unity_catalog", None)  # issue 4: endpoints and monitors wait for their UC schemas
             groups, cicd = config.identity.groups, config.identity.cicd_service_principal
             webhook = config.alert_webhook_url
             self.serving = Serving("serving", ServingArgs(
                 config=config.serving, environment=config.environment, provider=self.databricks.workspace,
                 consumers_group=groups.model_consumers, cicd_application_id=cicd.application_id,
                 ml_engineers_group=groups.ml_engineers, data_scientists_group=groups.data_scientists,
-                warehouse_id=self.compute.sql_warehouse.id, schemas=getattr(uc, "schemas", {}), tags=tags,
+                warehouse_id=self.compute.sql_warehouse.id, schemas=self.unity_catalog.schemas, tags=tags,
                 webhook_url=pulumi.Output.secret(webhook.get_secret_value()) if webhook else None,
-                after=[uc] if isinstance(uc, pulumi.Resource) else []), opts=child)
+                # endpoints and monitors wait for their UC schemas, principals and grants
+                after=[self.unity_catalog]), opts=child)
 
         self.outputs: dict[str, pulumi.Input[object]] = {
             "environment": config.environment,
@@ -154,6 +154,6 @@ class Platform(pulumi.ComponentResource):
             # --- outputs of later areas go below (keys are read by verify and bundle-targets) ---
             **self.unity_catalog.outputs,  # issue 4: metastoreId, defaultCatalog, catalogs, grants, ...
             "sqlWarehouseId": self.compute.sql_warehouse.id,  # issue 5
-            **serving_outputs(self.serving, config.serving),  # issue 6
+            **serving_outputs(self.serving, config.serving),
         }
         self.register_outputs(self.outputs)
