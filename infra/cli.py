@@ -18,6 +18,7 @@ from infra.config import PROJECT_DIR, ConfigError
 # subcommand -> (module, help). Each module has add_arguments(parser) and run(args) -> exit code.
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("infra.cli", "offline plan of a stack: tree, summary, policy verdicts"),
+    "config-reference": ("infra.config.reference", "every stack-config key with type, default and allowed values"),
     # --- policy check (issue 7) ---
     "check": ("infra.policy.command", "run the policy rules over a plan JSON (or --list them); exit 1 on mandatory"),
     # --- diff, diagram, verify, bundle-targets (issue 8) ---

@@ -1,0 +1,50 @@
+"""README's configuration reference is generated from the config models and cannot drift from them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.config import PROJECT_DIR
+from infra.config.reference import block_in, markdown, rows
+from tests.support import STACKS, stack_raw
+
+
+def test_readme_reference_equals_the_generator() -> None:
+    assert block_in(PROJECT_DIR / "README.md") == markdown(), (
+        "README.md's configuration reference is stale: run .venv/bin/mlopsctl config-reference --write README.md")
+
+
+def _leaf_paths(value: Any, prefix: str) -> list[str]:
+    if isinstance(value, dict) and value and set(value) != {"secure"}:
+        return [p for k, v in value.items() for p in _leaf_paths(v, f"{prefix}.{k}" if prefix else k)]
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return [p for item in value for p in _leaf_paths(item, f"{prefix}[]")]
+    return [prefix]
+
+
+def _documented(path: str, types: dict[str, str]) -> bool:
+    """Exactly documented, or below a free-form map (tags, spark conf), or a key of a map of mappings."""
+    if path in types:
+        return True
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:i])
+        kind = types.get(head, "")
+        if kind.startswith("map of") and kind != "map of mapping":
+            return True
+        if kind == "map of mapping" and parts[i] != "<name>":
+            if i == len(parts) - 1:
+                return True  # the map's value in its shorthand form (e.g. `dataScientists: READ_WRITE`)
+            return _documented(".".join([head, "<name>", *parts[i + 1:]]), types)
+    return False
+
+
+def test_every_key_used_in_the_stack_files_is_documented() -> None:
+    types = {path: typ for path, typ, *_ in rows()}
+    for stack in STACKS:
+        for key, value in stack_raw(stack).items():
+            namespace, _, top = key.partition(":")
+            if namespace != "mlops-platform":
+                continue
+            for path in _leaf_paths(value, top):
+                assert _documented(path, types), f"{stack}: {path} is not in the configuration reference"
