@@ -23,6 +23,24 @@ def stack_raw(stack: str) -> dict[str, Any]:
     return copy.deepcopy(read_stack_file(stack))
 
 
+def siblings(stack: str) -> dict[str, dict[str, Any]]:
+    """The other checked-in stacks' raw configs (for the cross-stack rules)."""
+    return {s: stack_raw(s) for s in STACKS if s != stack}
+
+
+def with_changes(stack: str, changes: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Pulumi.<stack>.yaml's config with (key path, value) changes; ("__raw__", (key, value)) sets a whole
+    namespaced key, and a `{secure: ...}` value arrives as the offline engine hands it over."""
+    raw = stack_raw(stack)
+    for path, value in changes:
+        if path == "__raw__":
+            key, val = value
+            raw[key] = "[secret]" if isinstance(val, dict) and "secure" in val else val
+        else:
+            set_path(raw, path, value)
+    return raw
+
+
 def set_path(raw: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """set_path(raw, 'network.vnetCidr', x) sets raw['mlops-platform:network']['vnetCidr'] = x.
 

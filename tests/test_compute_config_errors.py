@@ -8,7 +8,7 @@ import pytest
 
 from infra.config import ConfigError, validate
 from infra.offline.engine import run_program
-from tests.support import DELETE, STACKS, set_path, stack_raw
+from tests.support import DELETE, siblings, with_changes
 
 # (case id, stack, [(key path, value)], expected problem line)
 CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
@@ -84,27 +84,16 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
 ]
 
 
-def _siblings(stack: str) -> dict[str, dict[str, Any]]:
-    return {s: stack_raw(s) for s in STACKS if s != stack}
-
-
-def _apply(stack: str, changes: list[tuple[str, Any]]) -> dict[str, Any]:
-    raw = stack_raw(stack)
-    for path, value in changes:
-        set_path(raw, path, value)
-    return raw
-
-
 @pytest.mark.parametrize(("stack", "changes", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_compute_or_cost_config_is_reported_with_its_message(
         stack: str, changes: list[tuple[str, Any]], expected: str) -> None:
     with pytest.raises(ConfigError) as info:
-        validate(stack, _apply(stack, changes), _siblings(stack))
+        validate(stack, with_changes(stack, changes), siblings(stack))
     assert any(line.startswith(expected) for line in info.value.problems), info.value.problems
 
 
 def test_compute_and_cost_problems_are_reported_together_and_nothing_is_declared() -> None:
-    raw = _apply("dev", [("compute.autoterminationMinutes", 0), ("compute.nodeTypeId", "Standard_B2s"),
+    raw = with_changes("dev", [("compute.autoterminationMinutes", 0), ("compute.nodeTypeId", "Standard_B2s"),
                          ("cost.budget.contactEmails", [])])
     with pytest.raises(ConfigError) as info:
         run_program("dev", raw)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError, validate
-from tests.support import DELETE, STACKS, set_path, stack_raw
+from tests.support import DELETE, STACKS, siblings, stack_raw, with_changes
 
 # (case id, stack, [(key path, value)], expected problem line)
 CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
@@ -53,32 +53,18 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
 ]
 
 
-def _siblings(stack: str) -> dict[str, dict[str, Any]]:
-    return {s: stack_raw(s) for s in STACKS if s != stack}
-
-
-def _apply(stack: str, changes: list[tuple[str, Any]]) -> dict[str, Any]:
-    raw = stack_raw(stack)
-    for path, value in changes:
-        if path == "__raw__":
-            raw[value[0]] = value[1]
-        else:
-            set_path(raw, path, value)
-    return raw
-
-
 @pytest.mark.parametrize(("stack", "changes", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_config_is_reported_with_its_message(stack: str, changes: list[tuple[str, Any]], expected: str) -> None:
     with pytest.raises(ConfigError) as info:
-        validate(stack, _apply(stack, changes), _siblings(stack))
+        validate(stack, with_changes(stack, changes), siblings(stack))
     assert any(line.startswith(expected) for line in info.value.problems), info.value.problems
 
 
 def test_all_problems_are_reported_at_once() -> None:
-    raw = _apply("dev", [("network.vnetCidr", "10.0.0.0/33"), ("location", "mars"), ("tags.owner", DELETE),
+    raw = with_changes("dev", [("network.vnetCidr", "10.0.0.0/33"), ("location", "mars"), ("tags.owner", DELETE),
                          ("workspace.skew", "premium")])
     with pytest.raises(ConfigError) as info:
-        validate("dev", raw, _siblings("dev"))
+        validate("dev", raw, siblings("dev"))
     paths = [line.split(": ")[1] for line in info.value.problems]
     assert paths == ["location", "tags.owner", "network.vnetCidr", "workspace.skew"]
     assert all(line.startswith("dev: ") and "\n" not in line for line in info.value.problems)
@@ -86,5 +72,5 @@ def test_all_problems_are_reported_at_once() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_checked_in_stacks_are_valid(stack: str) -> None:
-    config = validate(stack, stack_raw(stack), _siblings(stack))
+    config = validate(stack, stack_raw(stack), siblings(stack))
     assert config.environment == stack

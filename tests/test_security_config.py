@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError, validate
-from tests.support import DELETE, STACKS, set_path, stack_raw
+from tests.support import DELETE, STACKS, set_path, siblings, stack_raw, with_changes
 
 PROD_WHY = "is not allowed in prod: "
 CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
@@ -74,17 +74,10 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
 ]
 
 
-def _apply(stack: str, changes: list[tuple[str, Any]]) -> dict[str, Any]:
-    raw = stack_raw(stack)
-    for path, value in changes:
-        set_path(raw, path, value)
-    return raw
-
-
 @pytest.mark.parametrize(("stack", "changes", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_security_config_error_message(stack: str, changes: list[tuple[str, Any]], expected: str) -> None:
     with pytest.raises(ConfigError) as info:
-        validate(stack, _apply(stack, changes), {s: stack_raw(s) for s in STACKS if s != stack})
+        validate(stack, with_changes(stack, changes), siblings(stack))
     assert expected in info.value.problems, info.value.problems
 
 
@@ -92,7 +85,7 @@ def test_prod_reports_every_relaxation_at_once() -> None:
     changes = [("protection.protect", False), ("lake.publicNetworkAccess", "Enabled"),
                ("keyVault.publicNetworkAccess", "Enabled")]
     with pytest.raises(ConfigError) as info:
-        validate("prod", _apply("prod", changes))
+        validate("prod", with_changes("prod", changes))
     assert [p.split(":")[1].strip() for p in info.value.problems] == [
         "protection.protect", "lake.publicNetworkAccess", "keyVault.publicNetworkAccess"]
     assert all(PROD_WHY in p for p in info.value.problems)
@@ -117,6 +110,6 @@ def test_owners_in_different_regions_are_fine() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_checked_in_stacks_pass_the_security_rules(stack: str) -> None:
-    config = validate(stack, stack_raw(stack), {s: stack_raw(s) for s in STACKS if s != stack})
+    config = validate(stack, stack_raw(stack), siblings(stack))
     assert config.protection.protect is (stack == "prod")
     assert config.encryption.customer_managed_keys is (stack == "prod")

@@ -10,7 +10,7 @@ from croniter import croniter
 
 from infra.config import ConfigError, validate
 from infra.config.serving import quartz_from_cron
-from tests.support import DELETE, STACKS, set_path, stack_raw
+from tests.support import DELETE, STACKS, siblings, stack_raw, with_changes
 
 EP = "serving.endpoints.0"
 
@@ -106,36 +106,20 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
 ]
 
 
-def _apply(stack: str, changes: list[tuple[str, Any]]) -> dict[str, Any]:
-    raw = stack_raw(stack)
-    for path, value in changes:
-        if path == "__raw__":
-            key, val = value
-            # what the offline engine hands over for a `secure:` value
-            raw[key] = "[secret]" if isinstance(val, dict) and "secure" in val else val
-        else:
-            set_path(raw, path, value)
-    return raw
-
-
-def _siblings(stack: str) -> dict[str, dict[str, Any]]:
-    return {s: stack_raw(s) for s in STACKS if s != stack}
-
-
 @pytest.mark.parametrize(("stack", "changes", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_serving_config_is_reported_exactly(stack: str, changes: list[tuple[str, Any]], expected: str) -> None:
     with pytest.raises(ConfigError) as info:
-        validate(stack, _apply(stack, changes), _siblings(stack))
+        validate(stack, with_changes(stack, changes), siblings(stack))
     assert expected in info.value.problems, info.value.problems
 
 
 def test_several_serving_problems_are_reported_together() -> None:
     # (an endpoint's cross-field rules run once its own fields are valid, so these sit in different models)
-    raw = _apply("dev", [(f"{EP}.routes", {"champion": 90, "challenger": 5}),
+    raw = with_changes("dev", [(f"{EP}.routes", {"champion": 90, "challenger": 5}),
                          ("serving.endpoints.1.entities.0.entityName", "mlops_churn"),
                          ("serving.workloadSize", "Huge"), ("serving.notifications.emails", ["ops"])])
     with pytest.raises(ConfigError) as info:
-        validate("dev", raw, _siblings("dev"))
+        validate("dev", raw, siblings("dev"))
     paths = sorted(line.split(": ")[1] for line in info.value.problems)
     assert paths == ["serving.endpoints[0].routes", "serving.endpoints[1].entities[0].entityName",
                      "serving.notifications.emails", "serving.workloadSize"]
@@ -143,14 +127,14 @@ def test_several_serving_problems_are_reported_together() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_checked_in_serving_config_is_valid(stack: str) -> None:
-    config = validate(stack, stack_raw(stack), _siblings(stack))
+    config = validate(stack, stack_raw(stack), siblings(stack))
     assert config.serving is not None and config.serving.endpoints
 
 
 def test_a_secret_webhook_with_its_type_is_valid() -> None:
-    raw = _apply("prod", [("serving.notifications.webhook", "microsoftTeams"),
+    raw = with_changes("prod", [("serving.notifications.webhook", "microsoftTeams"),
                           ("__raw__", ("mlops-platform:alertWebhookUrl", {"secure": "v1:abc"}))])
-    config = validate("prod", raw, _siblings("prod"))
+    config = validate("prod", raw, siblings("prod"))
     assert config.alert_webhook_url is not None
     assert "[secret]" not in repr(config)  # SecretStr never prints its value
     assert config.serving is not None and config.serving.notifications.webhook == "microsoftTeams"
