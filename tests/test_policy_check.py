@@ -142,7 +142,7 @@ def test_check_user_errors_are_one_line(tmp_path: Path) -> None:
     bad.write_text('{"resources": 1}')
     result = _run("check", str(bad))
     assert result.returncode == 2 and result.stderr.strip() == f"mlopsctl check: {bad}: not a plan JSON " \
-                                                               "(no 'resources' list)"
+        "(expected an object with 'resources'; write one with `mlopsctl plan --json FILE`)"
     assert _run("check").stderr.strip() == \
         "mlopsctl check: give a PLAN_JSON file (from `mlopsctl plan --json FILE`) or --list"
 

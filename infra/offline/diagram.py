@@ -236,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"README.md diagrams updated: {', '.join(changed) or 'none (already current)'}")
         return 0
     if args.plan:
-        from infra.offline.diff import PlanFileError, load_plan
+        from infra.offline.planfile import PlanFileError, load_plan
 
         try:
             doc = load_plan(args.plan)

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.offline.mocks import ARM_PATHS
+from infra.offline.planfile import PlanFileError, load_plan
 
 SECRET = "[secret]"
 _SECRET_NAME = re.compile(r"(password|secret|token|credential|connectionstring|privatekey|accesskey)$", re.I)
@@ -185,21 +186,6 @@ class PlanDiff:
 
     def as_json(self) -> dict[str, Any]:
         return {"stack": self.stack, "counts": self.counts, "changes": [c.as_json() for c in self.changes]}
-
-
-class PlanFileError(ValueError):
-    """A plan file that is not a plan JSON."""
-
-
-def load_plan(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise PlanFileError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("resources"), list):
-        raise PlanFileError(f"{path}: not a plan JSON (expected an object with 'resources'; "
-                            "write one with `mlopsctl plan --json FILE`)")
-    return doc
 
 
 def _by_urn(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:

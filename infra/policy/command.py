@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from infra.offline.planfile import PlanFileError, load_plan
 from infra.policy.enforcement import PolicyConfigError, load_config
 from infra.policy.offline import Report, check_plan
 from infra.policy.rules import RULES
@@ -66,13 +66,9 @@ def run(args: argparse.Namespace) -> int:
         if args.plan_json is None:
             raise CheckUsageError("give a PLAN_JSON file (from `mlopsctl plan --json FILE`) or --list")
         try:
-            doc = json.loads(args.plan_json.read_text())
-        except FileNotFoundError:
-            raise CheckUsageError(f"{args.plan_json}: no such file") from None
-        except json.JSONDecodeError as exc:
-            raise CheckUsageError(f"{args.plan_json}: not a plan JSON ({exc.msg})") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("resources"), list):
-            raise CheckUsageError(f"{args.plan_json}: not a plan JSON (no 'resources' list)")
+            doc = load_plan(args.plan_json)
+        except PlanFileError as exc:
+            raise CheckUsageError(str(exc)) from None
         stack = args.stack or doc.get("stack")
         config = load_config(stack, args.config)
         report = check_plan(doc, stack, config)
