@@ -429,3 +429,19 @@ def test_stack_rules_report_the_offending_resource() -> None:
     findings = RULES_BY_NAME["storage-private-endpoints"].run_stack(without(compliant_stack(), "blob-pe-dns"))
     assert [f.urn for f in findings] == [urn(T.PRIVATE_ENDPOINT, "blob-pe")]
     assert WS_ID and KV_ID  # the fixtures' ids are ARM ids, as in plan JSONs
+
+
+def test_taggable_reads_the_same_answer_as_the_sdk_signature() -> None:
+    """`taggable` reads the SDK's source instead of importing it (speed); it must agree with the import."""
+    import importlib
+    import inspect
+
+    from infra.policy.rules.conventions import taggable
+    from tests.support import STACKS, plan_of
+
+    types = {r.type for s in STACKS for r in plan_of(s).resources if r.type.startswith("azure-native:")}
+    for typ in sorted(types):
+        _, module, cls = typ.split(":")
+        sdk = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), cls)
+        assert taggable(typ) is ("tags" in inspect.signature(sdk._internal_init).parameters), typ
+    assert taggable("azure-native:network:NatGateway") and not taggable("azure-native:network:Subnet")
