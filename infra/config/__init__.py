@@ -54,7 +54,8 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, An
         raise ConfigError([f"{stack}: {path.name}: stack file not found in {path.parent} "
                            f"(create it, or pick a stack from: {', '.join(known_stacks(project_dir))})"])
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
+        # libyaml's C loader when present: three stack files are read on every run (siblings too)
+        doc = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
