@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=140)  # the table is wide; CI logs are not terminals
     sizes = [int(s) for s in args.sizes.split(",") if s]
     with tempfile.TemporaryDirectory(prefix="mlops-bench-") as tmpdir:
         tmp = Path(tmpdir)
