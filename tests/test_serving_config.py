@@ -59,7 +59,7 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
     ("monitor-recipients-missing", "prod", [(f"{EP}.monitor.failureRecipients", DELETE)],
      "prod: serving.endpoints[0].monitor.failureRecipients: required key is missing"),
     ("monitor-recipient-not-an-email", "prod", [(f"{EP}.monitor.failureRecipients", ["ml-ops"])],
-     "prod: serving.endpoints[0].monitor.failureRecipients: ['ml-ops'] has 'ml-ops', not an e-mail address"),
+     "prod: serving.endpoints[0].monitor.failureRecipients: ['ml-ops'] has 'ml-ops', which is not an e-mail address"),
     ("table-before-model", "dev", [(f"{EP}.modelRegistered", False)],
      "dev: serving.endpoints[0].monitor.tableExists: true needs modelRegistered: true (the table is filled from "
      "this endpoint's inference log)"),

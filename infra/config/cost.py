@@ -7,14 +7,11 @@ recipients and (optionally) the start month differ per environment.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from infra.config.base import StrictModel, field_problems
-
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+from infra.config.base import StrictModel, check_emails, field_problems
 
 
 class BudgetThreshold(StrictModel):
@@ -42,10 +39,7 @@ class BudgetConfig(StrictModel):
         if not v:
             raise ValueError("has no recipients; allowed: one or more e-mail addresses (a budget alert must "
                              "reach someone)")
-        for address in v:
-            if not _EMAIL.match(address):
-                raise ValueError(f"has {address!r}, which is not an e-mail address")
-        return v
+        return check_emails(v)
 
     @field_validator("start_date")
     @classmethod

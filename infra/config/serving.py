@@ -16,13 +16,12 @@ from typing import Any, Literal
 from croniter import croniter
 from pydantic import Field, field_validator, model_validator
 
-from infra.config.base import StrictModel, field_problems, show
+from infra.config.base import StrictModel, check_emails, field_problems
 
 # UC identifiers: letters, digits, underscores (hyphens need quoting everywhere; keep them out).
 _UC_PART = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
 UC_THREE_PART = re.compile(rf"^{_UC_PART}\.{_UC_PART}\.{_UC_PART}$")
 UC_NAME = re.compile(rf"^{_UC_PART}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 # Serving endpoint names: alphanumerics, dashes and underscores, at most 63 characters (API rule).
 _ENDPOINT_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 _SERVED_ENTITY_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
@@ -37,13 +36,6 @@ PROBLEM_TYPES = {"classification": "PROBLEM_TYPE_CLASSIFICATION", "regression": 
 METRIC_TYPES = {"aggregate": "CUSTOM_METRIC_TYPE_AGGREGATE", "derived": "CUSTOM_METRIC_TYPE_DERIVED",
                 "drift": "CUSTOM_METRIC_TYPE_DRIFT"}
 _DOW_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
-
-
-def check_emails(values: list[str]) -> list[str]:
-    bad = [v for v in values if not _EMAIL.match(v)]
-    if bad:
-        raise ValueError(f"has {show(bad[0])}, not an e-mail address")
-    return values
 
 
 def workspace_path(value: str) -> str:
