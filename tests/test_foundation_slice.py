@@ -146,13 +146,11 @@ def test_databricks_providers_are_explicit_and_built_from_the_workspace(stack: s
             assert not {"token", "password", "clientSecret", "azureClientSecret"} & set(res.inputs)
 
 
-def test_default_databricks_provider_is_disabled_in_the_project() -> None:
-    import yaml
+def test_default_databricks_provider_is_disabled_in_every_stack() -> None:
+    from tests.support import stack_raw
 
-    from infra.config import PROJECT_DIR
-
-    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
-    assert project["config"]["pulumi:disable-default-providers"]["value"] == ["databricks"]
+    for stack in STACKS:  # the engine reads it from stack config (`pulumi config set --path ...`)
+        assert stack_raw(stack)["pulumi:disable-default-providers"] == ["databricks"], stack
 
 
 def test_mocked_ids_differ_between_stacks() -> None:
