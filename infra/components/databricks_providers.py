@@ -1,8 +1,9 @@
 """Explicit Databricks providers: one account-level, one for this environment's workspace.
 
-The default Databricks provider is disabled (pulumi:disable-default-providers in each stack file), so no Databricks resource can silently reach
-whatever workspace the ambient credentials point at. Credentials come from the environment: the Azure CLI
-locally, OIDC in CI (ARM_USE_OIDC / ACTIONS_ID_TOKEN_REQUEST_*), never from stack files.
+The default Databricks provider is disabled (pulumi:disable-default-providers in each stack file), so no
+Databricks resource can silently reach whatever workspace the ambient credentials point at. Credentials
+come from the environment: the Azure CLI locally, OIDC in CI (ARM_USE_OIDC / ACTIONS_ID_TOKEN_REQUEST_*),
+never from stack files.
 """
 
 from __future__ import annotations
