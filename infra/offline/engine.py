@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import copy
+import importlib.metadata
 import json
 import runpy
 from collections.abc import Callable
@@ -36,7 +37,15 @@ _RESOURCE_SIG = rpc._special_resource_sig
 _SPECIAL_SIG_KEY = rpc._special_sig_key
 _UNKNOWN = rpc.UNKNOWN
 # Pulumi's default provider versions, as the real engine names them (pulumi:providers:<pkg>::default_x_y_z).
-_DEFAULT_PROVIDER_VERSION = {"azure-native": "3_29_0", "databricks": "1_118_0"}
+_SDK_DISTRIBUTIONS = {"azure-native": "pulumi-azure-native", "databricks": "pulumi-databricks"}
+
+
+def _default_provider_version(package: str) -> str:
+    """The installed SDK's version, as the real engine names default providers (default_3_29_0)."""
+    try:
+        return importlib.metadata.version(_SDK_DISTRIBUTIONS[package]).replace(".", "_")
+    except (KeyError, importlib.metadata.PackageNotFoundError):
+        return "0_0_0"
 
 
 def _plain(value: Any) -> Any:
@@ -141,7 +150,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         provider = request.provider or None
         package = request.type.split(":")[0]
         if provider is None and request.custom and package != "pulumi":
-            version = _DEFAULT_PROVIDER_VERSION.get(package, "0_0_0")
+            version = _default_provider_version(package)
             urn = f"urn:pulumi:{self.plan.stack}::{self.plan.project}::pulumi:providers:{package}::default_{version}"
             provider = f"{urn}::{stable_uuid(urn)}"
         parent = request.parent or None
