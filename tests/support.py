@@ -6,7 +6,7 @@ import copy
 import functools
 from typing import Any
 
-from infra.config import read_stack_file
+from infra.config import ConfigError, read_stack_file, validate
 from infra.offline.engine import Plan, Resource, plan_stack
 
 STACKS = ("dev", "test", "prod")
@@ -39,6 +39,16 @@ def with_changes(stack: str, changes: list[tuple[str, Any]]) -> dict[str, Any]:
         else:
             set_path(raw, path, value)
     return raw
+
+
+def config_problems(stack: str, raw: dict[str, Any], others: dict[str, dict[str, Any]] | None = None,
+                    ) -> list[str]:
+    """The problem lines validating `raw` reports (siblings: the checked-in stacks); fails if it is valid."""
+    try:
+        validate(stack, raw, siblings(stack) if others is None else others)
+    except ConfigError as exc:
+        return exc.problems
+    raise AssertionError(f"{stack}: the config was accepted, expected problems")
 
 
 def set_path(raw: dict[str, Any], path: str, value: Any) -> dict[str, Any]:

@@ -6,19 +6,11 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, read_stack_file, validate
+from infra.config import read_stack_file, validate
 from infra.offline.engine import run_program
-from tests.support import STACKS, plan_of, set_path, stack_raw
+from tests.support import STACKS, config_problems, plan_of, set_path, stack_raw
 
 ADMINS = "mlops-platform-admins"
-
-
-def problems(stack: str, raw: dict[str, Any], siblings: dict[str, dict[str, Any]] | None = None) -> list[str]:
-    if siblings is None:
-        siblings = {s: read_stack_file(s) for s in STACKS if s != stack}
-    with pytest.raises(ConfigError) as exc:
-        validate(stack, raw, siblings)
-    return exc.value.problems
 
 
 def catalogs(raw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -33,7 +25,7 @@ def test_checked_in_stacks_are_valid() -> None:
 def test_user_email_as_grantee_is_refused() -> None:
     raw = stack_raw("dev")
     catalogs(raw)[0]["grants"] = [{"principal": "jane.doe@example.com", "privileges": ["SELECT"]}]
-    assert problems("dev", raw) == [
+    assert config_problems("dev", raw) == [
         "dev: unityCatalog.catalogs[0].grants[0].principal: 'jane.doe@example.com' looks like a user e-mail; "
         "grant to an account group (or the CI/CD service principal), never to a person"]
 
@@ -41,7 +33,7 @@ def test_user_email_as_grantee_is_refused() -> None:
 def test_user_email_as_catalog_owner_is_refused() -> None:
     raw = stack_raw("dev")
     catalogs(raw)[0]["owner"] = "jane.doe@example.com"
-    assert problems("dev", raw) == [
+    assert config_problems("dev", raw) == [
         "dev: unityCatalog.catalogs[0].owner: 'jane.doe@example.com' looks like a user e-mail; catalogs are owned "
         "by groups (a role key, 'admins' or a group name), never by a person"]
 
@@ -50,7 +42,7 @@ def test_user_email_as_catalog_owner_is_refused() -> None:
 def test_admin_only_privileges_to_a_non_admin_group_are_refused(privilege: str) -> None:
     raw = stack_raw("prod")
     catalogs(raw)[1]["grants"] = [{"principal": "mlEngineers", "privileges": [privilege]}]
-    assert problems("prod", raw) == [
+    assert config_problems("prod", raw) == [
         f"prod: unityCatalog.catalogs[1].grants[0].privileges[0]: {privilege!r} is only allowed to admin groups "
         f"({ADMINS}; see unityCatalog.adminGroups), not to 'mlEngineers'"]
 
@@ -70,7 +62,7 @@ def test_admin_only_privileges_to_the_admins_group_are_granted() -> None:
 def test_legacy_privilege_names_are_refused_with_their_replacement() -> None:
     raw = stack_raw("dev")
     catalogs(raw)[0]["grants"] = [{"principal": "mlEngineers", "privileges": ["USAGE", "CREATE"]}]
-    assert problems("dev", raw) == [
+    assert config_problems("dev", raw) == [
         "dev: unityCatalog.catalogs[0].grants[0].privileges[0]: 'USAGE' is a legacy privilege name; use "
         "USE_CATALOG (on a catalog) or USE_SCHEMA (on a schema)",
         "dev: unityCatalog.catalogs[0].grants[0].privileges[1]: 'CREATE' is a legacy privilege name; use "
@@ -81,7 +73,7 @@ def test_two_stacks_creating_the_metastore_are_refused() -> None:
     dev, test = stack_raw("dev"), stack_raw("test")
     for raw in (dev, test):
         set_path(raw, "unityCatalog.metastore", {"create": True})
-    assert problems("dev", dev, {"test": test, "prod": read_stack_file("prod")}) == [
+    assert config_problems("dev", dev, {"test": test, "prod": read_stack_file("prod")}) == [
         "dev: unityCatalog.metastore.create: true is also set by stack test in region 'eastus2'; one metastore "
         "per region, created by exactly one stack (the others set metastore.fromStack or metastore.id)"]
 
@@ -89,7 +81,7 @@ def test_two_stacks_creating_the_metastore_are_refused() -> None:
 def test_metastore_needs_exactly_one_source() -> None:
     raw = stack_raw("dev")
     set_path(raw, "unityCatalog.metastore.create", True)
-    assert problems("dev", raw) == [
+    assert config_problems("dev", raw) == [
         "dev: unityCatalog.metastore.id: '6f1e2d3c-4b5a-4c6d-8e7f-0a1b2c3d4e5f' set exactly one of metastore.id "
         "(reference the region's metastore), metastore.create: true (this stack creates it) or "
         "metastore.fromStack (the stack that created it); got ['id', 'create']"]
@@ -112,7 +104,7 @@ def test_metastore_created_by_one_stack_is_read_by_the_others() -> None:
 def test_fromstack_must_name_the_creating_stack() -> None:
     raw = stack_raw("test")
     set_path(raw, "unityCatalog.metastore", {"fromStack": "dev"})
-    assert problems("test", raw) == [
+    assert config_problems("test", raw) == [
         "test: unityCatalog.metastore.fromStack: 'dev' does not create the metastore (its "
         "unityCatalog.metastore.create is not true)"]
 
@@ -122,7 +114,7 @@ def test_two_owners_of_the_model_registry_are_refused() -> None:
     registry = dict(catalogs(stack_raw("prod"))[1], storageContainer="ml-models-catalog", bindings=[])
     catalogs(dev).append(registry)
     dev["mlops-platform:unityCatalog"]["externalLocations"].append({"container": "ml-models-catalog"})
-    assert problems("dev", dev) == [
+    assert config_problems("dev", dev) == [
         "dev: unityCatalog.catalogs: 'ml_models_catalog' is also declared by stack prod; a catalog has exactly one "
         "owning stack (bind it to the other workspaces instead)"]
 
@@ -130,7 +122,7 @@ def test_two_owners_of_the_model_registry_are_refused() -> None:
 def test_two_stacks_creating_the_account_groups_are_refused() -> None:
     raw = stack_raw("test")
     set_path(raw, "identity.accountGroups", {"manage": True})
-    assert problems("test", raw) == [
+    assert config_problems("test", raw) == [
         "test: identity.accountGroups.manage: true is also set by stack dev; account groups are account-wide and "
         "created by exactly one stack (the others set accountGroups.fromStack)"]
 
@@ -138,7 +130,7 @@ def test_two_stacks_creating_the_account_groups_are_refused() -> None:
 def test_references_must_point_one_way() -> None:
     dev = stack_raw("dev")
     catalogs(dev)[0]["bindings"] = ["dev", "prod"]
-    assert problems("dev", dev) == [
+    assert config_problems("dev", dev) == [
         "dev: unityCatalog: reads stack prod's outputs and prod reads this stack's; no deploy order satisfies "
         "both (references must point one way: dev -> test -> prod)"]
 
@@ -148,7 +140,7 @@ def test_catalog_storage_must_be_a_lake_container_with_an_external_location() ->
     catalogs(raw)[0]["storageContainer"] = "nope"
     raw["mlops-platform:unityCatalog"]["catalogs"].append(
         dict(name="extra_catalog", storageContainer="ml-models-catalog", schemas=["a"]))
-    assert problems("dev", raw) == [
+    assert config_problems("dev", raw) == [
         "dev: unityCatalog.catalogs[0].storageContainer: 'nope' is not a lake container; allowed: ml-dev-catalog, "
         "ml-models-catalog, mlflow-artifacts-dev (lake.containers)",
         "dev: unityCatalog.catalogs[1].storageContainer: 'ml-models-catalog' has no external location; add "
@@ -159,12 +151,12 @@ def test_matrix_cells_name_existing_schemas_and_known_levels() -> None:
     raw = stack_raw("dev")
     catalogs(raw)[0]["access"]["dataScientists"] = {"level": "READ", "schemas": ["nope"]}
     catalogs(raw)[0]["access"]["mlEngineers"] = "OWNER"
-    lines = problems("dev", raw)
+    lines = config_problems("dev", raw)
     assert lines == [
         "dev: unityCatalog.catalogs[0].access.mlEngineers.level: 'OWNER' is not allowed; allowed: 'NO_ACCESS', "
         "'READ', 'READ_WRITE', 'CREATE_UPDATE', 'PROMOTE' or 'FULL_ACCESS'"]
     catalogs(raw)[0]["access"]["mlEngineers"] = "READ"
-    assert problems("dev", raw) == [
+    assert config_problems("dev", raw) == [
         "dev: unityCatalog.catalogs[0].access.dataScientists.schemas[0]: 'nope' is not a schema of this catalog; "
         "allowed: raw, feature_store, experiments, sandbox, models, model_inference_logs, monitoring, "
         "databricks_monitoring"]
@@ -178,13 +170,13 @@ def test_matrix_cells_name_existing_schemas_and_known_levels() -> None:
 def test_system_schemas_are_the_current_opt_in_set(schemas: list[str], message: str) -> None:
     raw = stack_raw("dev")
     set_path(raw, "workspaceSettings.systemSchemas", schemas)
-    assert problems("dev", raw) == [f"dev: workspaceSettings.systemSchemas: {schemas!r} {message}"]
+    assert config_problems("dev", raw) == [f"dev: workspaceSettings.systemSchemas: {schemas!r} {message}"]
 
 
 def test_system_schemas_are_enabled_by_one_stack_per_region() -> None:
     raw = stack_raw("test")
     set_path(raw, "workspaceSettings.systemSchemas", ["access", "query"])
-    assert problems("test", raw) == [
+    assert config_problems("test", raw) == [
         "test: workspaceSettings.systemSchemas: access, query also enabled by stack dev; system schemas are "
         "metastore-wide, enabled by one stack per region"]
 
@@ -196,7 +188,7 @@ def test_prod_keeps_legacy_access_off(key: str) -> None:
     why = {"disableLegacyAccess": "Hive metastore and legacy access must be off so every read goes through "
                                   "Unity Catalog",
            "disableLegacyDbfs": "the DBFS root and mounts bypass Unity Catalog"}[key]
-    assert problems("prod", raw) == [f"prod: workspaceSettings.{key}: false is not allowed in prod: {why}"]
+    assert config_problems("prod", raw) == [f"prod: workspaceSettings.{key}: false is not allowed in prod: {why}"]
 
 
 def test_read_only_binding_from_config() -> None:
@@ -238,6 +230,6 @@ def test_a_new_role_through_config_alone() -> None:
 def test_access_maps_name_known_roles() -> None:
     raw = stack_raw("dev")
     catalogs(raw)[0]["access"]["analysts"] = "READ"
-    assert problems("dev", raw) == [
+    assert config_problems("dev", raw) == [
         "dev: unityCatalog.catalogs[0].access.analysts: 'analysts' is not a role; allowed: dataScientists, "
         "mlEngineers, devopsEngineers, modelConsumers (add new roles under identity.extraRoles)"]
