@@ -17,7 +17,7 @@ class StackConfigError(pulumi.RunError):
 def main() -> None:
     stack = pulumi.get_stack()
     try:
-        config = validate(stack, from_pulumi_runtime(), sibling_configs(stack))
+        config = validate(stack, from_pulumi_runtime(), sibling_configs(stack)).as_deployed()
     except ConfigError as exc:
         # One line per problem, nothing declared.
         raise StackConfigError("invalid stack configuration:\n" + "\n".join(exc.problems)) from None

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import SecretStr, model_validator
 
+from infra.config import deploy as deploy_config
 from infra.config import security
 from infra.config import unity_catalog as uc_config  # issue 4
 from infra.config.base import StrictModel, field_problems
@@ -46,9 +47,11 @@ class StackConfig(StrictModel):
     observability: security.ObservabilityConfig = security.ObservabilityConfig()
     protection: security.ProtectionConfig = security.ProtectionConfig()
 
+    deploy: deploy_config.DeployConfig = deploy_config.DeployConfig()
+
     @model_validator(mode="after")
     def _security_landing(self) -> StackConfig:
-        problems = security.stack_problems(self)
+        problems = security.stack_problems(self) + deploy_config.stack_problems(self)
         if problems:
             raise field_problems(problems)
         return self
@@ -95,6 +98,26 @@ class StackConfig(StrictModel):
         if problems:
             raise field_problems(problems)
         return self
+
+    def as_deployed(self) -> StackConfig:
+        """The config this run deploys: with deploy.firstDeploy, what a first `up` from nothing can create.
+
+        Serving endpoints need their model versions and monitors their tables, which only exist once the
+        platform runs; DBFS root CMK needs the workspace's storage identity granted the key first (stage
+        'prepare', then 'enabled' on the next `up`).
+        """
+        if not self.deploy.first_deploy:
+            return self
+        update: dict[str, Any] = {}
+        if self.encryption.dbfs_root == "enabled":
+            update["encryption"] = self.encryption.model_copy(update={"dbfs_root": "prepare"})
+        if self.serving is not None:
+            endpoints = [ep.model_copy(update={
+                "model_registered": False,
+                "monitor": ep.monitor.model_copy(update={"table_exists": False}) if ep.monitor else None})
+                for ep in self.serving.endpoints]
+            update["serving"] = self.serving.model_copy(update={"endpoints": endpoints})
+        return self.model_copy(update=update)
 
     @property
     def names(self) -> dict[str, str]:

@@ -1,0 +1,95 @@
+"""Where and how `pulumi up` runs: the deploy runner's network and egress, and the first-deploy switch.
+
+Workspace-level Databricks calls (cluster policies, grants, settings, ...) go to the workspace's front end
+from the machine that runs `pulumi up`. A private front end is reachable only from a network that has a
+private endpoint to it and resolves its private DNS zone; a public front end with an IP access list only from
+the listed ranges. So the program has to know where the deploy runs (docs/first-deploy.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, field_validator
+
+from infra.config.base import StrictModel
+
+if TYPE_CHECKING:
+    from infra.config.model import StackConfig
+
+_VNET_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]{1,90}/providers/Microsoft\.Network/"
+    r"virtualNetworks/[-\w._]{2,64}$")
+
+
+# Ranges that never appear as a source address on the internet (RFC 1918, loopback, link-local, CGNAT).
+_NOT_EGRESS = tuple(ipaddress.IPv4Network(r) for r in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "100.64.0.0/10"))
+
+
+class DeployRunnerConfig(StrictModel):
+    """The runner (self-hosted agent or managed DevOps pool) that runs `pulumi preview/up` for this stack."""
+
+    # ARM id of the hub VNet the runner sits in. The stack peers its VNet with it and links the private DNS
+    # zone of the workspace front end to it, so a private front end is reachable from the runner.
+    hub_vnet_id: str | None = None
+    # The runner's public egress (e.g. the hub's NAT gateway address), one CIDR each. A public front end
+    # with IP access lists must allow it, or every call after the list exists is refused (403).
+    egress_cidrs: list[str] = Field(default_factory=list)
+
+    @field_validator("hub_vnet_id")
+    @classmethod
+    def _vnet_id(cls, v: str | None) -> str | None:
+        if v is not None and not _VNET_ID.match(v):
+            raise ValueError("must be a virtual network's ARM id: /subscriptions/<uuid>/resourceGroups/<rg>/"
+                             "providers/Microsoft.Network/virtualNetworks/<name>")
+        return v
+
+    @field_validator("egress_cidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        for cidr in v:
+            try:
+                net = ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(f"has {cidr!r}, which is not an IPv4 CIDR such as '203.0.113.10/32'") from None
+            if net.version != 4 or any(net.subnet_of(r) for r in _NOT_EGRESS):
+                raise ValueError(f"has {cidr!r}; a runner's egress is a public IPv4 range (private ranges "
+                                 "never reach a public front end)")
+        return v
+
+    @property
+    def hub_resource_group(self) -> str | None:
+        return self.hub_vnet_id.split("/")[4] if self.hub_vnet_id else None
+
+    @property
+    def hub_vnet_name(self) -> str | None:
+        return self.hub_vnet_id.rsplit("/", 1)[-1] if self.hub_vnet_id else None
+
+
+class DeployConfig(StrictModel):
+    """How this stack is deployed."""
+
+    runner: DeployRunnerConfig = DeployRunnerConfig()
+    # The first `pulumi up` of a stack from nothing: what cannot exist yet is left out (serving endpoints and
+    # monitors, whose model versions and tables come later) and two-step encryption runs its first step.
+    # Remove it for the second `up`. `mlopsctl plan --first-deploy` plans it offline.
+    first_deploy: bool = False
+
+
+def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
+    """The runner must be able to reach the workspace it deploys to."""
+    problems: list[tuple[str, Any, str]] = []
+    runner = config.deploy.runner
+    if config.workspace.public_network_access == "Disabled" and runner.hub_vnet_id is None:
+        problems.append(("deploy.runner.hubVnetId", None,
+                         "is required when workspace.publicNetworkAccess is 'Disabled': a private front end is "
+                         "reachable only from a network peered with this VNet (the deploy runner's hub VNet)"))
+    if config.workspace.public_network_access == "Enabled" and config.workspace_security.ip_access_list \
+            and not runner.egress_cidrs:
+        problems.append(("deploy.runner.egressCidrs", [],
+                         "is required with workspaceSecurity.ipAccessList: list the deploy runner's public "
+                         "egress, or the workspace refuses the deploy's own calls once the list exists"))
+    return problems
