@@ -1,0 +1,3 @@
+"""Deploy-readiness rules (azure)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Deploy-readiness rules (reachability)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Deploy-readiness rules (unity_catalog)."""
+
+from __future__ import annotations
