@@ -41,13 +41,16 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, metavar="FILE",
                         help="also write the plan JSON here (with --stack all: a folder, one <stack>.json each)")
     parser.add_argument("--quiet", action="store_true", help="summary only, no tree")
+    parser.add_argument("--first-deploy", action="store_true",
+                        help="plan the first `pulumi up` from nothing (deploy.firstDeploy): what cannot exist yet "
+                             "is left out, two-step encryption at its first step")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR,
                         help="folder with Pulumi.<stack>.yaml files (default: this repository)")
 
 
 def run_plan(args: argparse.Namespace) -> int:
     if args.stack != "all":
-        return _plan_one(args.stack, args.project_dir, args.quiet, args.json, Console())
+        return _plan_one(args.stack, args.project_dir, args.quiet, args.json, Console(), args.first_deploy)
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
@@ -60,7 +63,7 @@ def run_plan(args: argparse.Namespace) -> int:
     with ProcessPoolExecutor(max_workers=len(stacks), mp_context=get_context("fork")) as pool:
         futures = [pool.submit(_plan_captured, stack, args.project_dir, args.quiet,
                                args.json / f"{stack}.json" if args.json else None,
-                               out.width, out.is_terminal) for stack in stacks]
+                               out.width, out.is_terminal, args.first_deploy) for stack in stacks]
         codes = []
         for future in futures:
             text, code = future.result()
@@ -70,24 +73,28 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 def _plan_captured(stack: str, project_dir: Path, quiet: bool, json_path: Path | None, width: int,
-                   terminal: bool) -> tuple[str, int]:
+                   terminal: bool, first_deploy: bool = False) -> tuple[str, int]:
     import io
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=terminal)
     try:
-        code = _plan_one(stack, project_dir, quiet, json_path, console)
+        code = _plan_one(stack, project_dir, quiet, json_path, console, first_deploy)
     except ConfigError as exc:  # reported like the single-stack case, not as a worker traceback
         console.print("\n".join(exc.problems), markup=False, highlight=False)
         code = 2
     return buffer.getvalue(), code
 
 
-def _plan_one(stack: str, project_dir: Path, quiet: bool, json_path: Path | None, console: Console) -> int:
+def _plan_one(stack: str, project_dir: Path, quiet: bool, json_path: Path | None, console: Console,
+              first_deploy: bool = False) -> int:
     from infra.offline.engine import plan_stack
     from infra.offline.tree import print_plan, summary_table
 
-    plan = plan_stack(stack, project_dir)
+    plan = plan_stack(stack, project_dir, first_deploy)
+    if plan.first_deploy:
+        console.print(f"{stack}: the first `pulumi up` from nothing (deploy.firstDeploy); the next `up` without "
+                      "it converges to the steady state", markup=False, highlight=False)
     if quiet:
         console.print(summary_table(plan))
     else:

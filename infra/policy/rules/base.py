@@ -163,6 +163,15 @@ class Rule:
         return [Finding(f) if isinstance(f, str) else f for f in self.check(views, self.settings(config))]
 
 
+# Rule settings key the adapters add: is this the plan of a first `pulumi up` from nothing?
+FIRST_DEPLOY = "firstDeploy"
+
+
+def with_deploy_phase(settings: Mapping[str, Any] | None, first_deploy: bool) -> dict[str, Any]:
+    """A rule's settings plus the deploy phase (from the plan JSON offline, the stack file in CrossGuard)."""
+    return {**(settings or {}), FIRST_DEPLOY: first_deploy}
+
+
 REGISTRY: dict[str, Rule] = {}
 _NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 

@@ -34,3 +34,6 @@ EXTERNAL_LOCATION = "databricks:index/externalLocation:ExternalLocation"
 STORAGE_CREDENTIAL = "databricks:index/storageCredential:StorageCredential"
 VOLUME = "databricks:index/volume:Volume"
 REGISTERED_MODEL = "databricks:index/registeredModel:RegisteredModel"
+
+IP_ACCESS_LIST = "databricks:index/ipAccessList:IpAccessList"
+WORKSPACE_CONF = "databricks:index/workspaceConf:WorkspaceConf"
