@@ -91,13 +91,18 @@ def _short(value: Any) -> str:
 
 
 def key_settings(resource: Resource) -> str:
-    paths = KEY_SETTINGS.get(resource.type)
+    return settings_summary(resource.type, resource.inputs)
+
+
+def settings_summary(typ: str, inputs: dict[str, Any]) -> str:
+    """The few inputs that say what a resource of this type is (`label=value` pairs)."""
+    paths = KEY_SETTINGS.get(typ)
     if paths is None:  # generic: the first few scalar inputs
-        paths = [k for k, v in resource.inputs.items()
+        paths = [k for k, v in inputs.items()
                  if k not in _SKIP and isinstance(v, (str, int, float, bool))][:3]
     shown = []
     for path in paths:
-        value = _get(resource.inputs, path)
+        value = _get(inputs, path)
         if value is not None:
             label = path.replace("[]", "").removesuffix(".value").removesuffix(".id")
             shown.append(f"{label}={_short(value)}")
