@@ -148,7 +148,7 @@ def test_check_user_errors_are_one_line(tmp_path: Path) -> None:
 
 
 def test_plan_prints_policy_verdicts_after_the_summary() -> None:
-    result = _run("plan", "--stack", "dev", "--quiet")
+    result = _run("plan", "--stack", "dev")
     assert result.returncode == 0, result.stderr
     assert "policy PASS: stack dev" in result.stdout
     assert result.stdout.index("resources") < result.stdout.index("policy PASS")

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -115,18 +116,25 @@ def render_tree(plan: Plan) -> Tree:
     for res in plan.resources:  # registration order: parents come before their children
         parent = nodes.get(res.parent, root)
         flags = (" [red]protect[/]" if res.protect else "") + (" [yellow]retain[/]" if res.retainOnDelete else "")
+        # Names and settings are text, not markup: an alert named '[dev] ml-model' keeps its '[dev]'.
         if res.custom:
-            label = f"[green]{res.type}[/] [bold]{res.name}[/]{flags}  [dim]{key_settings(res)}[/]"
+            label = f"[green]{res.type}[/] [bold]{escape(res.name)}[/]{flags}  [dim]{escape(key_settings(res))}[/]"
         else:
-            label = f"[magenta]{res.type}[/] [bold]{res.name}[/]"
+            label = f"[magenta]{res.type}[/] [bold]{escape(res.name)}[/]"
         nodes[res.urn] = parent.add(label)
     return root
 
 
+def counts_line(plan: Plan) -> str:
+    """'dev: 130 resources (21 components)': resources are what the engine creates (providers and stack
+    references included), components only group them; `check` counts the same way."""
+    custom = sum(1 for r in plan.resources if r.custom)
+    return f"{plan.stack}: {custom} resources ({len(plan.resources) - custom} components)"
+
+
 def summary_table(plan: Plan) -> Table:
     counts = Counter(r.type for r in plan.resources if r.custom)
-    table = Table(title=f"{plan.stack}: {sum(counts.values())} resources "
-                        f"({sum(1 for r in plan.resources if not r.custom)} components)")
+    table = Table(title=counts_line(plan))
     table.add_column("type")
     table.add_column("count", justify="right")
     for typ, n in sorted(counts.items()):
