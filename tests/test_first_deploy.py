@@ -229,5 +229,5 @@ def test_mlopsctl_plan_first_deploy_writes_a_plan_that_passes(tmp_path: Path) ->
     proc = subprocess.run([sys.executable, "-m", "infra.cli", "plan", "--stack", "dev", "--first-deploy", "--quiet",
                            "--json", str(out)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert "the first `pulumi up` from nothing (deploy.firstDeploy)" in proc.stdout
+    assert proc.stdout.startswith("dev: ") and ", first deploy; policy PASS: 0 mandatory" in proc.stdout
     assert json.loads(out.read_text())["firstDeploy"] is True
