@@ -77,8 +77,9 @@ BASELINES: dict[str, dict[str, Any]] = {
         {"principal": "mlops-platform-admins", "privileges": ["ALL_PRIVILEGES", "MANAGE"]},
         {"principal": "7c3e4a5f-6d7b-4c8d-ae9f-1a2b3c4d5e6f", "privileges": ["USE_CATALOG"]}]},
     T.GRANT: {"schema": "ml_prod_catalog.models", "principal": "mlops-data-scientists", "privileges": ["SELECT"]},
-    T.CATALOG: {"name": "ml_prod_catalog", "isolationMode": "ISOLATED", "owner": "mlops-platform-admins"},
-    T.SCHEMA: {"catalogName": "ml_prod_catalog", "name": "models", "owner": "mlops-platform-admins"},
+    # No owner: the deploying principal keeps ownership (an owner group would take the next creates' rights).
+    T.CATALOG: {"name": "ml_prod_catalog", "isolationMode": "ISOLATED"},
+    T.SCHEMA: {"catalogName": "ml_prod_catalog", "name": "models"},
     T.MODEL_SERVING: {
         "name": "churn-prod",
         "config": {"servedEntities": [{"entityName": "ml_prod_catalog.models.churn", "entityVersion": "3",
