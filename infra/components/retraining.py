@@ -15,6 +15,7 @@ registers new versions of). The grants themselves come from the same config (Ser
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +51,10 @@ def declared_reads(tables: Sequence[str | None]) -> str:
     return ",".join(dict.fromkeys(t for t in tables if t))
 
 
+def _with_metric_tables(tables: Sequence[str | None], metric_tables: Sequence[str]) -> str:
+    return declared_reads([*tables, *metric_tables])
+
+
 class Retraining(pulumi.ComponentResource):
     """mlops:platform:Retraining: the drift-triggered retraining workflow of each monitored endpoint."""
 
@@ -72,8 +77,9 @@ class Retraining(pulumi.ComponentResource):
                 "profile_metrics_table": monitor.profile_metrics_table_name,
                 **{f"{metric}_threshold": value for metric, value in thresholds.items()},
             }
+            own_reads = [mon.table_name, mon.baseline_table]
             reads = pulumi.Output.all(monitor.drift_metrics_table_name, monitor.profile_metrics_table_name).apply(
-                lambda t, mon=mon: declared_reads([mon.table_name, mon.baseline_table, *t]))
+                functools.partial(_with_metric_tables, own_reads))
             models = ",".join(dict.fromkeys(e.entity_name for e in ep.entities))
             job = dbx.Job(
                 f"{ep.name}-drift-retrain",

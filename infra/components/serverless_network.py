@@ -25,6 +25,7 @@ account is one more entry.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -83,6 +84,13 @@ def check_approved(label: str, group: str, account_name: str, endpoint_name: str
     return str(_get(conn, "id"))
 
 
+def _approval_entry(label: str, group: str, values: Sequence[Any]) -> dict[str, Any]:
+    """One `serverlessPrivateEndpoints` entry: which connection on which storage account to approve."""
+    account_id, endpoint_name, rule_id = values
+    return {"label": label, "groupId": group, "storageAccountId": account_id, "endpointName": endpoint_name,
+            "ruleId": rule_id}
+
+
 def _get(obj: Any, key: str) -> Any:
     if obj is None:
         return None
@@ -124,9 +132,7 @@ class ServerlessNetwork(pulumi.ComponentResource):
             workspace_id=args.workspace_numeric_id, opts=account)
         self.outputs = [
             pulumi.Output.all(target.account_id, rule.endpoint_name, rule.rule_id).apply(
-                lambda v, label=target.label, group=group: {
-                    "label": label, "groupId": group, "storageAccountId": v[0], "endpointName": v[1],
-                    "ruleId": v[2]})
+                functools.partial(_approval_entry, target.label, group))
             for target in self.targets for group in SUB_RESOURCES
             for rule in [self.rules[(target.label, group)]]]
         self.register_outputs({"nccName": args.name, "rules": sorted(f"{t}/{g}" for t, g in self.rules)})

@@ -131,8 +131,8 @@ class Serving(pulumi.ComponentResource):
         # path from serverless compute to the lake that holds the model (else: 45 minutes, then deleted).
         wanted = {table.full_schema} if table.enabled else set()
         wanted |= {e.entity_name.rsplit(".", 1)[0] for e in ep.entities}
-        depends = [args.schemas[s] for s in sorted(wanted) if s in args.schemas] + list(args.after)
-        depends += list(network_ready)
+        depends: list[pulumi.Input[pulumi.Resource]] = [args.schemas[s] for s in sorted(wanted) if s in args.schemas]
+        depends += [*args.after, *network_ready]
         traffic = ep.traffic
         return dbx.ModelServing(
             ep.name,

@@ -12,8 +12,10 @@ not in would take away the privileges the next create needs (CREATE_EXTERNAL_LOC
 CREATE_MANAGED_STORAGE on the location, USE_CATALOG/CREATE_SCHEMA on the catalog, ...): a metastore admin has
 only metastore-level privileges. `owner` is Optional+Computed there, so leaving it unset shows no diff. The
 admins group administers through MANAGE (+ USE_CATALOG/USE_SCHEMA/BROWSE) in the authoritative Grants
-(grants.py), which also spares putting every stack's deployer into one account-wide group that would own prod. Other stacks' values (their workspace ids, the account group ids, a metastore
-created elsewhere) come from `pulumi.StackReference`, which implies a deploy order (README).
+(grants.py), which also spares putting every stack's deployer into one account-wide group that would own prod.
+
+Other stacks' values (a metastore created elsewhere, groups managed elsewhere) come from
+`pulumi.StackReference`, which implies a deploy order (README); the checked-in stacks read none.
 """
 
 from __future__ import annotations
