@@ -20,6 +20,7 @@ from infra.components.network import Network, NetworkArgs
 from infra.components.observability import DiagnosticTarget, Observability, ObservabilityArgs
 from infra.components.private_link import PrivateLink, PrivateLinkArgs
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
+from infra.components.serverless_network import ServerlessNetwork, ServerlessNetworkArgs, StorageTarget
 from infra.components.serving import Serving, ServingArgs, serving_outputs
 from infra.components.unity_catalog import UnityCatalog, UnityCatalogArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
@@ -111,6 +112,12 @@ class Platform(pulumi.ComponentResource):
             abfss_url=self.lake.abfss_url, access_connector_id=self.access_connector.id,
             key_vault=KeyVaultRef(id=self.key_vault.id, uri=self.key_vault.uri),
             storage_dependencies=[self.lake, self.private_link]), opts=child)
+        # Serverless compute reaches the storage Unity Catalog reads through an NCC bound to the workspace
+        # (serverless_network.py). Storage targets: the lake; the workspace's DBFS account is one more entry.
+        self.serverless_network = ServerlessNetwork("serverless-network", ServerlessNetworkArgs(
+            name=f"{config.naming.prefix}-{config.environment}-ncc", region=config.location,
+            workspace_numeric_id=self.workspace.workspace_id, account_provider=self.databricks.account,
+            targets=[StorageTarget("lake", self.lake.account_id)]), opts=child)
         # --- compute and cost (issue 5): self.compute ---
         ident = config.identity
         cost_tags = {"costCenter": config.tags.cost_center, "environment": config.environment,
@@ -142,7 +149,9 @@ class Platform(pulumi.ComponentResource):
                 warehouse_id=self.compute.sql_warehouse.id, schemas=self.unity_catalog.schemas, tags=tags,
                 webhook_url=pulumi.Output.secret(webhook.get_secret_value()) if webhook else None,
                 # endpoints and monitors wait for their UC schemas, principals and grants
-                after=[self.unity_catalog]), opts=child)
+                after=[self.unity_catalog],
+                # every serverless consumer waits for the NCC binding and its approved private endpoints
+                serverless_ready=self.serverless_network.ready), opts=child)
 
         self.outputs: dict[str, pulumi.Input[object]] = {
             "environment": config.environment,
@@ -155,6 +164,8 @@ class Platform(pulumi.ComponentResource):
             # --- outputs of later areas go below (keys are read by verify and bundle-targets) ---
             **self.unity_catalog.outputs,  # issue 4: metastoreId, defaultCatalog, catalogs, grants, ...
             "sqlWarehouseId": self.compute.sql_warehouse.id,  # issue 5
+            # the private endpoint connections to approve on the storage accounts (README, serverless access)
+            "serverlessPrivateEndpoints": self.serverless_network.outputs,
             **serving_outputs(self.serving, config.serving),
         }
         self.register_outputs(self.outputs)

@@ -77,8 +77,9 @@ BASELINES: dict[str, dict[str, Any]] = {
         {"principal": "mlops-platform-admins", "privileges": ["ALL_PRIVILEGES", "MANAGE"]},
         {"principal": "7c3e4a5f-6d7b-4c8d-ae9f-1a2b3c4d5e6f", "privileges": ["USE_CATALOG"]}]},
     T.GRANT: {"schema": "ml_prod_catalog.models", "principal": "mlops-data-scientists", "privileges": ["SELECT"]},
-    T.CATALOG: {"name": "ml_prod_catalog", "isolationMode": "ISOLATED", "owner": "mlops-platform-admins"},
-    T.SCHEMA: {"catalogName": "ml_prod_catalog", "name": "models", "owner": "mlops-platform-admins"},
+    # No owner: the deploying principal keeps ownership (an owner group would take the next creates' rights).
+    T.CATALOG: {"name": "ml_prod_catalog", "isolationMode": "ISOLATED"},
+    T.SCHEMA: {"catalogName": "ml_prod_catalog", "name": "models"},
     T.MODEL_SERVING: {
         "name": "churn-prod",
         "config": {"servedEntities": [{"entityName": "ml_prod_catalog.models.churn", "entityVersion": "3",
@@ -159,8 +160,16 @@ def compliant_stack() -> list[ResourceView]:
     """A prod stack fragment that satisfies every stack rule (ids known, as in a plan JSON)."""
     assignment = _raw(T.METASTORE_ASSIGNMENT, "assignment", {"workspaceId": 123, "metastoreId": "m"})
     catalog = view(T.CATALOG, name="catalog", id="ml_prod_catalog", deps=[assignment.urn])
-    endpoint = view(T.MODEL_SERVING, name="churn", id="churn-prod")
+    # Serverless compute reaches the lake through an NCC bound to the workspace (dfs + blob rules).
+    ncc = _raw(T.NCC, "ncc", {"name": "mlops-prod-ncc", "region": "eastus2"}, id="acct/ncc-1")
+    rules = [_raw(T.NCC_RULE, f"ncc-{g}", {"networkConnectivityConfigId": "ncc-1", "resourceId": SA_ID, "groupId": g},
+                  id=f"ncc-1/rule-{g}") for g in ("dfs", "blob")]
+    binding = _raw(T.NCC_BINDING, "ncc-binding", {"networkConnectivityConfigId": "ncc-1", "workspaceId": "123"},
+                   id="123/ncc-1")
+    network = [binding.urn, *(r.urn for r in rules)]
+    endpoint = view(T.MODEL_SERVING, name="churn", id="churn-prod", deps=network)
     return [
+        ncc, *rules, binding,
         view(T.RESOURCE_GROUP, name="rg", id=f"{SUB}/rg"),
         _raw(T.RG_LOCK, "rg-lock", {"resourceGroupName": "mlops-prod-rg", "level": "CanNotDelete",
                                     "lockName": "do-not-delete"}),
@@ -198,5 +207,5 @@ def compliant_stack() -> list[ResourceView]:
                                                            "predictionCol": "prediction", "problemType":
                                                            "PROBLEM_TYPE_CLASSIFICATION", "timestampCol": "ts"},
             "schedule": {"quartzCronExpression": "0 0 6 * * ?", "timezoneId": "UTC"},
-            "notifications": {"onFailure": {"emailAddresses": ["mlops@example.com"]}}}, deps=[endpoint.urn]),
+            "notifications": {"onFailure": {"emailAddresses": ["mlops@example.com"]}}}, deps=[endpoint.urn, *network]),
     ]

@@ -419,7 +419,41 @@ class ServingConfig(StrictModel):
                 out.append((f"serving.endpoints[{i}].inferenceTable", ep.inference_table.full_schema))
             if ep.monitor:
                 out.append((f"serving.endpoints[{i}].monitor.outputSchema", ep.monitor.output_schema_full))
+                if self.retraining and self.retraining.enabled:  # the retrain job registers versions there
+                    out.extend((f"serving.endpoints[{i}].entities[{j}].entityName", e.entity_name.rsplit(".", 1)[0])
+                               for j, e in enumerate(ep.entities))
         return out
+
+    def run_as_grants(self) -> dict[str, tuple[str, ...]]:
+        """catalog.schema -> what the run-as principal of the drift alerts and retrain jobs needs there.
+
+        Derived from every endpoint with a monitor, whatever its rollout phase, so the grants are in place
+        before the alerts and jobs that use them. The alerts (run as that principal) query the monitor's
+        `<output schema>.*_drift_metrics`; the job reads the monitored (processed inference) table, its
+        baseline and the monitor's metric tables (USE_SCHEMA + SELECT), and registers new versions of the
+        served model (USE_SCHEMA + CREATE_MODEL to create it, EXECUTE to load the current version; a new
+        version of an existing model needs its ownership, which the principal has since the same principal's
+        training pipeline registered it: Databricks docs, "Upgrade ML workflows to target models in Unity Catalog").
+        """
+        needs: dict[str, set[str]] = {}
+        for ep in self.endpoints:
+            mon = ep.monitor
+            if mon is None:
+                continue
+            for table in (mon.table_name, mon.baseline_table):
+                if table:
+                    needs.setdefault(table.rsplit(".", 1)[0], set()).update(RUN_AS_READ)
+            needs.setdefault(mon.output_schema_full, set()).update(RUN_AS_READ)
+            if self.retraining and self.retraining.enabled:
+                for entity in ep.entities:
+                    needs.setdefault(entity.entity_name.rsplit(".", 1)[0], set()).update(RUN_AS_REGISTER)
+        return {schema: tuple(sorted(p)) for schema, p in sorted(needs.items())}
+
+
+# What the alerts' and the retrain job's run-as principal needs on a schema it reads / registers models in
+# (USE_CATALOG on the catalog comes with it, see grants.grant_table).
+RUN_AS_READ = ("USE_SCHEMA", "SELECT")
+RUN_AS_REGISTER = ("USE_SCHEMA", "CREATE_MODEL", "EXECUTE")
 
 
 # What the offline engine hands the program for a `secure:` value (the real engine hands the plaintext).
