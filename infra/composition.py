@@ -61,7 +61,7 @@ class Platform(pulumi.ComponentResource):
         self.key_vault = KeyVault("key-vault", KeyVaultArgs(
             config=config.key_vault, encryption=config.encryption, name=names["keyVault"],
             resource_group_name=self.resource_group.name, location=config.location, tags=tags,
-            tenant_id=self.tenant_id, subscription_id=self.subscription_id,
+            tenant_id=self.tenant_id, subscription_id=self.subscription_id, deployer_object_id=client.object_id,
             protect=protection.protect, retain_on_delete=protection.retain_on_delete), opts=child)
 
         managed_rg_id = pulumi.Output.concat(
@@ -76,7 +76,7 @@ class Platform(pulumi.ComponentResource):
             access_connector_id=self.access_connector.id, keys=self.key_vault.keys,
             subscription_id=self.subscription_id,
             # the managed-services key must be usable by the Databricks service before the workspace uses it
-            wait_for=tuple(self.key_vault.databricks_service_grants)),
+            wait_for=tuple(self.key_vault.workspace_prerequisites)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.network]))
 
         # --- security landing (issue 3): private link, lake, key vault, observability ---
