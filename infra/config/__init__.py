@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from infra.config import security, unity_catalog  # unity_catalog: issue 4
 from infra.config.base import ConfigError, format_validation_error
+from infra.config.core import global_name_problems
 from infra.config.model import StackConfig
 
 PROJECT = "mlops-platform"
@@ -130,10 +131,7 @@ def cross_stack_problems(stack: str, config: StackConfig, siblings: Mapping[str,
         if other.names["resourceGroup"] == config.names["resourceGroup"]:
             problems.append(f"{stack}: naming.resourceGroup: {config.names['resourceGroup']!r} is also "
                             f"stack {other_name}'s resource group; each environment needs its own")
-        for key in ("storageAccount", "keyVault"):
-            if other.names[key] == config.names[key]:
-                problems.append(f"{stack}: naming.{key}: {config.names[key]!r} is also used by stack "
-                                f"{other_name}; the name is globally unique in Azure")
+        problems.extend(global_name_problems(stack, config.names, other_name, other.names))
         problems.extend(_cross_area_problems(stack, config, other_name, other))
     return problems
 

@@ -189,6 +189,10 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
         problems.append(("keyVault.purgeProtection", False,
                          "is not allowed with encryption.customerManagedKeys true (Azure Databricks CMK needs "
                          "purge protection on the key's vault); allowed: true"))
+    names = config.names
+    if names["dbfsStorageAccount"] == names["storageAccount"]:
+        problems.append(("naming.dbfsStorageAccount", names["dbfsStorageAccount"],
+                         "must differ from the lake's naming.storageAccount (each is its own storage account)"))
     if enc.customer_managed_keys and enc.key_type == "RSA-HSM" and config.key_vault.sku != "premium":
         problems.append(("keyVault.sku", config.key_vault.sku,
                          "cannot hold encryption.keyType 'RSA-HSM' keys; allowed: 'premium' (or keyType 'RSA')"))
