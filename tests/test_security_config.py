@@ -130,6 +130,17 @@ def test_two_stacks_cannot_own_the_regions_browser_authentication_endpoint() -> 
         "stack per region owns the browser_authentication endpoint"]
 
 
+def test_two_stacks_cannot_link_their_workspace_zones_to_one_hub() -> None:
+    """The runner's route: each stack links its own privatelink.azuredatabricks.net zone to its hub, and a VNet
+    can be linked to only one zone of a given name."""
+    hub = stack_raw("prod")["mlops-platform:deploy"]["runner"]["hubVnetId"]
+    raw = set_path(stack_raw("test"), "deploy.runner.hubVnetId", hub.replace("mlops-hub-rg", "MLOPS-HUB-RG"))
+    assert config_problems("test", raw) == [
+        f"test: deploy.runner.hubVnetId: {raw['mlops-platform:deploy']['runner']['hubVnetId']!r} is also stack "
+        "prod's; a VNet links at most one privatelink.azuredatabricks.net zone, so only one stack may link its "
+        "workspace zone to a hub"]
+
+
 def test_owners_in_different_regions_are_fine() -> None:
     siblings = {s: stack_raw(s) for s in STACKS if s != "test"}
     raw = set_path(stack_raw("test"), "privateLink.browserAuthentication", True)

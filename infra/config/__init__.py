@@ -144,6 +144,7 @@ def _cross_area_problems(stack: str, config: StackConfig, other_name: str, other
 # Each: (stack, config, other stack name, other config) -> problem lines. Areas append to this list.
 CROSS_STACK_CHECKS: list[Any] = []
 CROSS_STACK_CHECKS.append(security.browser_auth_problems)  # issue 3: one browser_authentication per region
+CROSS_STACK_CHECKS.append(security.hub_link_problems)  # one workspace DNS zone linked per hub VNet
 CROSS_STACK_CHECKS.append(unity_catalog.cross_stack_problems)  # issue 4: one owner per metastore/catalog
 
 

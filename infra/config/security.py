@@ -234,3 +234,13 @@ def browser_auth_problems(stack: str, config: StackConfig, other_name: str, othe
         return [f"{stack}: privateLink.browserAuthentication: true is also set by stack {other_name} in region "
                 f"{config.location!r}; exactly one stack per region owns the browser_authentication endpoint"]
     return []
+
+
+def hub_link_problems(stack: str, config: StackConfig, other_name: str, other: StackConfig) -> list[str]:
+    """CROSS_STACK_CHECKS rule: each stack with deploy.runner.hubVnetId links its own privatelink.azuredatabricks.net
+    zone to that hub, and Azure links a VNet to at most one zone of a given name."""
+    hub = config.deploy.runner.hub_vnet_id
+    if hub and other.deploy.runner.hub_vnet_id and hub.lower() == other.deploy.runner.hub_vnet_id.lower():
+        return [f"{stack}: deploy.runner.hubVnetId: {hub!r} is also stack {other_name}'s; a VNet links at most one "
+                "privatelink.azuredatabricks.net zone, so only one stack may link its workspace zone to a hub"]
+    return []
