@@ -35,11 +35,13 @@ BASELINES: dict[str, dict[str, Any]] = {
         "workspaceName": "mlops-prod-workspace", "location": "eastus2", "sku": {"name": "premium"},
         "publicNetworkAccess": "Disabled", "requiredNsgRules": "NoAzureDatabricksRules",
         "defaultStorageFirewall": "Enabled",
+        "managedResourceGroupId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/mlops-prod-mrg",
         "accessConnector": {"id": f"{SUB}/Microsoft.Databricks/accessConnectors/ac", "identityType": "SystemAssigned"},
         "parameters": {"customVirtualNetworkId": {"value": f"{SUB}/Microsoft.Network/virtualNetworks/mlops-prod-vnet"},
                        "customPublicSubnetName": {"value": "public-subnet"},
                        "customPrivateSubnetName": {"value": "private-subnet"},
-                       "enableNoPublicIp": {"value": True}, "prepareEncryption": {"value": True}},
+                       "enableNoPublicIp": {"value": True}, "prepareEncryption": {"value": True},
+                       "storageAccountName": {"value": "mlopsproddbfsabc123"}},
         "encryption": {"entities": {"managedServices": {"keySource": "Microsoft.Keyvault", "keyVaultProperties": {
             "keyName": "dbx-managed-services", "keyVaultUri": "https://kv.vault.azure.net/", "keyVersion": "1"}}}},
         "tags": TAGS},
@@ -135,6 +137,9 @@ WS_ID = f"{SUB}/Microsoft.Databricks/workspaces/mlops-prod-workspace"
 SA_ID = f"{SUB}/Microsoft.Storage/storageAccounts/mlopsprodlakeabc123"
 KV_ID = f"{SUB}/Microsoft.KeyVault/vaults/mlops-prod-kv-abc123"
 LAW_ID = f"{SUB}/Microsoft.OperationalInsights/workspaces/mlops-prod-logs"
+# The workspace's DBFS root account, in its managed resource group (behind the workspace storage firewall).
+DBFS_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/mlops-prod-mrg/providers/"
+           "Microsoft.Storage/storageAccounts/mlopsproddbfsabc123")
 
 
 def _raw(typ: str, name: str, props: dict[str, Any], id: str | None = None, deps: Sequence[str] = (),
@@ -180,6 +185,8 @@ def compliant_stack() -> list[ResourceView]:
             {"name": "dbx", "serviceName": "Microsoft.Databricks/workspaces"}]}),
         *_pe("ui-pe", WS_ID, "databricks_ui_api", "privatelink.azuredatabricks.net"),
         *_pe("auth-pe", WS_ID, "browser_authentication", "privatelink.azuredatabricks.net"),
+        *_pe("dbfs-dfs-pe", DBFS_ID, "dfs", "privatelink.dfs.core.windows.net"),
+        *_pe("dbfs-blob-pe", DBFS_ID, "blob", "privatelink.blob.core.windows.net"),
         view(T.STORAGE_ACCOUNT, name="lake", id=SA_ID),
         *_pe("dfs-pe", SA_ID, "dfs", "privatelink.dfs.core.windows.net"),
         *_pe("blob-pe", SA_ID, "blob", "privatelink.blob.core.windows.net"),

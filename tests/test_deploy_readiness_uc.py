@@ -72,7 +72,7 @@ def test_a_first_deploy_declares_no_serverless_consumer_so_pending_approvals_can
     the NCC, its rules and binding, and nothing that waits for the approval check."""
     for stack in STACKS:
         plan = first_deploy_plan(stack)
-        assert len(plan.by_type(DBX + "mwsNccPrivateEndpointRule:MwsNccPrivateEndpointRule")) == 2
+        assert len(plan.by_type(DBX + "mwsNccPrivateEndpointRule:MwsNccPrivateEndpointRule")) == 4  # lake, DBFS
         consumers = [r for t in ("modelServing:ModelServing", "qualityMonitor:QualityMonitor", "alertV2:AlertV2",
                                  "job:Job") for r in plan.by_type(DBX + t)]
         assert consumers == [], stack
@@ -155,17 +155,20 @@ def test_serverless_reaches_the_lake_through_an_ncc_bound_to_the_workspace(stack
     ncc = plan.one(DBX + "mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig")
     assert ncc.inputs == {"name": f"mlops-{stack}-ncc", "region": "eastus2"}
     lake = plan.one("azure-native:storage:StorageAccount")
+    # the workspace's DBFS root, closed by the default storage firewall, as the classic endpoints see it
+    dbfs = plan.one("azure-native:network:PrivateEndpoint", "private-link-dbfs-dfs").inputs[
+        "privateLinkServiceConnections"][0]["privateLinkServiceId"]
     rules = plan.by_type(DBX + "mwsNccPrivateEndpointRule:MwsNccPrivateEndpointRule")
     ncc_id = ncc.id.split("/")[1]
     assert {(r.inputs["groupId"], r.inputs["resourceId"], r.inputs["networkConnectivityConfigId"]) for r in rules} == {
-        ("dfs", lake.id, ncc_id), ("blob", lake.id, ncc_id)}
+        ("dfs", lake.id, ncc_id), ("blob", lake.id, ncc_id), ("dfs", dbfs, ncc_id), ("blob", dbfs, ncc_id)}
     binding = plan.one(DBX + "mwsNccBinding:MwsNccBinding")
     assert binding.inputs == {"workspaceId": plan.outputs["workspaceNumericId"], "networkConnectivityConfigId": ncc_id}
     for res in (ncc, binding, *rules):
         assert res.provider.split("::")[-2] == "databricks-account"
     exported = plan.outputs["serverlessPrivateEndpoints"]
     assert [(e["label"], e["groupId"], e["storageAccountId"]) for e in exported] == [
-        ("lake", "dfs", lake.id), ("lake", "blob", lake.id)]
+        ("lake", "dfs", lake.id), ("lake", "blob", lake.id), ("dbfs", "dfs", dbfs), ("dbfs", "blob", dbfs)]
     assert all(e["endpointName"].startswith("databricks-") for e in exported)
 
 
@@ -262,7 +265,8 @@ def test_consumers_rule_sees_an_endpoint_that_does_not_wait_for_the_network() ->
         "ModelServing ml-model-model-serving-test does not depend on the NCC binding (serverless-network-binding); "
         "serverless compute may start before it can reach the lakes",
         "ModelServing ml-model-model-serving-test does not depend on the private-endpoint rule(s) "
-        "serverless-network-lake-blob, serverless-network-lake-dfs"]
+        "serverless-network-dbfs-blob, serverless-network-dbfs-dfs, serverless-network-lake-blob, "
+        "serverless-network-lake-dfs"]
     assert messages("serverless-consumers-wait-for-ncc", views(plan_of("prod"), _drop("serverless-network-binding"))) \
         == [f"{k} runs on serverless compute, but no NCC is bound to this stack's workspace" for k in (
             "ModelServing ml-model-model-serving-prod", "AlertV2 ml-model-model-serving-prod-prediction_drift",

@@ -231,3 +231,14 @@ def test_mlopsctl_plan_first_deploy_writes_a_plan_that_passes(tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("dev: ") and ", first deploy; policy PASS: 0 mandatory" in proc.stdout
     assert json.loads(out.read_text())["firstDeploy"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_secret_scope_waits_for_the_databricks_apps_secrets_user_grant(stack: str) -> None:
+    """A Key Vault-backed scope on an RBAC vault reads nothing until the AzureDatabricks app holds Key Vault
+    Secrets User there: the scope is created after that grant."""
+    doc = plan_of(stack).as_json()
+    (scope,) = of_type(doc, "databricks:index/secretScope:SecretScope")
+    grants = [r for r in of_type(doc, "azure-native:authorization:RoleAssignment")
+              if r["inputs"]["roleDefinitionId"].endswith("/4633458b-17de-408a-b874-0445c86b69e6")]
+    assert len(grants) == 1 and grants[0]["urn"] in scope["dependencies"]

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from infra.config import security, unity_catalog  # unity_catalog: issue 4
 from infra.config.base import ConfigError, format_validation_error
+from infra.config.core import global_name_problems
 from infra.config.model import StackConfig
 
 PROJECT = "mlops-platform"
@@ -200,10 +201,7 @@ def cross_stack_problems(stack: str, config: StackConfig, siblings: Mapping[str,
         if other.names["resourceGroup"] == config.names["resourceGroup"]:
             problems.append(f"{stack}: naming.resourceGroup: {config.names['resourceGroup']!r} is also "
                             f"stack {other_name}'s resource group; each environment needs its own")
-        for key in ("storageAccount", "keyVault"):
-            if other.names[key] == config.names[key]:
-                problems.append(f"{stack}: naming.{key}: {config.names[key]!r} is also used by stack "
-                                f"{other_name}; the name is globally unique in Azure")
+        problems.extend(global_name_problems(stack, config.names, other_name, other.names))
         problems.extend(_cross_area_problems(stack, config, other_name, other))
     return problems
 
@@ -216,6 +214,7 @@ def _cross_area_problems(stack: str, config: StackConfig, other_name: str, other
 # Each: (stack, config, other stack name, other config) -> problem lines. Areas append to this list.
 CROSS_STACK_CHECKS: list[Any] = []
 CROSS_STACK_CHECKS.append(security.browser_auth_problems)  # issue 3: one browser_authentication per region
+CROSS_STACK_CHECKS.append(security.hub_link_problems)  # one workspace DNS zone linked per hub VNet
 CROSS_STACK_CHECKS.append(unity_catalog.cross_stack_problems)  # issue 4: one owner per metastore/catalog
 
 

@@ -32,6 +32,9 @@ ARM_PATHS: dict[str, str] = {
     "azure-native:network:PublicIPAddress":
         "{rg}/providers/Microsoft.Network/publicIPAddresses/{publicIpAddressName}",
     "azure-native:network:NatGateway": "{rg}/providers/Microsoft.Network/natGateways/{natGatewayName}",
+    "azure-native:network:VirtualNetworkPeering":
+        "{rg}/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}"
+        "/virtualNetworkPeerings/{virtualNetworkPeeringName}",
     "azure-native:network:PrivateEndpoint":
         "{rg}/providers/Microsoft.Network/privateEndpoints/{privateEndpointName}",
     "azure-native:network:PrivateDnsZoneGroup":

@@ -18,6 +18,11 @@ DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 RG_LOCK = "azure-native:authorization:ManagementLockAtResourceGroupLevel"
+SECRET = "azure-native:keyvault:Secret"  # pragma: allowlist secret (a type token)
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+VNET_PEERING = "azure-native:network:VirtualNetworkPeering"
+VNET_LINK = "azure-native:privatedns:VirtualNetworkLink"
+DATABRICKS_PROVIDER = "pulumi:providers:databricks"
 
 GRANTS = "databricks:index/grants:Grants"
 GRANT = "databricks:index/grant:Grant"
@@ -48,3 +53,4 @@ NCC_BINDING = "databricks:index/mwsNccBinding:MwsNccBinding"
 ALERT_V2 = "databricks:index/alertV2:AlertV2"
 JOB = "databricks:index/job:Job"
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
+SECRET_SCOPE = "databricks:index/secretScope:SecretScope"  # pragma: allowlist secret (a type token)
