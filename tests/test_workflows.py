@@ -164,42 +164,6 @@ def test_drift_check_tells_drift_from_errors(tmp_path: Path, pulumi_exit: int) -
     assert ("~ 1 to update" in summary) == (pulumi_exit == 7)
 
 
-def test_state_bootstrap_dry_run(tmp_path: Path) -> None:
-    script = PROJECT_DIR / "scripts" / "bootstrap-state.sh"
-    sub = "00000000-0000-0000-0000-000000000000"
-    result = subprocess.run([str(script), "--subscription", sub, "--principal", "1111", "--principal", "2222",
-                             "--dry-run"], capture_output=True, text=True, timeout=30)
-    assert result.returncode == 0, result.stderr
-    commands = [line for line in result.stdout.splitlines() if line.startswith("+ ")]
-    verbs = [" ".join(c.split()[1:4]) for c in commands]
-    assert verbs == ["az account set", "az group create", "az storage account", "az storage account",
-                     "az storage container", "az keyvault create"] + ["az role assignment"] * 4 + ["az keyvault key"]
-    text = "\n".join(commands)
-    for flag in ("--allow-blob-public-access false", "--allow-shared-key-access false", "--min-tls-version TLS1_2",
-                 "--enable-versioning true", "--enable-delete-retention true", "--enable-purge-protection true",
-                 "--enable-rbac-authorization true", "--kty RSA --size 4096"):
-        assert flag in text
-    assert text.count("--assignee-object-id 1111") == 2 and text.count("--assignee-object-id 2222") == 2
-    account = re.search(r"--name (mlopsstate[0-9a-f]{6}) ", text)
-    assert account
-    assert "pulumi login azblob://pulumi-state" in result.stdout
-    assert f"export AZURE_STORAGE_ACCOUNT={account.group(1)}" in result.stdout
-    assert re.search(r'--secrets-provider "azurekeyvault://mlopsstate-kv-[0-9a-f]{6}\.vault\.azure\.net/keys/'
-                     r'pulumi-secrets"', result.stdout)
-
-
-@pytest.mark.parametrize(("args", "message"), [
-    ([], "bootstrap-state: --subscription is required"),
-    (["--subscription", "s", "--prefix", "Bad-Prefix"], "bootstrap-state: --prefix 'Bad-Prefix' must be 3-14 "
-                                                        "lowercase letters or digits (it names the storage account)"),
-    (["--subscription", "s", "--bogus"], "bootstrap-state: unknown argument --bogus (see --help)"),
-])
-def test_state_bootstrap_usage_errors(args: list[str], message: str) -> None:
-    result = subprocess.run([str(PROJECT_DIR / "scripts" / "bootstrap-state.sh"), *args, "--dry-run"],
-                            capture_output=True, text=True, timeout=30)
-    assert result.returncode == 2 and result.stderr.strip() == message
-
-
 def test_azure_pipeline_stages_and_approvals() -> None:
     doc = _load(PROJECT_DIR / "azure-pipelines.yml")
     stages = {s["stage"]: s for s in doc["stages"]}
