@@ -93,16 +93,14 @@ change() {
 exists() { "$@" --only-show-errors --output none >/dev/null 2>&1; }
 
 declare -A principal_types=()
-principal_type() {  # the type ARM must be told (a wrong one fails with UnmatchedPrincipalType)
+resolve_type() {  # the type ARM must be told (a wrong one fails with UnmatchedPrincipalType); looked up once
   local id="$1"
-  if [ -z "${principal_types[$id]:-}" ]; then
-    if exists az ad sp show --id "$id"; then principal_types[$id]=ServicePrincipal
-    elif exists az ad user show --id "$id"; then principal_types[$id]=User
-    elif exists az ad group show --group "$id"; then principal_types[$id]=Group
-    else echo "bootstrap-state: $id is not a service principal, user or group in this tenant" >&2; exit 2
-    fi
+  [ -z "${principal_types[$id]:-}" ] || return 0
+  if exists az ad sp show --id "$id"; then principal_types[$id]=ServicePrincipal
+  elif exists az ad user show --id "$id"; then principal_types[$id]=User
+  elif exists az ad group show --group "$id"; then principal_types[$id]=Group
+  else echo "bootstrap-state: $id is not a service principal, user or group in this tenant" >&2; exit 2
   fi
-  printf '%s' "${principal_types[$id]}"
 }
 
 # Writes of one stack's state, and nothing else. The DIY backend's layout (pulumi/pulumi pkg/backend/diy:
@@ -124,21 +122,33 @@ write_condition() {
   printf " OR %s StringStartsWith '.pulumi/backups/%s/%s/'))))" "$attr" "$project" "$s"
 }
 
+# The role assignments made directly at a scope (principal, role, id, condition per line), looked up once per
+# scope into at_scope (in this shell, not a subshell, so the cache holds).
+declare -A at_scope=()
+load_scope() {
+  local scope="$1"
+  if [ -z "${at_scope[$scope]+set}" ]; then
+    at_scope[$scope]="$(az role assignment list --scope "$scope" \
+      --query "[?scope=='$scope'].[principalId, roleDefinitionName, id, condition]" --output tsv 2>/dev/null || true)"
+  fi
+}
+
 # One role assignment, exactly once: an identical one is kept; one with another condition is replaced.
 declare -A ensured=()
 ensure_role() {
-  local principal="$1" role="$2" scope="$3" condition="${4:-}" type id cond found=0
+  local principal="$1" role="$2" scope="$3" condition="${4:-}" type p r id cond found=0
   [ -z "${ensured[$principal|$role|$scope|$condition]:-}" ] || return 0  # e.g. one reader of several stacks
   ensured[$principal|$role|$scope|$condition]=1
-  type="$(principal_type "$principal")"
-  while IFS=$'\t' read -r id cond; do
-    [ -n "$id" ] || continue
+  resolve_type "$principal"
+  type="${principal_types[$principal]}"
+  load_scope "$scope"
+  while IFS=$'\t' read -r p r id cond; do
+    [ "$p" = "$principal" ] && [ "$r" = "$role" ] || continue
     [ "$cond" = "None" ] && cond=""
     if [ "$cond" = "$condition" ] && [ "$found" -eq 0 ]; then found=1; continue; fi
     echo "replacing $role for $principal on ${scope##*/}: its condition differs" >&2
     change az role assignment delete --ids "$id" --output none
-  done < <(az role assignment list --assignee "$principal" --role "$role" --scope "$scope" \
-             --query "[?scope=='$scope'].[id, condition]" --output tsv 2>/dev/null || true)
+  done <<< "${at_scope[$scope]}"
   [ "$found" -eq 1 ] && return 0
   local args=(az role assignment create --assignee-object-id "$principal" --assignee-principal-type "$type"
               --role "$role" --scope "$scope" --output none)
@@ -148,15 +158,15 @@ ensure_role() {
 
 # The grants an earlier version of this script made (every principal could write every stack): removed.
 revoke_broad() {
-  local principal="$1" role scope id
+  local principal="$1" pair role scope p r id cond
   for pair in "Storage Blob Data Contributor|$scope_account" "Key Vault Crypto User|$scope_vault"; do
     role="${pair%%|*}"; scope="${pair#*|}"
-    while read -r id; do
-      [ -n "$id" ] || continue
+    load_scope "$scope"
+    while IFS=$'\t' read -r p r id cond; do
+      [ "$p" = "$principal" ] && [ "$r" = "$role" ] || continue
       echo "revoking the stack-wide $role of $principal" >&2
       change az role assignment delete --ids "$id" --output none
-    done < <(az role assignment list --assignee "$principal" --role "$role" --scope "$scope" \
-               --query "[?scope=='$scope'].id" --output tsv 2>/dev/null || true)
+    done <<< "${at_scope[$scope]}"
   done
 }
 

@@ -79,10 +79,10 @@ def main(argv: list[str]) -> int:
         res.append(creates[cmd]())
         changed()
         return 0
-    if cmd == "role assignment list":
+    if cmd == "role assignment list":  # --scope S: principal, role, id, condition of those made at S
         for ra in roles:
-            if (ra["principal"], ra["role"], ra["scope"]) == (opts["--assignee"], opts["--role"], opts["--scope"]):
-                print(ra["id"] if opts["--query"].endswith(".id") else f"{ra['id']}\t{ra['condition'] or 'None'}")
+            if ra["scope"] == opts["--scope"]:
+                print(f"{ra['principal']}\t{ra['role']}\t{ra['id']}\t{ra['condition'] or 'None'}")
         return 0
     if cmd == "role assignment create":
         principal = opts["--assignee-object-id"]

@@ -36,7 +36,7 @@ def _fake_az(tmp_path: Path, **state: Any) -> dict[str, str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     az = bin_dir / "az"
-    az.write_text(f"#!/usr/bin/env bash\nexec {shlex.quote(sys.executable)} "
+    az.write_text(f"#!/usr/bin/env bash\nexec {shlex.quote(sys.executable)} -S "
                   f"{shlex.quote(str(PROJECT_DIR / 'tests' / 'fake_az.py'))} \"$@\"\n")
     az.chmod(az.stat().st_mode | stat.S_IEXEC)
     defaults = {"sps": [*DEPLOY.values(), PREVIEW], "users": [ADMIN], "groups": [GROUP], "signed_in": ADMIN}
@@ -109,15 +109,21 @@ def state_paths(stack: str) -> list[str]:
             f".pulumi/backups/{PROJECT}/{stack}/{stack}.1767225600000000000.json"]
 
 
-@pytest.fixture
-def plan(tmp_path: Path) -> list[dict[str, str]]:
-    env = _fake_az(tmp_path)
-    return _assignments(_planned(_run(env, *_args("--dry-run"))))
+@pytest.fixture(scope="module")
+def dry_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
+    """The dry run against an empty subscription (one run, shared: each az call costs a process)."""
+    tmp = tmp_path_factory.mktemp("empty")
+    return _run(_fake_az(tmp), *_args("--dry-run"))
 
 
-def test_the_container_is_created_through_the_management_plane(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def plan(dry_run: subprocess.CompletedProcess[str]) -> list[dict[str, str]]:
+    return _assignments(_planned(dry_run))
+
+
+def test_the_container_is_created_through_the_management_plane(dry_run: subprocess.CompletedProcess[str]) -> None:
     """Finding: the bootstrap created the container on the data plane with shared keys off and no data role."""
-    commands = _planned(_run(_fake_az(tmp_path), *_args("--dry-run")))
+    commands = _planned(dry_run)
     verbs = [" ".join(c[1:4]) for c in commands]
     assert "storage container-rm create" in verbs
     assert not any(v.startswith("storage container create") for v in verbs)
@@ -130,9 +136,9 @@ def test_the_container_is_created_through_the_management_plane(tmp_path: Path) -
     assert (_opt(vault, "--enable-rbac-authorization"), _opt(vault, "--enable-purge-protection")) == ("true", "true")
 
 
-def test_the_caller_can_create_the_keys_it_creates(tmp_path: Path) -> None:
+def test_the_caller_can_create_the_keys_it_creates(dry_run: subprocess.CompletedProcess[str]) -> None:
     """Finding: keys were created in an RBAC vault before anyone held Key Vault Crypto Officer on it."""
-    commands = _planned(_run(_fake_az(tmp_path), *_args("--dry-run")))
+    commands = _planned(dry_run)
     officer = next(i for i, c in enumerate(commands) if c[:4] == ["az", "role", "assignment", "create"]
                    and _opt(c, "--role") == "Key Vault Crypto Officer")
     assert (_opt(commands[officer], "--assignee-object-id"), _opt(commands[officer], "--assignee-principal-type")) \
@@ -154,10 +160,9 @@ def test_each_principal_is_assigned_as_what_it_is(tmp_path: Path) -> None:
     assert "99999999-0000-0000-0000-000000000000 is not a service principal, user or group" in unknown.stderr
 
 
-def test_a_second_run_changes_nothing(tmp_path: Path) -> None:
+def test_a_second_run_changes_nothing(tmp_path: Path, dry_run: subprocess.CompletedProcess[str]) -> None:
     """Finding: the bootstrap could not be re-run; now it looks everything up and changes only what is missing."""
-    (tmp_path / "dry").mkdir()
-    expected = _planned(_run(_fake_az(tmp_path / "dry"), *_args("--dry-run")))
+    expected = _planned(dry_run)
     env = _fake_az(tmp_path)
     first = _run(env, *_args())
     assert first.returncode == 0, first.stderr
@@ -167,22 +172,21 @@ def test_a_second_run_changes_nothing(tmp_path: Path) -> None:
     second = _run(env, *_args())
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "log").read_text() == ""
-    assert _planned(_run(env, *_args("--dry-run"))) == []
+    assert "+ az" not in second.stdout
 
 
-def _account_scope(tmp_path: Path) -> str:
-    (tmp_path / "dry").mkdir()
-    account = next(c for c in _planned(_run(_fake_az(tmp_path / "dry"), *_args("--dry-run")))
-                   if c[1:4] == ["storage", "account", "create"])
+def _account_scope(dry_run: subprocess.CompletedProcess[str]) -> str:
+    account = next(c for c in _planned(dry_run) if c[1:4] == ["storage", "account", "create"])
     return (f"/subscriptions/{SUB}/resourceGroups/mlopsstate-rg/providers/Microsoft.Storage/storageAccounts/"
             f"{_opt(account, '--name')}")
 
 
-def test_a_grant_from_the_old_bootstrap_is_replaced_by_the_per_stack_one(tmp_path: Path) -> None:
+def test_a_grant_from_the_old_bootstrap_is_replaced_by_the_per_stack_one(
+        tmp_path: Path, dry_run: subprocess.CompletedProcess[str]) -> None:
     """Finding: the old bootstrap let every principal write every stack (account-wide Contributor, vault-wide
     Crypto User); a re-run revokes those grants."""
     old = {"id": "/ra/old", "principal": DEPLOY["dev"], "type": "ServicePrincipal",
-           "role": "Storage Blob Data Contributor", "scope": _account_scope(tmp_path), "condition": ""}
+           "role": "Storage Blob Data Contributor", "scope": _account_scope(dry_run), "condition": ""}
     commands = _planned(_run(_fake_az(tmp_path, roles=[old]), *_args("--dry-run")))
     assert ["az", "role", "assignment", "delete", "--ids", "/ra/old", "--output", "none"] in commands
 
@@ -229,8 +233,8 @@ def test_secrets_decrypt_per_stack_key_and_the_stacks_it_references(plan: list[d
     assert {(a["principal"], a["role"]) for a in vault_wide} == {(ADMIN, "Key Vault Crypto Officer")}
 
 
-def test_the_next_steps_init_each_stack_with_its_own_key(tmp_path: Path) -> None:
-    result = _run(_fake_az(tmp_path), *_args("--dry-run"))
+def test_the_next_steps_init_each_stack_with_its_own_key(dry_run: subprocess.CompletedProcess[str]) -> None:
+    result = dry_run
     inits = re.findall(r"pulumi stack init (\S+) --secrets-provider \"(\S+)\"", result.stdout)
     assert [s for s, _ in inits] == [f"organization/{PROJECT}/{s}" for s in DEPLOY]
     for (_, url), stack in zip(inits, DEPLOY, strict=True):
