@@ -15,7 +15,9 @@
 #
 # Usage (GitHub Actions, after azure/login):
 #   scripts/azure-session-keeper.sh start    sign in now, export AZURE_CONFIG_DIR via $GITHUB_ENV, keep refreshing
-#                                            in the background until the job ends (or `stop`)
+#                                            in the background until the job ends (or `stop`): the runner ends a
+#                                            step's leftover processes only when the job completes ("Cleaning up
+#                                            orphan processes", actions/runner src/Runner.Worker/JobExtension.cs)
 #   scripts/azure-session-keeper.sh once     sign in once (what each refresh does)
 #   scripts/azure-session-keeper.sh stop     stop refreshing and delete the sessions
 # Needs: AZURE_CLIENT_ID, AZURE_TENANT_ID, optional AZURE_SUBSCRIPTION_ID, and `permissions: id-token: write`.
