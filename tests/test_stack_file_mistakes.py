@@ -50,7 +50,7 @@ def test_an_unquoted_date_stays_a_string(tmp_path: Path) -> None:
 
 def test_a_plaintext_secret_is_refused_without_showing_it() -> None:
     raw = with_changes("dev", [("serving.notifications.webhook", "slack")])
-    raw[WEBHOOK] = "https://hooks.slack.com/services/T000/B000/XXXX"
+    raw[WEBHOOK] = "https://hooks.slack.com/services/T000/B000/XXXX"  # pragma: allowlist secret (fake)
     problems = config_problems("dev", raw)
     assert problems == [
         "dev: alertWebhookUrl: is in plain text in the stack file (value not shown); a secret must be encrypted: "
