@@ -434,7 +434,6 @@ def test_documents_state_the_rule_count_of_the_policy_pack() -> None:
             assert int(count) == len(RULES), path
 
 
-@pytest.mark.xfail(reason="README.md is edited on main: its Policy pack section still says 57 rules", strict=False)
 def test_the_readme_states_the_real_rule_count() -> None:
     from infra.policy.rules import RULES
 
