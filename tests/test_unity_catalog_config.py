@@ -126,6 +126,7 @@ def test_two_owners_of_the_model_registry_are_refused() -> None:
     dev = stack_raw("dev")
     registry = dict(catalogs(stack_raw("prod"))[1], storageContainer="ml-models-catalog", bindings=[])
     catalogs(dev).append(registry)
+    dev["mlops-platform:lake"]["containers"].append("ml-models-catalog")
     dev["mlops-platform:unityCatalog"]["externalLocations"].append({"container": "ml-models-catalog"})
     assert config_problems("dev", dev) == [
         "dev: unityCatalog.catalogs: 'ml_models_catalog' is also declared by stack prod; a catalog has exactly one "
@@ -167,12 +168,13 @@ def test_references_must_point_one_way() -> None:
 
 def test_catalog_storage_must_be_a_lake_container_with_an_external_location() -> None:
     raw = stack_raw("dev")
+    raw["mlops-platform:lake"]["containers"].append("ml-models-catalog")
     catalogs(raw)[0]["storageContainer"] = "nope"
     raw["mlops-platform:unityCatalog"]["catalogs"].append(
         dict(name="extra_catalog", storageContainer="ml-models-catalog", schemas=["a"]))
     assert config_problems("dev", raw) == [
         "dev: unityCatalog.catalogs[0].storageContainer: 'nope' is not a lake container; allowed: ml-dev-catalog, "
-        "ml-models-catalog, mlflow-artifacts-dev (lake.containers)",
+        "mlflow-artifacts-dev, ml-models-catalog (lake.containers)",
         "dev: unityCatalog.catalogs[1].storageContainer: 'ml-models-catalog' has no external location; add "
         "{container: ml-models-catalog} to unityCatalog.externalLocations (managed storage must be covered by one)"]
 
