@@ -242,3 +242,11 @@ def test_the_secret_scope_waits_for_the_databricks_apps_secrets_user_grant(stack
     grants = [r for r in of_type(doc, "azure-native:authorization:RoleAssignment")
               if r["inputs"]["roleDefinitionId"].endswith("/4633458b-17de-408a-b874-0445c86b69e6")]
     assert len(grants) == 1 and grants[0]["urn"] in scope["dependencies"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_cicd_principal_survives_destroy_then_up(stack: str) -> None:
+    """A destroy only deactivates the CI/CD service principal; the next `up` must adopt it (`force`) instead of
+    failing with "Service principal with application ID ... already exists"."""
+    (sp,) = of_type(plan_of(stack).as_json(), "databricks:index/servicePrincipal:ServicePrincipal")
+    assert sp["inputs"]["disableAsUserDeletion"] is True and sp["inputs"]["force"] is True

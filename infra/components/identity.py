@@ -50,7 +50,11 @@ class AccountIdentity(pulumi.ComponentResource):
         self.service_principal = dbx.ServicePrincipal(
             "cicd-service-principal", application_id=sp_cfg.application_id, display_name=sp_cfg.display_name,
             # Account level: deactivate instead of delete, so a removed stack does not break other references.
-            disable_as_user_deletion=True, opts=account)
+            disable_as_user_deletion=True,
+            # ...and so a `destroy` then `up` finds it deactivated, not gone: adopt it instead of failing with
+            # "Service principal with application ID ... already exists" (scim/resource_service_principal.go,
+            # `force`). Safe because the validator refuses a CI/CD principal that is also the deployer.
+            force=True, opts=account)
 
         after_assignment = pulumi.ResourceOptions(parent=self, provider=args.account_provider,
                                                   depends_on=[args.metastore_assignment, *self.groups.values()])
