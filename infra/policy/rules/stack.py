@@ -36,6 +36,20 @@ def refers(src: ResourceView, value: Any, target: ResourceView, prefix: bool = F
         target.urn in by_urn[d].dependencies for d in src.dependencies if d in by_urn)
 
 
+def closure(view: ResourceView, by_urn: Mapping[str, ResourceView]) -> set[str]:
+    """Every URN `view` waits for, directly or through its dependencies (what exists before it is created)."""
+    seen: set[str] = set()
+    todo = list(view.dependencies)
+    while todo:
+        urn = todo.pop()
+        if urn not in seen:
+            seen.add(urn)
+            dep = by_urn.get(urn)
+            if dep is not None:
+                todo.extend(dep.dependencies)
+    return seen
+
+
 def label(view: ResourceView) -> str:
     return f"{view.type.split(':')[-1]} {view.name}"
 

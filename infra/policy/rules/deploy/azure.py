@@ -18,7 +18,7 @@ from typing import Any
 
 from infra.policy.rules import types as T
 from infra.policy.rules.base import Finding, ResourceView, eq, get, is_unknown, items, shown, stack_rule, unknown
-from infra.policy.rules.stack import DATABRICKS_ZONE, endpoints_for, label, of_type, refers
+from infra.policy.rules.stack import DATABRICKS_ZONE, closure, endpoints_for, label, of_type, refers
 
 Views = Sequence[ResourceView]
 Result = Iterator[Finding]
@@ -41,20 +41,6 @@ SECRET_READERS = (KEY_VAULT_SECRETS_USER, KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_A
 
 
 # --- graph and id helpers -------------------------------------------------------------------------
-
-def closure(view: ResourceView, by_urn: Mapping[str, ResourceView]) -> set[str]:
-    """Every URN `view` waits for, directly or through its dependencies."""
-    seen: set[str] = set()
-    todo = list(view.dependencies)
-    while todo:
-        urn = todo.pop()
-        if urn not in seen:
-            seen.add(urn)
-            dep = by_urn.get(urn)
-            if dep is not None:
-                todo.extend(dep.dependencies)
-    return seen
-
 
 def _known(value: Any) -> str | None:
     return value if isinstance(value, str) and value and not is_unknown(value) else None

@@ -31,7 +31,7 @@ from infra.policy.rules.base import (
     unknown,
 )
 from infra.policy.rules.databricks import grant_entries, securable_of
-from infra.policy.rules.stack import endpoints_for, label, of_type, refers
+from infra.policy.rules.stack import closure, endpoints_for, label, of_type, refers
 
 Views = Sequence[ResourceView]
 Result = Iterator[Finding]
@@ -64,19 +64,6 @@ def _dependents(views: Views) -> dict[str, set[str]]:
                 seen.add(cur)
                 stack.extend(direct.get(cur, ()))
         out[urn] = seen
-    return out
-
-
-def _ancestors(view: ResourceView, by_urn: Mapping[str, ResourceView]) -> set[str]:
-    out: set[str] = set()
-    stack = list(view.dependencies)
-    while stack:
-        urn = stack.pop()
-        if urn not in out:
-            out.add(urn)
-            dep = by_urn.get(urn)
-            if dep is not None:
-                stack.extend(dep.dependencies)
     return out
 
 
@@ -275,7 +262,7 @@ def serverless_consumers_wait(views: Views, _: Mapping[str, Any]) -> Result:
     bindings = [b for b in of_type(views, T.NCC_BINDING) if _is_own_workspace(b, b.get("workspaceId"), views)]
     rules = of_type(views, T.NCC_RULE)
     for res in consumers:
-        before = _ancestors(res, by_urn)
+        before = closure(res, by_urn)
         if not bindings:
             yield Finding(f"{label(res)} runs on serverless compute, but no NCC is bound to this stack's workspace",
                           res.urn)
