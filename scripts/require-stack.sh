@@ -7,6 +7,9 @@
 #     `encryptedkey:` lines that `pulumi stack init --secrets-provider azurekeyvault://...` writes
 #     (pulumi/pulumi pkg/secrets/cloud/manager.go, EditProjectStack): without them the CLI falls back to a
 #     passphrase it does not have.
+#   - on the azblob:// backend, AZURE_STORAGE_ACCOUNT (from PULUMI_STATE_ACCOUNT) is unset, empty or an
+#     unexpanded Azure Pipelines macro (`$(PULUMI_STATE_ACCOUNT)` stays literal when the variable is not
+#     defined): the backend would otherwise fail later with a misleading storage error.
 # Needs the Pulumi CLI and PULUMI_BACKEND_URL (the CLI reads it before any stored login).
 # Usage: scripts/require-stack.sh STACK
 set -uo pipefail
@@ -24,6 +27,13 @@ fail() {
 
 [ -n "$backend" ] || fail "PULUMI_BACKEND_URL is not set (repository variable PULUMI_BACKEND_URL, e.g. azblob://pulumi-state)"
 [ -f "$file" ] || fail "${file} does not exist in this commit"
+case "$backend" in
+  azblob://*)
+    # Storage account names: 3 to 24 lowercase letters and digits.
+    [[ "${AZURE_STORAGE_ACCOUNT:-}" =~ ^[a-z0-9]{3,24}$ ]] \
+      || fail "AZURE_STORAGE_ACCOUNT is '${AZURE_STORAGE_ACCOUNT:-}', not a storage account name: set PULUMI_STATE_ACCOUNT (GitHub: repository variable; Azure DevOps: variable group mlops-state) to the account printed by scripts/bootstrap-state.sh (docs/delivery.md)"
+    ;;
+esac
 case "$backend" in
   azblob://*|file://*|s3://*|gs://*)
     if ! grep -Eq '^secretsprovider: *azurekeyvault://' "$file" || ! grep -Eq '^encryptedkey: *[^ ]' "$file"; then

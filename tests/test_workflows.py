@@ -113,7 +113,8 @@ def test_deploys_go_dev_then_test_then_prod_in_environments_with_policy_pack_and
     jobs = _workflows()["deploy.yml"]["jobs"]
     assert _workflows()["deploy.yml"]["on"]["push"]["branches"] == ["main"]
     chain = [(j, jobs[j].get("needs"), jobs[j].get("with", {}).get("stack")) for j in ("dev", "test-stack", "prod")]
-    assert chain == [("dev", "test", "dev"), ("test-stack", "dev", "test"), ("prod", "test-stack", "prod")]
+    assert chain == [("dev", ["test", "select"], "dev"), ("test-stack", ["test", "select", "dev"], "test"),
+                     ("prod", ["test", "select", "dev", "test-stack"], "prod")]
     stack_job = _workflows()["deploy-stack.yml"]["jobs"]["up"]
     assert stack_job["environment"] == "${{ inputs.stack }}"  # required reviewers live on the environment
     assert stack_job["concurrency"] == {"group": "deploy-${{ inputs.stack }}", "cancel-in-progress": "false"}
@@ -190,6 +191,11 @@ def _pipeline() -> dict[str, Any]:
     return _load(PIPELINE)
 
 
+def _pipeline_variables() -> dict[str, str]:
+    """The pipeline's variables by name (list form: `- name:`/`value:` entries next to `- group:`)."""
+    return {v["name"]: v["value"] for v in _pipeline()["variables"] if "name" in v}
+
+
 def _stage_steps(stage: dict[str, Any]) -> list[dict[str, Any]]:
     return list(stage["jobs"][0]["strategy"]["runOnce"]["deploy"]["steps"])
 
@@ -212,7 +218,7 @@ def _stack_expr(job: dict[str, Any]) -> str:
 def test_stack_references_name_the_diy_organisation() -> None:
     """Finding: StackReferences must name `organization` on the DIY backend (pulumi/pulumi pkg/backend/diy/store.go,
     ParseReference refuses any other organisation), or test and prod cannot read dev's outputs."""
-    assert _pipeline()["variables"]["PULUMI_BACKEND_URL"].startswith("azblob://")
+    assert _pipeline_variables()["PULUMI_BACKEND_URL"].startswith("azblob://")
     for stack in STACKS:
         config = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]
         assert config["mlops-platform:unityCatalog"]["stackReferences"]["organization"] == "organization", stack
@@ -245,8 +251,8 @@ def test_deploys_run_dev_then_test_then_prod_behind_environments_in_both_ci_syst
     """Finding: Azure Pipelines deployed prod from main without that commit going through dev and test, with no
     lock and no PR gate; GitHub and Azure DevOps now apply the same order, environments and locks."""
     jobs = _workflows()["deploy.yml"]["jobs"]
-    assert [(jobs[j]["needs"], jobs[j]["with"]["stack"]) for j in ("dev", "test-stack", "prod")] == \
-        [("test", "dev"), ("dev", "test"), ("test-stack", "prod")]
+    assert [(jobs[j]["needs"][-1], jobs[j]["with"]["stack"]) for j in ("dev", "test-stack", "prod")] == \
+        [("select", "dev"), ("dev", "test"), ("test-stack", "prod")]
     assert _workflows()["deploy-stack.yml"]["jobs"]["up"]["environment"] == "${{ inputs.stack }}"
     doc = _pipeline()
     assert doc["trigger"]["branches"]["include"] == ["main"]
@@ -354,7 +360,8 @@ def _project(tmp_path: Path, stack_file: str, listing: str, ls_exit: int = 0) ->
                     f"cat <<'JSON'\n{listing}\nJSON\nexit {ls_exit}\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     env = {k: v for k, v in os.environ.items() if k != "TF_BUILD"}
-    return {**env, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PULUMI_BACKEND_URL": "azblob://pulumi-state"}
+    return {**env, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PULUMI_BACKEND_URL": "azblob://pulumi-state",
+            "AZURE_STORAGE_ACCOUNT": "mlopsstate123456"}
 
 
 READY = ("secretsprovider: azurekeyvault://mlopsstate-kv-123456.vault.azure.net/keys/pulumi-dev\n"
