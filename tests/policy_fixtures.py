@@ -14,7 +14,14 @@ SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/mlops-
 TAGS = {"environment": "prod", "project": "mlops-platform", "owner": "mlops-platform-team", "costCenter": "cc-ml-prod"}
 DBX_PROVIDER = "urn:pulumi:prod::mlops-platform::pulumi:providers:databricks::workspace-provider"
 JOB = "databricks:index/job:Job"
-DELETE = object()
+class _Delete:
+    """Marks an input to remove; its repr is stable so parametrized test ids are the same in every process."""
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+DELETE = _Delete()
 
 POLICY_DEFINITION = {
     "cluster_type": {"type": "fixed", "value": "all-purpose"},
