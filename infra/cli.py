@@ -22,14 +22,14 @@ from infra.config import PROJECT_DIR, ConfigError
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("infra.cli", "offline plan of a stack: tree, summary, policy verdicts"),
     "config-reference": ("infra.config.reference", "every stack-config key with type, default and allowed values"),
-    # --- policy check (issue 7) ---
+    # --- policy check ---
     "check": ("infra.policy.command", "run the policy rules over a plan JSON (or --list them); exit 1 on mandatory"),
-    # --- diff, diagram, verify, bundle-targets (issue 8) ---
+    # --- diff, diagram, verify, bundle-targets ---
     "diff": ("infra.offline.diff", "what a change does to a stack: compare two plan JSON files"),
     "diagram": ("infra.offline.diagram", "Mermaid flowchart of a stack (components, private link, bindings)"),
     "verify": ("infra.verify.command", "post-deploy checks of the live workspace (databricks-sdk)"),
     "bundle-targets": ("infra.offline.bundle", "Databricks Asset Bundles targets: section from the stack outputs"),
-    # --- cost table (issue 5) ---
+    # --- cost table ---
     "cost-table": ("infra.cost_table", "what each environment allows and costs at most, from the stack config"),
 }
 

@@ -49,7 +49,7 @@ class Platform(pulumi.ComponentResource):
             config=config.network, resource_group_name=self.resource_group.name, location=config.location,
             names=names, tags=tags, hub_vnet_id=hub_vnet_id), opts=child)
 
-        # --- security landing (issue 3), before the workspace: it uses the access connector ---
+        # --- security landing, before the workspace: it uses the access connector ---
         protection = config.protection
         self.access_connector = AccessConnector("access-connector", AccessConnectorArgs(
             name=names["accessConnector"], resource_group_name=self.resource_group.name, location=config.location,
@@ -81,7 +81,7 @@ class Platform(pulumi.ComponentResource):
             wait_for=tuple(self.key_vault.workspace_prerequisites)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.network]))
 
-        # --- security landing (issue 3): private link, lake, key vault, observability ---
+        # --- security landing: private link, lake, key vault, observability ---
         front_end_private = config.workspace.public_network_access == "Disabled"
         self.private_link = PrivateLink("private-link", PrivateLinkArgs(
             config=config.private_link, prefix=f"{config.naming.prefix}-{config.environment}",
@@ -106,14 +106,14 @@ class Platform(pulumi.ComponentResource):
         self.databricks = DatabricksProviders("databricks", DatabricksProvidersArgs(
             config=config.databricks, workspace_url=self.workspace.url, workspace_resource_id=self.workspace.id,
             wait_for=tuple(reachable)), opts=child)
-        # issue 3: a public front end (dev/test) accepts only the configured source ranges
+        # a public front end (dev/test) accepts only the configured source ranges
         if config.workspace.public_network_access == "Enabled":
             self.front_end_access = FrontEndAccess("front-end-access", FrontEndAccessArgs(
                 ip_ranges=tuple(config.workspace_security.ip_access_list),
                 deploy_runner_ranges=tuple(config.deploy.runner.egress_cidrs), provider=self.databricks.workspace),
                 opts=child)
 
-        # --- unity catalog and access (issue 4): self.unity_catalog ---
+        # --- unity catalog and access: self.unity_catalog ---
         self.unity_catalog = UnityCatalog("unity-catalog", UnityCatalogArgs(
             config=config, workspace_numeric_id=self.workspace.workspace_id,
             account_provider=self.databricks.account, workspace_provider=self.databricks.workspace,
@@ -131,7 +131,7 @@ class Platform(pulumi.ComponentResource):
             name=f"{config.naming.prefix}-{config.environment}-ncc", region=config.location,
             workspace_numeric_id=self.workspace.workspace_id, account_provider=self.databricks.account,
             targets=targets), opts=child)
-        # --- compute and cost (issue 5): self.compute ---
+        # --- compute and cost: self.compute ---
         ident = config.identity
         cost_tags = {"costCenter": config.tags.cost_center, "environment": config.environment,
                      "project": config.tags.project}
@@ -150,7 +150,7 @@ class Platform(pulumi.ComponentResource):
             budget_policy_managers=[ident.groups.admins],
             cicd_application_id=ident.cicd_service_principal.application_id,
             account_provider=self.databricks.account, principals_ready=after_groups), opts=child)
-        # --- serving and monitoring (issue 6): self.serving ---
+        # --- serving and monitoring: self.serving ---
         self.serving: Serving | None = None
         if config.serving is not None:
             groups, cicd = config.identity.groups, config.identity.cicd_service_principal
@@ -175,8 +175,8 @@ class Platform(pulumi.ComponentResource):
             "workspaceHost": pulumi.Output.concat("https://", self.workspace.url),
             "workspaceNumericId": self.workspace.workspace_id,
             # --- outputs of later areas go below (keys are read by verify and bundle-targets) ---
-            **self.unity_catalog.outputs,  # issue 4: metastoreId, defaultCatalog, catalogs, grants, ...
-            "sqlWarehouseId": self.compute.sql_warehouse.id,  # issue 5
+            **self.unity_catalog.outputs,  # metastoreId, defaultCatalog, catalogs, grants, ...
+            "sqlWarehouseId": self.compute.sql_warehouse.id,
             # the private endpoint connections to approve on the storage accounts (README, serverless access)
             "serverlessPrivateEndpoints": self.serverless_network.outputs,
             **serving_outputs(self.serving, config.serving),

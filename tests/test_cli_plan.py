@@ -1,4 +1,4 @@
-"""`mlopsctl plan` end to end: tree, JSON format of DESIGN.md, and user errors without tracebacks."""
+"""`mlopsctl plan` end to end: tree, README's plan JSON, and user errors without tracebacks."""
 
 from __future__ import annotations
 

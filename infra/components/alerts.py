@@ -1,4 +1,4 @@
-"""Drift alerts (issue 6): SQL alerts on each monitor's drift metrics table, run on the SQL warehouse.
+"""Drift alerts: SQL alerts on each monitor's drift metrics table, run on the SQL warehouse.
 
 Notification destinations: an e-mail destination for the environment and, optionally, a Teams/Slack/generic
 webhook whose URL is a Pulumi secret (it stays encrypted in state and shows as [secret] in plans).

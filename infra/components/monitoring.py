@@ -1,4 +1,4 @@
-"""Lakehouse Monitoring (issue 6): an InferenceLog quality monitor on each served endpoint's inference table.
+"""Lakehouse Monitoring: an InferenceLog quality monitor on each served endpoint's inference table.
 
 Only endpoints whose table exists are passed in (`monitor.tableExists`, the rollout's phase 2); a monitor on
 a missing table fails at create time.

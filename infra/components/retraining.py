@@ -1,4 +1,4 @@
-"""The drift -> retrain job (issue 6), one per monitored endpoint, as the seed's workflow describes:
+"""The drift -> retrain job, one per monitored endpoint, as the seed's workflow describes:
 
     drift_detection (notebook; sets task value all_violations_count)
       -> check_violations (condition: all_violations_count > 0)

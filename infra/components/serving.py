@@ -1,4 +1,4 @@
-"""Model serving endpoints (issue 6): served UC model versions, traffic split, AI Gateway, permissions.
+"""Model serving endpoints: served UC model versions, traffic split, AI Gateway, permissions.
 
 The Serving component is the umbrella of the area: it declares the endpoints and composes the monitors
 (monitoring.py), the drift alerts (alerts.py) and the drift -> retrain jobs (retraining.py) as children.
@@ -30,10 +30,10 @@ class ServingArgs:
     cicd_application_id: str                    # CAN_MANAGE; runs the alerts and the retrain jobs
     ml_engineers_group: str                     # may run the retrain jobs
     data_scientists_group: str                  # may view the retrain jobs
-    warehouse_id: pulumi.Input[str]             # SQL warehouse the drift alerts run on (issue 5)
-    # "catalog.schema" -> the UC schema resource (issue 4): endpoints/monitors wait for what they write into.
+    warehouse_id: pulumi.Input[str]             # SQL warehouse the drift alerts run on
+    # "catalog.schema" -> the UC schema resource: endpoints/monitors wait for what they write into.
     schemas: Mapping[str, pulumi.Resource] = field(default_factory=dict)
-    # What must be in place first: the groups and the CI/CD principal in the workspace, its UC grants (issue 4).
+    # What must be in place first: the groups and the CI/CD principal in the workspace, its UC grants.
     # Everything else here waits for the endpoints, so only endpoints and their permissions name it.
     after: Sequence[pulumi.Resource] = ()
     tags: Mapping[str, str] = field(default_factory=dict)

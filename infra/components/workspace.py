@@ -29,7 +29,7 @@ class WorkspaceArgs:
     tags: dict[str, str]
     protect: bool = False
     retain_on_delete: bool = False
-    # Hardening (issue 3). Without `security`/`encryption` the workspace keeps Azure's defaults.
+    # Hardening. Without `security`/`encryption` the workspace keeps Azure's defaults.
     security: WorkspaceSecurityConfig | None = None
     encryption: EncryptionConfig | None = None
     access_connector_id: pulumi.Input[str] | None = None

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from infra.config import security, unity_catalog  # unity_catalog: issue 4
+from infra.config import security, unity_catalog
 from infra.config.base import ConfigError, format_validation_error
 from infra.config.core import global_name_problems
 from infra.config.model import StackConfig
@@ -213,9 +213,9 @@ def _cross_area_problems(stack: str, config: StackConfig, other_name: str, other
 
 # Each: (stack, config, other stack name, other config) -> problem lines. Areas append to this list.
 CROSS_STACK_CHECKS: list[Any] = []
-CROSS_STACK_CHECKS.append(security.browser_auth_problems)  # issue 3: one browser_authentication per region
+CROSS_STACK_CHECKS.append(security.browser_auth_problems)  # one browser_authentication per region
 CROSS_STACK_CHECKS.append(security.hub_link_problems)  # one workspace DNS zone linked per hub VNet
-CROSS_STACK_CHECKS.append(unity_catalog.cross_stack_problems)  # issue 4: one owner per metastore/catalog
+CROSS_STACK_CHECKS.append(unity_catalog.cross_stack_problems)  # one owner per metastore/catalog
 
 
 def sibling_configs(stack: str, project_dir: Path | None = None) -> dict[str, dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Config of the security landing (issue 3): lake, key vault, CMK, private link, observability, protection.
+"""Config of the security landing: lake, key vault, CMK, private link, observability, protection.
 
 Secure values are the defaults; an environment relaxes one only by setting its key in Pulumi.<env>.yaml,
 and prod refuses every relaxation (`prod_problems`), saying why.

@@ -1,4 +1,4 @@
-"""Serving endpoints, Lakehouse monitors, drift alerts and the drift -> retrain job (issue 6).
+"""Serving endpoints, Lakehouse monitors, drift alerts and the drift -> retrain job.
 
 Two switches make the "must exist first" dependencies explicit, so a deploy never fails half-way:
 - `endpoints[].modelRegistered`: the pinned UC model versions are registered (training/promotion did it);
@@ -498,7 +498,7 @@ def _schema_problems(config: Any, serving: ServingConfig) -> list[tuple[str, Any
 
 def declared_schemas(config: Any) -> set[str] | None:
     """`catalog.schema` names the Unity Catalog area declares, or None when this stack has no UC config."""
-    uc = getattr(config, "unity_catalog", None)  # issue 4's UnityCatalogConfig
+    uc = getattr(config, "unity_catalog", None)  # the Unity Catalog area's config
     if uc is None:
         return None
     return {f"{catalog.name}.{schema.name}" for catalog in uc.catalogs for schema in catalog.schemas}

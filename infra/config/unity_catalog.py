@@ -1,4 +1,4 @@
-"""Config of Unity Catalog and access (issue 4): metastore, catalogs, schemas, grants, workspace settings.
+"""Config of Unity Catalog and access: metastore, catalogs, schemas, grants, workspace settings.
 
 The access-control matrix is config: each catalog says which access level each role has
 (`access: {dataScientists: READ_WRITE}`); `ACCESS_LEVELS` maps the levels to current Unity Catalog

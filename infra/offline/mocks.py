@@ -182,7 +182,7 @@ def databricks_outputs(typ: str, name: str, inputs: dict[str, Any], seed: str) -
                                                f"{str(table).rsplit('.', 1)[-1]}_profile_metrics",
                     "dashboardId": stable_hex(seed, 32)})
         return str(table), out
-    if kind == "BudgetPolicy":  # issue 5: the id is the account-wide policy id (a UUID)
+    if kind == "BudgetPolicy":  # the id is the account-wide policy id (a UUID)
         ident = stable_uuid(seed)
         out["policyId"] = ident
         return ident, out
@@ -205,7 +205,7 @@ def databricks_outputs(typ: str, name: str, inputs: dict[str, Any], seed: str) -
         return f"{inputs.get('networkConnectivityConfigId')}/{rule}", out
     if kind == "MwsNccBinding":
         return f"{inputs.get('workspaceId')}/{inputs.get('networkConnectivityConfigId')}", out
-    if kind in ("NotificationDestination", "AlertV2"):  # issue 6: both are identified by UUIDs
+    if kind in ("NotificationDestination", "AlertV2"):  # both are identified by UUIDs
         if kind == "NotificationDestination":
             kinds = {"email": "EMAIL", "microsoftTeams": "MICROSOFT_TEAMS", "slack": "SLACK",
                      "genericWebhook": "WEBHOOK", "pagerduty": "PAGERDUTY"}
@@ -236,7 +236,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         seed = f"{pulumi.get_stack()}::{args.typ}::{args.name}"  # distinct per stack, stable per run
         inputs = dict(args.inputs)
-        if args.typ == "pulumi:pulumi:StackReference":  # issue 4: the other stack's outputs, planned offline
+        if args.typ == "pulumi:pulumi:StackReference":  # the other stack's outputs, planned offline
             from infra.offline.stack_refs import stack_reference_state
             return stack_reference_state(str(inputs.get("name") or args.resource_id))
         if not args.custom:

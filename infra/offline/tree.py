@@ -24,7 +24,7 @@ KEY_SETTINGS: dict[str, list[str]] = {
     "azure-native:network:PublicIPAddress": ["publicIpAddressName", "sku.name"],
     "azure-native:databricks:Workspace": ["workspaceName", "sku.name", "publicNetworkAccess",
                                           "requiredNsgRules", "parameters.enableNoPublicIp.value"],
-    # issue 3: security landing
+    # security landing
     "azure-native:storage:StorageAccount": ["accountName", "sku.name", "publicNetworkAccess", "isHnsEnabled",
                                             "networkRuleSet.defaultAction"],
     "azure-native:storage:BlobContainer": ["containerName", "publicAccess"],
@@ -42,7 +42,7 @@ KEY_SETTINGS: dict[str, list[str]] = {
     "azure-native:operationalinsights:Workspace": ["workspaceName", "retentionInDays", "features.disableLocalAuth"],
     "azure-native:monitor:DiagnosticSetting": ["resourceUri", "logs[].categoryGroup"],
     "databricks:index/ipAccessList:IpAccessList": ["label", "listType", "ipAddresses"],
-    # issue 4: unity catalog and access
+    # unity catalog and access
     "databricks:index/metastoreAssignment:MetastoreAssignment": ["metastoreId", "workspaceId"],
     "databricks:index/catalog:Catalog": ["name", "isolationMode", "owner", "storageRoot"],
     "databricks:index/schema:Schema": ["catalogName", "name", "owner"],
@@ -51,14 +51,14 @@ KEY_SETTINGS: dict[str, list[str]] = {
                                        "grants[].principal"],
     "databricks:index/externalLocation:ExternalLocation": ["name", "url", "readOnly"],
     "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment": ["workspaceId", "permissions"],
-    # issue 5: compute and cost
+    # compute and cost
     "databricks:index/clusterPolicy:ClusterPolicy": ["name", "maxClustersPerUser"],
     "databricks:index/instancePool:InstancePool": ["instancePoolName", "nodeTypeId",
                                                    "idleInstanceAutoterminationMinutes", "maxCapacity"],
     "databricks:index/sqlEndpoint:SqlEndpoint": ["name", "clusterSize", "autoStopMins", "enableServerlessCompute"],
     "databricks:index/budgetPolicy:BudgetPolicy": ["policyName"],
     "azure-native:consumption:Budget": ["budgetName", "amount", "timeGrain", "timePeriod.startDate"],
-    # issue 6: serving and monitoring
+    # serving and monitoring
     "databricks:index/modelServing:ModelServing": ["name", "config.servedEntities[].entityName",
                                                    "config.servedEntities[].workloadSize",
                                                    "aiGateway.inferenceTableConfig.schemaName"],

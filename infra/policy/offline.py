@@ -1,4 +1,4 @@
-"""The offline check: every resource and stack rule over a plan JSON (DESIGN.md format), no engine needed."""
+"""The offline check: every resource and stack rule over a plan JSON (README 'The plan JSON'), no engine needed."""
 
 from __future__ import annotations
 
