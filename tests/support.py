@@ -4,18 +4,47 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from infra.config import ConfigError, read_stack_file, validate
+from infra.config import PROJECT_DIR, ConfigError, read_stack_file, validate
 from infra.offline.engine import Plan, Resource, plan_stack
 
 STACKS = ("dev", "test", "prod")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a CLI run left: its exit code and its two streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Mlopsctl = Callable[..., Result]  # the `mlopsctl` fixture: mlopsctl("plan", "--stack", "dev")
 
 
 @functools.cache
 def plan_of(stack: str) -> Plan:
     """The offline plan of the checked-in stack file (computed once per test process)."""
     return plan_stack(stack)
+
+
+@functools.cache
+def first_deploy_plan_of(stack: str) -> Plan:
+    """The offline plan of the stack's first `pulumi up` from nothing (computed once per test process)."""
+    return plan_stack(stack, first_deploy=True)
+
+
+def cached_plan_stack(stack: str, project_dir: Path = PROJECT_DIR, first_deploy: bool = False) -> Plan:
+    """`plan_stack` for in-process CLI tests: the checked-in stacks' plans come from the cache above (a plan
+    takes seconds); any other project folder is planned for real."""
+    if Path(project_dir).resolve() == PROJECT_DIR.resolve():
+        return first_deploy_plan_of(stack) if first_deploy else plan_of(stack)
+    return plan_stack(stack, project_dir, first_deploy)
 
 
 def stack_raw(stack: str) -> dict[str, Any]:

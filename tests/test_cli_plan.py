@@ -1,7 +1,9 @@
-"""`mlopsctl plan` end to end: tree, README's plan JSON, and user errors without tracebacks."""
+"""`mlopsctl plan`: tree, the plan JSON, and user errors without tracebacks (in process; the installed entry
+point itself is run by the --version, closed-pipe and first-deploy tests)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import subprocess
@@ -12,7 +14,7 @@ import pytest
 
 from infra.config import PROJECT_DIR, ConfigError
 from infra.offline.engine import run_program
-from tests.support import set_path, stack_raw
+from tests.support import Mlopsctl, plan_of, set_path, stack_raw
 
 MLOPSCTL = [sys.executable, "-m", "infra.cli"]
 
@@ -29,9 +31,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*MLOPSCTL, *args], capture_output=True, text=True, cwd=PROJECT_DIR, timeout=120)
 
 
-def test_plan_prints_tree_and_summary_and_writes_design_json(tmp_path: Path) -> None:
+def test_plan_prints_tree_and_summary_and_writes_design_json(tmp_path: Path, mlopsctl: Mlopsctl) -> None:
     out = tmp_path / "prod.json"
-    result = _run("plan", "--stack", "prod", "--json", str(out))
+    result = mlopsctl("plan", "--stack", "prod", "--json", str(out))
     assert result.returncode == 0, result.stderr
     assert "mlops:platform:Platform" in result.stdout and "azure-native:databricks:Workspace" in result.stdout
     assert "prod:" in result.stdout and "resources" in result.stdout
@@ -55,12 +57,13 @@ def test_plan_prints_tree_and_summary_and_writes_design_json(tmp_path: Path) -> 
             assert res["provider"] is None
 
 
-def test_bad_config_exits_non_zero_with_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
+def test_bad_config_exits_non_zero_with_one_line_per_problem_and_no_traceback(
+        tmp_path: Path, mlopsctl: Mlopsctl) -> None:
     text = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
     text = text.replace("vnetCidr: 10.1.0.0/16", "vnetCidr: 10.1.0.0/33")
     text = text.replace("owner: mlops-platform-team", "ownr: mlops-platform-team")
     project = _project(tmp_path, {"Pulumi.dev.yaml": text})
-    result = _run("plan", "--stack", "dev", "--project-dir", str(project))
+    result = mlopsctl("plan", "--stack", "dev", "--project-dir", str(project))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr + result.stdout
     lines = result.stderr.splitlines()
@@ -70,15 +73,15 @@ def test_bad_config_exits_non_zero_with_one_line_per_problem_and_no_traceback(tm
     assert lines[-1] == "3 problem(s) in the stack configuration; nothing was declared."
 
 
-def test_unparsable_stack_file_names_file_and_line(tmp_path: Path) -> None:
+def test_unparsable_stack_file_names_file_and_line(tmp_path: Path, mlopsctl: Mlopsctl) -> None:
     project = _project(tmp_path, {"Pulumi.dev.yaml": "config:\n  mlops-platform:environment: dev\n  bad: [1, 2\n"})
-    result = _run("plan", "--stack", "dev", "--project-dir", str(project))
+    result = mlopsctl("plan", "--stack", "dev", "--project-dir", str(project))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("dev: Pulumi.dev.yaml: line 4, column 1: not valid YAML")
 
 
-def test_missing_stack_file_is_named(tmp_path: Path) -> None:
-    result = _run("plan", "--stack", "staging", "--project-dir", str(_project(tmp_path, {})))
+def test_missing_stack_file_is_named(tmp_path: Path, mlopsctl: Mlopsctl) -> None:
+    result = mlopsctl("plan", "--stack", "staging", "--project-dir", str(_project(tmp_path, {})))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("staging: Pulumi.staging.yaml: stack file not found")
     assert "dev, prod, test" in result.stderr
@@ -93,9 +96,9 @@ def test_the_program_declares_nothing_when_config_is_bad() -> None:
 
 
 def test_runs_are_isolated_from_each_other() -> None:
-    first = run_program("dev", stack_raw("dev"))
-    second = run_program("dev", stack_raw("dev"))
-    assert [r.as_json() for r in first.resources] == [r.as_json() for r in second.resources]
+    """A second run in the same process (the cached plan was the first) declares the same thing."""
+    again = run_program("dev", stack_raw("dev"))
+    assert [r.as_json() for r in again.resources] == [r.as_json() for r in plan_of("dev").resources]
 
 
 # --- output for people ---------------------------------------------------------------------------------
@@ -116,8 +119,8 @@ def test_a_closed_pipe_is_not_an_error() -> None:
     assert proc.wait(timeout=60) == 0 and "Traceback" not in err and "BrokenPipe" not in err
 
 
-def test_quiet_is_one_line_per_stack_and_counts_agree_with_check(tmp_path: Path) -> None:
-    result = _run("plan", "--stack", "dev", "--quiet", "--json", str(tmp_path / "dev.json"))
+def test_quiet_is_one_line_per_stack_and_counts_agree_with_check(tmp_path: Path, mlopsctl: Mlopsctl) -> None:
+    result = mlopsctl("plan", "--stack", "dev", "--quiet", "--json", str(tmp_path / "dev.json"))
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.splitlines()
     doc = json.loads((tmp_path / "dev.json").read_text())
@@ -125,7 +128,7 @@ def test_quiet_is_one_line_per_stack_and_counts_agree_with_check(tmp_path: Path)
     components = len(doc["resources"]) - custom
     assert line == (f"dev: {custom} resources ({components} components); policy PASS: 0 mandatory, 5 advisory; "
                     f"plan JSON: {tmp_path / 'dev.json'}")
-    checked = _run("check", str(tmp_path / "dev.json"))
+    checked = mlopsctl("check", str(tmp_path / "dev.json"))
     assert f"rules over {custom} resources" in " ".join(checked.stdout.split())
 
 
@@ -135,7 +138,7 @@ def test_names_print_as_written_not_as_markup() -> None:
 
     from infra.offline.tree import print_plan
 
-    plan = run_program("dev", stack_raw("dev"))
+    plan = copy.deepcopy(plan_of("dev"))
     plan.resources[-1].name = "[dev] ml-model-drift"
     console = Console(width=300, record=True)
     print_plan(plan, console)
@@ -149,7 +152,7 @@ def test_policy_report_reads_at_80_columns() -> None:
     from infra.policy.command import print_report
     from infra.policy.offline import check_plan
 
-    report = check_plan(run_program("dev", stack_raw("dev")).as_json())
+    report = check_plan(plan_of("dev").as_json())
     console = Console(width=80, record=True)
     print_report(report, console)
     words = console.export_text().replace("│", " ").split()

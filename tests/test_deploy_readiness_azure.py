@@ -19,7 +19,7 @@ from infra.offline.engine import Plan, Resource, run_program
 from infra.offline.mocks import CLIENT_OBJECT_ID
 from infra.policy.offline import check_plan, view_from_plan
 from infra.policy.rules import RULES_BY_NAME
-from tests.support import STACKS, plan_of, set_path, stack_raw
+from tests.support import STACKS, first_deploy_plan_of, plan_of, set_path, stack_raw
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 HUB = f"{SUB}/resourceGroups/mlops-hub-rg/providers/Microsoft.Network/virtualNetworks/mlops-hub-vnet"
@@ -500,8 +500,7 @@ def test_a_purge_protected_vault_with_a_generated_name_passes() -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_first_deploy_plans_pass_the_azure_deploy_readiness_rules(stack: str) -> None:
     """`deploy.firstDeploy` (the first `up` from nothing) is held to the same rules as the steady state."""
-    plan = run_program(stack, set_path(stack_raw(stack), "deploy.firstDeploy", True))
-    report = check_plan(plan.as_json())
+    report = check_plan(first_deploy_plan_of(stack).as_json())
     assert [(v.rule, v.message) for v in report.verdicts if v.rule in RULES] == []
     assert [(v.rule, v.message) for v in report.mandatory] == []
 

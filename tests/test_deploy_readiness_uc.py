@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from infra.offline.engine import Plan, run_program
 from infra.policy.offline import check_plan, view_from_plan
 from infra.policy.rules import RULES_BY_NAME, ResourceView
 from infra.policy.rules.deploy.unity_catalog import three_part_names
-from tests.support import STACKS, config_problems, plan_of, set_path, stack_raw
+from tests.support import STACKS, config_problems, first_deploy_plan_of, plan_of, set_path, stack_raw
 
 UC_RULES = ("uc-deployer-keeps-ownership", "serverless-storage-reachable", "serverless-consumers-wait-for-ncc",
             "run-as-identity-privileges", "account-objects-survive-stack-destroy",
@@ -51,9 +50,8 @@ def find(resources: list[dict[str, Any]], typ: str, name: str) -> dict[str, Any]
 
 
 
-@functools.cache
 def first_deploy_plan(stack: str) -> Plan:
-    return run_program(stack, set_path(stack_raw(stack), "deploy.firstDeploy", True))
+    return first_deploy_plan_of(stack)
 
 
 # --- every rule passes on the real plans ------------------------------------------------------------

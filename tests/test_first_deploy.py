@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 
-from infra.offline.engine import plan_stack
 from infra.policy.offline import check_plan
 from infra.policy.rules import types as T
-from tests.support import DELETE, STACKS, config_problems, plan_of, stack_raw, with_changes
+from tests.support import DELETE, STACKS, config_problems, first_deploy_plan_of, plan_of, stack_raw, with_changes
 
 RUNNER_RULE = "deploy-runner-allowed-before-ip-lists-enforced"
 ORDER_RULE = "first-deploy-creates-only-what-can-exist"
@@ -26,7 +25,7 @@ PUBLIC_FRONT_ENDS = ("dev", "test")
 
 @pytest.fixture(scope="module")
 def first_deploy_plans() -> dict[str, Any]:
-    return {s: plan_stack(s, first_deploy=True) for s in STACKS}
+    return {s: first_deploy_plan_of(s) for s in STACKS}
 
 
 def findings(doc: dict[str, Any], rule: str) -> list[str]:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from infra.config import PROJECT_DIR, read_stack_file
+from infra.config import read_stack_file
 from infra.policy.enforcement import CONFIG_DIR, PolicyConfigError, load_config, parse_config
 from infra.policy.offline import check_plan
 from infra.policy.rules import RULES
-from tests.support import STACKS, plan_of
-
-MLOPSCTL = [sys.executable, "-m", "infra.cli"]
+from tests.support import STACKS, Mlopsctl, plan_of
 
 # What dev and test deliberately relax (their stack config does; README "Policy pack"); prod relaxes nothing.
 RELAXED = {"databricks-workspace-public-network-disabled", "storage-public-network-disabled",
@@ -24,11 +20,6 @@ RELAXED = {"databricks-workspace-public-network-disabled", "storage-public-netwo
 # Everywhere: endpoints in rollout phase 1 (monitoring=pending) are a reminder, not a failure.
 PHASE_ONE = {"serving-monitoring-pending"}
 EXPECTED_ADVISORY = {"dev": RELAXED | PHASE_ONE, "test": RELAXED | PHASE_ONE, "prod": PHASE_ONE}
-
-
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*MLOPSCTL, *args], capture_output=True, text=True, cwd=PROJECT_DIR, timeout=300,
-                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -90,15 +81,16 @@ def test_config_files_are_pulumi_policy_pack_config_json() -> None:
     assert sorted(p.stem for p in CONFIG_DIR.glob("*.json")) == sorted(STACKS)
 
 
-def test_check_list_prints_one_rule_per_line() -> None:
-    result = _run("check", "--list", "--stack", "dev")
+def test_check_list_prints_one_rule_per_line(mlopsctl: Mlopsctl) -> None:
+    result = mlopsctl("check", "--list", "--stack", "dev")
     assert result.returncode == 0, result.stderr
     lines = [line.split() for line in result.stdout.splitlines()]
     assert len(lines) == len(RULES) >= 40
     by_name = {name: (sev, level, kind) for name, sev, level, kind in lines}
     assert by_name["databricks-workspace-public-network-disabled"] == ("high", "advisory", "resource")
     assert by_name["uc-catalog-bound"] == ("high", "mandatory", "stack")
-    prod = {line.split()[0]: line.split()[2] for line in _run("check", "--list", "--stack", "prod").stdout.splitlines()}
+    listed = mlopsctl("check", "--list", "--stack", "prod").stdout.splitlines()
+    prod = {line.split()[0]: line.split()[2] for line in listed}
     assert {name for name, level in prod.items() if level != "mandatory"} == PHASE_ONE
 
 
@@ -115,15 +107,15 @@ def _plan_file(tmp_path: Path, stack: str, edit: bool = False) -> Path:
     return path
 
 
-def test_check_passes_a_compliant_plan(tmp_path: Path) -> None:
-    result = _run("check", str(_plan_file(tmp_path, "prod")))
+def test_check_passes_a_compliant_plan(tmp_path: Path, mlopsctl: Mlopsctl) -> None:
+    result = mlopsctl("check", str(_plan_file(tmp_path, "prod")))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "policy PASS: stack prod" in result.stdout and "0 mandatory" in result.stdout
 
 
-def test_check_fails_on_mandatory_violations_grouped_by_severity(tmp_path: Path) -> None:
+def test_check_fails_on_mandatory_violations_grouped_by_severity(tmp_path: Path, mlopsctl: Mlopsctl) -> None:
     path = _plan_file(tmp_path, "prod", edit=True)
-    result = _run("check", str(path))
+    result = mlopsctl("check", str(path))
     assert result.returncode == 1
     out = result.stdout
     assert out.index("high (") < out.index("databricks-workspace-public-network-disabled")
@@ -131,25 +123,25 @@ def test_check_fails_on_mandatory_violations_grouped_by_severity(tmp_path: Path)
     assert "Workspace workspace" in out
     assert "policy FAIL: stack prod" in out and ": 2 mandatory, 0 advisory" in out
     # the same plan under dev's enforcement: the public front end is advisory there, TLS stays mandatory
-    dev = _run("check", str(path), "--stack", "dev")
+    dev = mlopsctl("check", str(path), "--stack", "dev")
     assert dev.returncode == 1 and ": 1 mandatory, 1 advisory" in dev.stdout
 
 
-def test_check_user_errors_are_one_line(tmp_path: Path) -> None:
-    missing = _run("check", str(tmp_path / "nope.json"))
+def test_check_user_errors_are_one_line(tmp_path: Path, mlopsctl: Mlopsctl) -> None:
+    missing = mlopsctl("check", str(tmp_path / "nope.json"))
     assert missing.returncode == 2
     assert missing.stderr.strip() == f"mlopsctl check: {tmp_path / 'nope.json'}: no such file"
     bad = tmp_path / "bad.json"
     bad.write_text('{"resources": 1}')
-    result = _run("check", str(bad))
+    result = mlopsctl("check", str(bad))
     assert result.returncode == 2 and result.stderr.strip() == f"mlopsctl check: {bad}: not a plan JSON " \
         "(expected an object with 'resources'; write one with `mlopsctl plan --json FILE`)"
-    assert _run("check").stderr.strip() == \
+    assert mlopsctl("check").stderr.strip() == \
         "mlopsctl check: give a PLAN_JSON file (from `mlopsctl plan --json FILE`) or --list"
 
 
-def test_plan_prints_policy_verdicts_after_the_summary() -> None:
-    result = _run("plan", "--stack", "dev")
+def test_plan_prints_policy_verdicts_after_the_summary(mlopsctl: Mlopsctl) -> None:
+    result = mlopsctl("plan", "--stack", "dev")
     assert result.returncode == 0, result.stderr
     assert "policy PASS: stack dev" in result.stdout
     assert result.stdout.index("resources") < result.stdout.index("policy PASS")
