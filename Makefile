@@ -25,7 +25,7 @@ plan: $(STAMP)
 	$(BIN)/mlopsctl plan --stack $(STACK) $(if $(PLAN_JSON),--json $(PLAN_JSON))
 
 lint: $(STAMP)
-	$(BIN)/ruff check infra tests
+	$(BIN)/ruff check infra mlopsctl tests scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -50,7 +50,7 @@ check-ci: $(STAMP)
 		exit $$rc
 
 bench: $(STAMP)
-	$(BIN)/python -m infra.offline.bench
+	$(BIN)/python -m mlopsctl.commands.bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache out

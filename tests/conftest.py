@@ -18,8 +18,8 @@ def mlopsctl(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     """`mlopsctl ARGS` in this process, the checked-in stacks' plans from the cache: the command's own code
     runs, without a new interpreter's imports and a plan per call (seconds each). One subprocess test per
     entry point keeps the installed script honest."""
-    from infra.cli import main
-    from infra.offline import engine
+    from mlopsctl.commands.main import main
+    from mlopsctl.plan import engine
 
     monkeypatch.setattr(engine, "plan_stack", cached_plan_stack)
     monkeypatch.setenv("COLUMNS", "200")

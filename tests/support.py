@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import PROJECT_DIR, ConfigError, read_stack_file, validate
-from infra.offline.engine import Plan, Resource, plan_stack
+from mlopsctl.plan.engine import plan_stack
+from mlopsctl.plan.model import Plan, Resource
 
 STACKS = ("dev", "test", "prod")
 

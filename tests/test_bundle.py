@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.offline.bundle import SHARED_ROOT, render, target
+from mlopsctl.reports.bundle_targets import SHARED_ROOT, render, target
 from tests.support import STACKS, plan_of
 
 # stack -> (mode, default target, root path)
@@ -63,7 +63,7 @@ def test_synthetic_outputs_without_catalog_list() -> None:
 
 
 def test_cli_from_outputs_file_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from infra.cli import main
+    from mlopsctl.commands.main import main
 
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(plan_of("prod").outputs))

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from infra.config import PROJECT_DIR, ConfigError
-from infra.offline.engine import run_program
+from mlopsctl.plan.engine import run_program
 from tests.support import Mlopsctl, plan_of, set_path, stack_raw
 
-MLOPSCTL = [sys.executable, "-m", "infra.cli"]
+MLOPSCTL = [sys.executable, "-m", "mlopsctl"]
 
 
 def _project(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -136,7 +136,7 @@ def test_names_print_as_written_not_as_markup() -> None:
     """An alert named '[dev] ml-model-...' keeps its '[dev]' in the tree."""
     from rich.console import Console
 
-    from infra.offline.tree import print_plan
+    from mlopsctl.reports.tree import print_plan
 
     plan = copy.deepcopy(plan_of("dev"))
     plan.resources[-1].name = "[dev] ml-model-drift"
@@ -149,8 +149,8 @@ def test_policy_report_reads_at_80_columns() -> None:
     """Rule names do not wrap mid-word at 80 columns."""
     from rich.console import Console
 
-    from infra.policy.command import print_report
     from infra.policy.offline import check_plan
+    from mlopsctl.reports.policy_report import print_report
 
     report = check_plan(plan_of("dev").as_json())
     console = Console(width=80, record=True)

@@ -9,7 +9,7 @@ import pytest
 
 from infra.components.compute import interactive_policy_definition, policy_json
 from infra.config.compute import DBUS_PER_NODE_HOUR, PHOTON_DBU_MULTIPLIER
-from infra.offline.engine import Plan, Resource
+from mlopsctl.plan.model import Plan, Resource
 from tests.support import STACKS, plan_of
 
 POLICY = "databricks:index/clusterPolicy:ClusterPolicy"

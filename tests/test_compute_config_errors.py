@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError
-from infra.offline.engine import run_program
+from mlopsctl.plan.engine import run_program
 from tests.support import DELETE, config_problems, with_changes
 
 # (case id, stack, [(key path, value)], expected problem line)

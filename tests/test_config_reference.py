@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config import PROJECT_DIR
-from infra.config.reference import block_in, markdown, rows
+from mlopsctl.reports.config_reference import block_in, markdown, rows
 from tests.support import STACKS, stack_raw
 
 

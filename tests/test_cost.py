@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from infra import cli
 from infra.components.cost import budget_start
 from infra.config import PROJECT_DIR, validate
-from infra.cost_table import BEGIN, END, embedded, load_all, render
-from infra.offline.engine import run_program
+from mlopsctl.commands import main as cli
+from mlopsctl.plan.engine import run_program
+from mlopsctl.reports.cost_table import BEGIN, END, embedded, load_all, render
 from tests.support import STACKS, plan_of, set_path, stack_raw
 
 BUDGET = "azure-native:consumption:Budget"

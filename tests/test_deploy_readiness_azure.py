@@ -15,10 +15,11 @@ from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
 from infra.config.core import WorkspaceConfig
 from infra.config.security import EncryptionConfig, KeyVaultConfig
-from infra.offline.engine import Plan, Resource, run_program
-from infra.offline.mocks import CLIENT_OBJECT_ID
 from infra.policy.offline import check_plan, view_from_plan
 from infra.policy.rules import RULES_BY_NAME
+from mlopsctl.plan.engine import run_program
+from mlopsctl.plan.mocks import CLIENT_OBJECT_ID
+from mlopsctl.plan.model import Plan, Resource
 from tests.support import STACKS, first_deploy_plan_of, plan_of, set_path, stack_raw
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"

@@ -14,10 +14,11 @@ import pulumi_databricks as dbx
 import pytest
 
 from infra.components.serverless_network import ServerlessNetwork, ServerlessNetworkArgs, check_approved
-from infra.offline.engine import Plan, run_program
 from infra.policy.offline import check_plan, view_from_plan
 from infra.policy.rules import RULES_BY_NAME, ResourceView
 from infra.policy.rules.deploy.unity_catalog import three_part_names
+from mlopsctl.plan.engine import run_program
+from mlopsctl.plan.model import Plan
 from tests.support import STACKS, config_problems, first_deploy_plan_of, plan_of, set_path, stack_raw
 
 UC_RULES = ("uc-deployer-keeps-ownership", "serverless-storage-reachable", "serverless-consumers-wait-for-ncc",

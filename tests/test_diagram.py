@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import PROJECT_DIR
-from infra.offline.diagram import KEY_TYPES, readme_block, readme_diagrams, render, update_readme
+from mlopsctl.reports.diagram import KEY_TYPES, readme_block, readme_diagrams, render, update_readme
 from tests.support import STACKS, plan_of
 
 PE = "azure-native:network:PrivateEndpoint"
@@ -102,7 +102,7 @@ def test_readme_embeds_the_generated_diagram_of_every_stack() -> None:
 
 
 def test_cli_from_a_plan_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from infra.cli import main
+    from mlopsctl.commands.main import main
 
     plan_file = tmp_path / "dev.json"
     plan_file.write_text(json.dumps(plan_of("dev").as_json()))
@@ -125,7 +125,7 @@ def test_update_readme_rewrites_only_the_marked_blocks(tmp_path: Path) -> None:
 
 
 def test_cli_bad_plan_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from infra.cli import main
+    from mlopsctl.commands.main import main
 
     bad = tmp_path / "x.json"
     bad.write_text("{")

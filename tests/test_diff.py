@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from infra.config import PROJECT_DIR
-from infra.offline.diff import MISSING, SECRET, diff_plans, to_markdown
-from infra.offline.engine import run_program
+from mlopsctl.plan.engine import run_program
+from mlopsctl.reports.diff import MISSING, SECRET, diff_plans, to_markdown
 from tests.support import plan_of, set_path, stack_raw
 
 MLOPSCTL = str(Path(sys.executable).parent / "mlopsctl")
@@ -197,7 +197,7 @@ def test_created_and_deleted_resources_show_what_they_are() -> None:
 def test_names_with_brackets_print_as_written(capsys: pytest.CaptureFixture[str]) -> None:
     from rich.console import Console
 
-    from infra.offline.diff import print_text
+    from mlopsctl.reports.diff import print_text
 
     base, head = _doc("dev"), _doc("dev")
     _resource(head, WORKSPACE)["inputs"]["workspaceName"] = "[dev] workspace"
@@ -215,7 +215,7 @@ class Result:
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     """`mlopsctl diff ...` in process (fast); COLUMNS keeps rich's table unwrapped."""
-    from infra.cli import main
+    from mlopsctl.commands.main import main
 
     monkeypatch.setenv("COLUMNS", "200")
 

@@ -210,7 +210,7 @@ def test_order_rule_allows_models_from_catalogs_that_already_exist() -> None:
 
 
 def test_first_deploy_on_in_the_stack_file_is_the_same_plan(first_deploy_plans: dict[str, Any]) -> None:
-    from infra.offline.engine import first_deploy_config, run_program
+    from mlopsctl.plan.engine import first_deploy_config, run_program
 
     plan = run_program("test", first_deploy_config(stack_raw("test")))
     assert [r.urn for r in plan.resources] == [r.urn for r in first_deploy_plans["test"].resources]
@@ -225,7 +225,7 @@ def test_the_pack_reads_the_deploy_phase_from_the_stack_file() -> None:
 
 def test_mlopsctl_plan_first_deploy_writes_a_plan_that_passes(tmp_path: Path) -> None:
     out = tmp_path / "dev.json"
-    proc = subprocess.run([sys.executable, "-m", "infra.cli", "plan", "--stack", "dev", "--first-deploy", "--quiet",
+    proc = subprocess.run([sys.executable, "-m", "mlopsctl", "plan", "--stack", "dev", "--first-deploy", "--quiet",
                            "--json", str(out)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("dev: ") and ", first deploy; policy PASS: 0 mandatory" in proc.stdout

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra.offline.engine import Plan, Resource
+from mlopsctl.plan.model import Plan, Resource
 from tests.support import STACKS, dig, plan_of, stack_raw
 
 MONITOR = "databricks:index/qualityMonitor:QualityMonitor"

@@ -24,11 +24,11 @@ from pulumi_policy import (
 )
 from pulumi_policy.policy import PolicyCustomTimeouts, _PolicyAnalyzerServicer
 
-from infra.policy.command import list_rules
 from infra.policy.enforcement import PolicyConfig, load_config
 from infra.policy.offline import check_plan, provider_urn
 from infra.policy.pack import PACK_NAME, build_policies, pack_arguments
 from infra.policy.rules import RULES
+from mlopsctl.reports.policy_report import list_rules
 from tests.support import plan_of
 
 PACK_DIR = Path(__file__).resolve().parent.parent / "infra" / "policy"

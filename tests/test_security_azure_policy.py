@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from infra.offline.engine import Plan, Resource
+from mlopsctl.plan.model import Plan, Resource
 from tests.support import STACKS, plan_of
 
 POLICY_DIR = Path(__file__).parent / "fixtures" / "azure-policy"  # unmodified copies (see README.md there)

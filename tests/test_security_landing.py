@@ -10,7 +10,8 @@ from pulumi.runtime.stack import Stack, get_root_resource
 
 from infra.components.lake import Lake, LakeArgs
 from infra.config.security import LakeConfig
-from infra.offline.engine import Plan, Resource, run_program
+from mlopsctl.plan.engine import run_program
+from mlopsctl.plan.model import Plan, Resource
 from tests.support import STACKS, plan_of, set_path, stack_raw
 
 CRYPTO_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"  # Key Vault Crypto Service Encryption User

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from infra.offline.engine import Plan, Resource, run_program
+from mlopsctl.plan.engine import run_program
+from mlopsctl.plan.model import Plan, Resource
 from tests.support import STACKS, dig, plan_of, set_path, stack_raw
 
 SERVING = "databricks:index/modelServing:ModelServing"

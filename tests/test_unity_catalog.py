@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from infra.offline.engine import run_program
-from infra.offline.mocks import account_group_id
-from infra.offline.stack_refs import referenced_outputs
+from mlopsctl.plan.engine import run_program
+from mlopsctl.plan.mocks import account_group_id
+from mlopsctl.plan.stack_refs import referenced_outputs
 from tests.support import STACKS, plan_of, set_path, stack_raw
 
 DBX = "databricks:index/"

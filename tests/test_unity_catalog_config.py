@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from infra.config import read_stack_file, validate
-from infra.offline.engine import run_program
-from infra.offline.mocks import account_group_id
+from mlopsctl.plan.engine import run_program
+from mlopsctl.plan.mocks import account_group_id
 from tests.support import STACKS, config_problems, set_path, stack_raw
 
 ADMINS = "mlops-platform-admins"

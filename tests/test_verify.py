@@ -49,8 +49,8 @@ from pytest_httpserver import HTTPServer
 from rich.console import Console
 from werkzeug import Request, Response
 
-from infra.verify.checks import DRIFT, FAIL, OK, CheckResult
-from infra.verify.command import client_for, report, verify
+from mlopsctl.commands.verify import client_for, report, verify
+from mlopsctl.verify.checks import DRIFT, FAIL, OK, CheckResult
 from tests.support import plan_of
 
 UC = "/api/2.1/unity-catalog"
@@ -316,7 +316,7 @@ def test_a_stalled_server_times_out_after_retries_and_later_checks_are_skipped(
 def test_cli_reads_outputs_file_and_exits_non_zero_on_failure(
         fake: FakeWorkspace, httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from infra.cli import main
+    from mlopsctl.commands.main import main
 
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(OUTPUTS))
@@ -331,7 +331,7 @@ def test_cli_reads_outputs_file_and_exits_non_zero_on_failure(
 
 
 def test_cli_usage_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from infra.cli import main
+    from mlopsctl.commands.main import main
 
     bad = tmp_path / "outputs.json"
     bad.write_text("{not json")

@@ -62,7 +62,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 def _verify(httpserver: HTTPServer, tmp_path: Path, *extra: str) -> int:
-    from infra.cli import main
+    from mlopsctl.commands.main import main
 
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(OUTPUTS_WITH_ID))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlopsctl.plan.ids import stable_digits, stable_uuid
+
 STACK_REFERENCE = "pulumi:pulumi:StackReference"
 
 
@@ -17,7 +19,6 @@ def referenced_outputs(full_name: str) -> dict[str, Any]:
     """Outputs of the stack named `<org>/<project>/<stack>` that other stacks read."""
     from infra.config import PROJECT_DIR_VAR, StackConfig, read_stack_file
     from infra.config import _split_namespaces as split
-    from infra.offline.mocks import stable_digits, stable_uuid
 
     stack = full_name.rsplit("/", 1)[-1]
     ours, problems = split(stack, read_stack_file(stack, PROJECT_DIR_VAR.get()))

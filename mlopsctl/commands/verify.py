@@ -22,8 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.config import PROJECT_DIR
-from infra.verify.checks import FAIL, OK, CheckResult, Verifier
-from infra.verify.outputs import OutputsError, from_file, from_pulumi, require
+from mlopsctl.errors import UsageError
+from mlopsctl.plan.outputs import OutputsError, from_file, from_pulumi, require
+from mlopsctl.verify.checks import FAIL, OK, CheckResult, Verifier
 
 _STYLE = {OK: "green", FAIL: "bold red", "drift": "bold yellow", "skipped": "dim"}
 
@@ -122,7 +123,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from infra.cli import UsageError
+
 
     try:
         outputs = from_file(args.outputs) if args.outputs else from_pulumi(args.stack, args.project_dir)

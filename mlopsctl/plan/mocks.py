@@ -6,12 +6,13 @@ Everything is derived from the resource's URN and inputs, so the same program gi
 
 from __future__ import annotations
 
-import hashlib
 import re
-import uuid
 from typing import Any
 
 import pulumi
+
+from mlopsctl.plan.ids import stable_digits, stable_hex, stable_uuid
+from mlopsctl.plan.stack_refs import stack_reference_state
 
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 TENANT_ID = "11111111-1111-1111-1111-111111111111"
@@ -64,19 +65,6 @@ ARM_PATHS: dict[str, str] = {
         "{rg}/providers/Microsoft.Authorization/locks/{lockName}",
     "azure-native:consumption:Budget": "{scope}/providers/Microsoft.Consumption/budgets/{budgetName}",
 }
-
-
-def stable_digits(seed: str, n: int) -> str:
-    digest = int(hashlib.sha256(seed.encode()).hexdigest(), 16)
-    return str(digest)[:n].rjust(n, "1")
-
-
-def stable_hex(seed: str, n: int = 16) -> str:
-    return hashlib.sha256(seed.encode()).hexdigest()[:n]
-
-
-def stable_uuid(seed: str) -> str:
-    return str(uuid.UUID(hashlib.md5(seed.encode()).hexdigest()))
 
 
 def _autoname(logical: str, seed: str) -> str:
@@ -237,7 +225,6 @@ class PlatformMocks(pulumi.runtime.Mocks):
         seed = f"{pulumi.get_stack()}::{args.typ}::{args.name}"  # distinct per stack, stable per run
         inputs = dict(args.inputs)
         if args.typ == "pulumi:pulumi:StackReference":  # the other stack's outputs, planned offline
-            from infra.offline.stack_refs import stack_reference_state
             return stack_reference_state(str(inputs.get("name") or args.resource_id))
         if not args.custom:
             return "", {}

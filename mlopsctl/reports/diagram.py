@@ -11,13 +11,11 @@ The output is deterministic (plan order), so the README's diagrams are compared 
 
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
 from typing import Any
 
-from infra.config import PROJECT_DIR
-from infra.offline.mocks import ARM_PATHS
+from mlopsctl.plan.mocks import ARM_PATHS
 
 # type token -> short kind shown in the node. Everything else is left out of the picture (counted per component).
 KEY_TYPES: dict[str, str] = {
@@ -212,37 +210,3 @@ def update_readme(path: Path, plans: dict[str, dict[str, Any]]) -> list[str]:
             changed.append(stack)
     path.write_text(text)
     return changed
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="dev", help="stack to draw from its offline plan (default dev)")
-    parser.add_argument("--plan", type=Path, metavar="FILE", help="draw this plan JSON instead")
-    parser.add_argument("--fence", action="store_true", help="wrap in a ```mermaid fence (Markdown)")
-    parser.add_argument("--update-readme", action="store_true",
-                        help="regenerate the diagrams embedded in README.md for dev, test and prod")
-    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
-
-
-def run(args: argparse.Namespace) -> int:
-    from infra.cli import UsageError
-    from infra.offline.engine import plan_stack
-
-    if args.update_readme:
-        plans = {s: plan_stack(s, args.project_dir).as_json() for s in ("dev", "test", "prod")}
-        try:
-            changed = update_readme(args.project_dir / "README.md", plans)
-        except LookupError as exc:
-            raise UsageError(str(exc)) from None
-        print(f"README.md diagrams updated: {', '.join(changed) or 'none (already current)'}")
-        return 0
-    if args.plan:
-        from infra.offline.planfile import PlanFileError, load_plan
-
-        try:
-            doc = load_plan(args.plan)
-        except PlanFileError as exc:
-            raise UsageError(str(exc)) from None
-    else:
-        doc = plan_stack(args.stack, args.project_dir).as_json()
-    print(fenced(doc) if args.fence else render(doc), end="")
-    return 0

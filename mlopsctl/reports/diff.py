@@ -8,20 +8,17 @@ Outputs as "[secret]", and inputs whose names look like credentials are masked h
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from infra.offline.mocks import ARM_PATHS
-from infra.offline.planfile import PlanFileError, load_plan
-from infra.offline.tree import settings_summary
+from mlopsctl.plan.mocks import ARM_PATHS
+from mlopsctl.reports.tree import settings_summary
 
 SECRET = "[secret]"
 _SECRET_NAME = re.compile(r"(password|secret|token|credential|connectionstring|privatekey|accesskey)$", re.I)
@@ -347,39 +344,3 @@ def print_text(diff: PlanDiff, console: Console) -> None:
                 escape(_fmt(p.old)), escape(_fmt(p.new))]
             table.add_row(label if i == 0 else "", who if i == 0 else "", *cells)
     console.print(table)
-
-
-# --- CLI -----------------------------------------------------------------------------------------------------
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("base", type=Path, help="plan JSON of the base (e.g. main)")
-    parser.add_argument("head", type=Path, help="plan JSON of the change (e.g. the PR)")
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
-                        help="text (terminal, default), markdown (PR comments) or json")
-    parser.add_argument("--title", help="heading of the Markdown section (default: the stack)")
-    parser.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
-    parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes")
-
-
-def run(args: argparse.Namespace) -> int:
-    from infra.cli import UsageError
-
-    try:
-        base, head = load_plan(args.base), load_plan(args.head)
-    except PlanFileError as exc:
-        raise UsageError(str(exc)) from None
-    if base.get("stack") and head.get("stack") and base["stack"] != head["stack"]:
-        raise UsageError(f"plans of different stacks: {args.base} is {base['stack']!r}, "
-                         f"{args.head} is {head['stack']!r}")
-    result = diff_plans(base, head)
-    if args.format == "text" and args.output is None:
-        print_text(result, Console())
-    else:
-        text = (to_markdown(result, args.title) if args.format in ("markdown", "text")
-                else json.dumps(result.as_json(), indent=2) + "\n")
-        if args.output:
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(text)
-        else:
-            print(text, end="")
-    return 1 if args.exit_code and result.has_changes else 0

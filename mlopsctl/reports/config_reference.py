@@ -186,24 +186,3 @@ def replace_in(readme: Path) -> bool:
 def block_in(readme: Path) -> str:
     text = readme.read_text()
     return START + text.split(START, 1)[1].split(END, 1)[0] + END
-
-
-def add_arguments(parser: Any) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", type=Path, metavar="README", help="rewrite the generated block in this file")
-    group.add_argument("--check", type=Path, metavar="README", help="exit 1 if the block in this file is stale")
-
-
-def run(args: Any) -> int:
-    if args.write:
-        changed = replace_in(args.write)
-        print(f"{args.write}: configuration reference {'updated' if changed else 'already up to date'}")
-        return 0
-    if args.check:
-        if block_in(args.check) != markdown():
-            print(f"{args.check}: configuration reference is stale; run mlopsctl config-reference --write "
-                  f"{args.check}")
-            return 1
-        return 0
-    print(markdown())
-    return 0

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from infra.offline.engine import Plan, Resource
+from mlopsctl.plan.model import Plan, Resource
 
 # type token -> input paths worth showing in the tree (dotted; [] = first list element).
 KEY_SETTINGS: dict[str, list[str]] = {

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import PROJECT_DIR
+from mlopsctl.errors import ToolError
 
 
-class OutputsError(Exception):
+class OutputsError(ToolError):
     """Stack outputs that cannot be read or lack a key a command needs."""
 
 
@@ -46,7 +47,7 @@ def from_pulumi(stack: str, cwd: Path = PROJECT_DIR) -> dict[str, Any]:
 
 
 def from_offline_plan(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
-    from infra.offline.engine import plan_stack
+    from mlopsctl.plan.engine import plan_stack
 
     return plan_stack(stack, project_dir).outputs
 

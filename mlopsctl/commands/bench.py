@@ -64,7 +64,7 @@ def repeat(fn: Callable[[], Sample], runs: int) -> Sample:
     return median([fn() for _ in range(runs)])
 
 
-# ---- the floor (runs in its own process: `python -m infra.offline.bench floor PLAN_JSON`) ----
+# ---- the floor (runs in its own process: `python -m mlopsctl.commands.bench floor PLAN_JSON`) ----
 
 def _sdk_modules(types: set[str]) -> list[str]:
     modules = set()
@@ -114,7 +114,7 @@ def floor_main(plan_path: str) -> None:
     doc = json.loads(Path(plan_path).read_text())
     for module in _sdk_modules({r["type"] for r in doc["resources"]}):
         importlib.import_module(module)
-    from infra.offline.engine import run_program
+    from mlopsctl.plan.engine import run_program
 
     replay = run_program(doc["stack"], {}, program=lambda: register_generic(doc))
     if len(replay.resources) != len(doc["resources"]):
@@ -125,7 +125,7 @@ def floor_main(plan_path: str) -> None:
 
 def scaled_raw_config(stack: str, n: int) -> dict[str, Any]:
     """The stack's config with N served models (each endpoint with its monitor, alert and permissions)."""
-    from infra.offline.scaling import with_served_models
+    from mlopsctl.plan.scaling import with_served_models
 
     return with_served_models(copy.deepcopy(read_stack_file(stack)), stack, n)
 
@@ -143,7 +143,7 @@ def _py() -> str:
 
 
 def _mlopsctl(*args: str) -> list[str]:
-    return [_py(), "-m", "infra.cli", *args]
+    return [_py(), "-m", "mlopsctl.commands.main", *args]
 
 
 def sdk_alias_count(plan_doc: dict[str, Any]) -> int:
@@ -183,7 +183,7 @@ def bench_stack(stack: str, runs: int, tmp: Path, project_dir: Path = PROJECT_DI
     plan = repeat(lambda: run_measured(_mlopsctl("plan", "--stack", stack, "--project-dir", str(project_dir))),
                   runs)
     check = repeat(lambda: run_measured(_mlopsctl("check", str(plan_json), "--stack", stack)), runs)
-    floor = repeat(lambda: run_measured([_py(), "-m", "infra.offline.bench", "floor", str(plan_json)]), runs)
+    floor = repeat(lambda: run_measured([_py(), "-m", "mlopsctl.commands.bench", "floor", str(plan_json)]), runs)
     return {"stack": stack, "resources": count, "plan": plan, "check": check, "floor": floor,
             "ratio": plan.wall / floor.wall, "aliases": sdk_alias_count(doc)}
 

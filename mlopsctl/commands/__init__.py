@@ -1,0 +1,1 @@
+"""One module per subcommand: arguments and orchestration only."""

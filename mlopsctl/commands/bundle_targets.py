@@ -1,0 +1,43 @@
+"""`mlopsctl bundle-targets`: arguments and orchestration; the work is in mlopsctl.reports.bundle_targets."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from infra.config import PROJECT_DIR
+from mlopsctl.errors import UsageError
+from mlopsctl.plan.outputs import OutputsError, from_file, from_offline_plan, from_pulumi
+from mlopsctl.reports.bundle_targets import STACKS, render
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--stack", choices=STACKS, help="one environment")
+    which.add_argument("--all", action="store_true", help="dev, test and prod")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--outputs", type=Path, metavar="FILE",
+                        help="stack outputs JSON (`pulumi stack output --json`); only with --stack")
+    source.add_argument("--deployed", action="store_true",
+                        help="read the deployed stacks' outputs with the Pulumi CLI (default: the offline plan)")
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace) -> int:
+
+    stacks = list(STACKS) if args.all else [args.stack]
+    if args.outputs and len(stacks) > 1:
+        raise UsageError("--outputs FILE holds one stack's outputs; use it with --stack")
+    try:
+        outputs = {}
+        for stack in stacks:
+            if args.outputs:
+                outputs[stack] = from_file(args.outputs)
+            elif args.deployed:
+                outputs[stack] = from_pulumi(stack, args.project_dir)
+            else:
+                outputs[stack] = from_offline_plan(stack, args.project_dir)
+        print(render(outputs), end="")
+    except OutputsError as exc:
+        raise UsageError(str(exc)) from None
+    return 0

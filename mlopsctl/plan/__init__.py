@@ -1,0 +1,1 @@
+"""The plan model and the offline engine (bottom layer: imports nothing else from mlopsctl)."""

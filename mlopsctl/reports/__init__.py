@@ -1,0 +1,1 @@
+"""Reports over plans and stack configs (import the plan layer, never commands)."""

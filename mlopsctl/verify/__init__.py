@@ -1,0 +1,1 @@
+"""Post-deploy checks of the live workspace (databricks-sdk)."""
