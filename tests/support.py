@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.config import PROJECT_DIR, ConfigError, read_stack_file, validate
+from infra.config import PROJECT_DIR, ConfigError, read_stack_file, stack_order, validate
 from mlopsctl.plan.engine import plan_stack
 from mlopsctl.plan.model import Plan, Resource
 
-STACKS = ("dev", "test", "prod")
+STACKS = tuple(stack_order())  # the checked-in stacks, in promotion order (dev, test, prod)
 
 
 @dataclass(frozen=True)

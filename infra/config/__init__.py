@@ -14,14 +14,14 @@ import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import ValidationError
 
 from infra.config import security, unity_catalog
 from infra.config.base import ConfigError, format_validation_error
-from infra.config.core import global_name_problems
+from infra.config.core import Environment, global_name_problems
 from infra.config.model import StackConfig
 
 PROJECT = "mlops-platform"
@@ -102,7 +102,24 @@ class _StackFileLoader(_BaseLoader):
 
 
 def known_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
+    """The stacks of this project: one per Pulumi.<stack>.yaml. Adding a file adds an environment."""
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+TIERS: tuple[str, ...] = get_args(Environment)  # the values of `environment`, in promotion order
+
+
+def stack_order(project_dir: Path = PROJECT_DIR) -> list[str]:
+    """Known stacks in promotion order: by their `environment` tier (dev, test, prod), then by name; a stack
+    file that cannot be read sorts last (the tools report it when they read it)."""
+    def tier(stack: str) -> int:
+        try:
+            value = read_stack_file(stack, project_dir).get(f"{PROJECT}:environment")
+        except ConfigError:
+            return len(TIERS)
+        return TIERS.index(value) if value in TIERS else len(TIERS)
+
+    return sorted(known_stacks(project_dir), key=lambda stack: (tier(stack), stack))
 
 
 def _split_namespaces(stack: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -27,9 +27,9 @@ from typing import Any
 
 import yaml
 
-from infra.config import PROJECT_DIR, read_stack_file
+from infra.config import PROJECT_DIR, read_stack_file, stack_order
 
-STACKS = ("dev", "test", "prod")
+STACKS = tuple(stack_order())  # every checked-in stack, in promotion order
 TARGET_PLAN_OVER_FLOOR = 1.5
 TARGET_SCALING = 1.2
 TARGET_RSS_BYTES = 1024**3

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from infra.config import PROJECT_DIR
+from infra.config import PROJECT_DIR, stack_order
 from mlopsctl.errors import UsageError
 from mlopsctl.plan.outputs import OutputsError, from_file, from_offline_plan, from_pulumi
-from mlopsctl.reports.bundle_targets import STACKS, render
+from mlopsctl.reports.bundle_targets import render
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--stack", choices=STACKS, help="one environment")
-    which.add_argument("--all", action="store_true", help="dev, test and prod")
+    which.add_argument("--stack", help="one stack (Pulumi.<stack>.yaml)")
+    which.add_argument("--all", action="store_true", help="every stack, in promotion order")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--outputs", type=Path, metavar="FILE",
                         help="stack outputs JSON (`pulumi stack output --json`); only with --stack")
@@ -25,7 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
 
-    stacks = list(STACKS) if args.all else [args.stack]
+    known = stack_order(args.project_dir)
+    if args.stack and args.stack not in known:
+        raise UsageError(f"--stack {args.stack}: no Pulumi.{args.stack}.yaml; known stacks: {', '.join(known)}")
+    stacks = known if args.all else [args.stack]
     if args.outputs and len(stacks) > 1:
         raise UsageError("--outputs FILE holds one stack's outputs; use it with --stack")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from infra.config import PROJECT_DIR
+from infra.config import PROJECT_DIR, stack_order
 from mlopsctl.errors import UsageError
 from mlopsctl.reports.diagram import fenced, render, update_readme
 
@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plan", type=Path, metavar="FILE", help="draw this plan JSON instead")
     parser.add_argument("--fence", action="store_true", help="wrap in a ```mermaid fence (Markdown)")
     parser.add_argument("--update-readme", action="store_true",
-                        help="regenerate the diagrams embedded in README.md for dev, test and prod")
+                        help="regenerate the diagrams embedded in README.md for every stack")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
 
 
@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from mlopsctl.plan.engine import plan_stack
 
     if args.update_readme:
-        plans = {s: plan_stack(s, args.project_dir).as_json() for s in ("dev", "test", "prod")}
+        plans = {s: plan_stack(s, args.project_dir).as_json() for s in stack_order(args.project_dir)}
         try:
             changed = update_readme(args.project_dir / "README.md", plans)
         except LookupError as exc:

@@ -13,7 +13,6 @@ import yaml
 
 from mlopsctl.plan.outputs import require
 
-STACKS = ("dev", "test", "prod")
 # Root of deployed bundle files for shared (production-mode) targets; dev deploys into the user's folder.
 SHARED_ROOT = "/Workspace/Shared/.bundle/${bundle.name}/${bundle.target}"
 
