@@ -13,58 +13,13 @@ import pulumi
 
 from mlopsctl.plan.ids import stable_digits, stable_hex, stable_uuid
 from mlopsctl.plan.stack_refs import stack_reference_state
+from mlopsctl.plan.types import ARM_PATHS
 
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
 TENANT_ID = "11111111-1111-1111-1111-111111111111"
 CLIENT_OBJECT_ID = "22222222-2222-2222-2222-222222222222"
 ACCOUNT_ID = "33333333-3333-3333-3333-333333333333"
 
-# type token -> ARM path under its resource group (or a template over other scopes). {x} = input x.
-ARM_PATHS: dict[str, str] = {
-    "azure-native:resources:ResourceGroup": "/subscriptions/{sub}/resourceGroups/{resourceGroupName}",
-    "azure-native:network:VirtualNetwork": "{rg}/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}",
-    "azure-native:network:Subnet":
-        "{rg}/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{subnetName}",
-    "azure-native:network:NetworkSecurityGroup":
-        "{rg}/providers/Microsoft.Network/networkSecurityGroups/{networkSecurityGroupName}",
-    "azure-native:network:SecurityRule":
-        "{rg}/providers/Microsoft.Network/networkSecurityGroups/{networkSecurityGroupName}"
-        "/securityRules/{securityRuleName}",
-    "azure-native:network:PublicIPAddress":
-        "{rg}/providers/Microsoft.Network/publicIPAddresses/{publicIpAddressName}",
-    "azure-native:network:NatGateway": "{rg}/providers/Microsoft.Network/natGateways/{natGatewayName}",
-    "azure-native:network:VirtualNetworkPeering":
-        "{rg}/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}"
-        "/virtualNetworkPeerings/{virtualNetworkPeeringName}",
-    "azure-native:network:PrivateEndpoint":
-        "{rg}/providers/Microsoft.Network/privateEndpoints/{privateEndpointName}",
-    "azure-native:network:PrivateDnsZoneGroup":
-        "{rg}/providers/Microsoft.Network/privateEndpoints/{privateEndpointName}"
-        "/privateDnsZoneGroups/{privateDnsZoneGroupName}",
-    "azure-native:privatedns:PrivateZone": "{rg}/providers/Microsoft.Network/privateDnsZones/{privateZoneName}",
-    "azure-native:privatedns:VirtualNetworkLink":
-        "{rg}/providers/Microsoft.Network/privateDnsZones/{privateZoneName}"
-        "/virtualNetworkLinks/{virtualNetworkLinkName}",
-    "azure-native:databricks:Workspace": "{rg}/providers/Microsoft.Databricks/workspaces/{workspaceName}",
-    "azure-native:databricks:AccessConnector":
-        "{rg}/providers/Microsoft.Databricks/accessConnectors/{connectorName}",
-    "azure-native:storage:StorageAccount": "{rg}/providers/Microsoft.Storage/storageAccounts/{accountName}",
-    "azure-native:storage:BlobServiceProperties":
-        "{rg}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default",
-    "azure-native:storage:BlobContainer":
-        "{rg}/providers/Microsoft.Storage/storageAccounts/{accountName}/blobServices/default"
-        "/containers/{containerName}",
-    "azure-native:keyvault:Vault": "{rg}/providers/Microsoft.KeyVault/vaults/{vaultName}",
-    "azure-native:keyvault:Key": "{rg}/providers/Microsoft.KeyVault/vaults/{vaultName}/keys/{keyName}",
-    "azure-native:operationalinsights:Workspace":
-        "{rg}/providers/Microsoft.OperationalInsights/workspaces/{workspaceName}",
-    "azure-native:monitor:DiagnosticSetting": "{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}",
-    "azure-native:authorization:RoleAssignment":
-        "{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
-    "azure-native:authorization:ManagementLockAtResourceGroupLevel":
-        "{rg}/providers/Microsoft.Authorization/locks/{lockName}",
-    "azure-native:consumption:Budget": "{scope}/providers/Microsoft.Consumption/budgets/{budgetName}",
-}
 
 
 def _autoname(logical: str, seed: str) -> str:

@@ -15,34 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mlopsctl.plan.mocks import ARM_PATHS
+from mlopsctl.plan.types import ARM_PATHS, KEY_TYPES
 
-# type token -> short kind shown in the node. Everything else is left out of the picture (counted per component).
-KEY_TYPES: dict[str, str] = {
-    "azure-native:resources:ResourceGroup": "Resource group",
-    "azure-native:network:VirtualNetwork": "VNet",
-    "azure-native:network:NatGateway": "NAT gateway",
-    "azure-native:network:PrivateEndpoint": "Private endpoint",
-    "azure-native:privatedns:PrivateZone": "Private DNS zone",
-    "azure-native:databricks:Workspace": "Databricks workspace",
-    "azure-native:databricks:AccessConnector": "Access connector",
-    "azure-native:storage:StorageAccount": "Storage account",
-    "azure-native:keyvault:Vault": "Key Vault",
-    "azure-native:keyvault:Key": "Key",
-    "azure-native:operationalinsights:Workspace": "Log Analytics",
-    "azure-native:consumption:Budget": "Budget",
-    "databricks:index/metastore:Metastore": "Metastore",
-    "databricks:index/metastoreAssignment:MetastoreAssignment": "Metastore assignment",
-    "databricks:index/storageCredential:StorageCredential": "Storage credential",
-    "databricks:index/externalLocation:ExternalLocation": "External location",
-    "databricks:index/catalog:Catalog": "Catalog",
-    "databricks:index/sqlEndpoint:SqlEndpoint": "SQL warehouse",
-    "databricks:index/instancePool:InstancePool": "Instance pool",
-    "databricks:index/clusterPolicy:ClusterPolicy": "Cluster policy",
-    "databricks:index/modelServing:ModelServing": "Serving endpoint",
-    "databricks:index/qualityMonitor:QualityMonitor": "Quality monitor",
-    "databricks:index/job:Job": "Job",
-}
 BINDING = "databricks:index/workspaceBinding:WorkspaceBinding"
 WORKSPACE = "azure-native:databricks:Workspace"
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"

@@ -17,76 +17,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from mlopsctl.plan.mocks import ARM_PATHS
+from mlopsctl.plan.types import ARM_PATHS, REPLACE_ON_CHANGE
 from mlopsctl.reports.tree import settings_summary
 
 SECRET = "[secret]"
 _SECRET_NAME = re.compile(r"(password|secret|token|credential|connectionstring|privatekey|accesskey)$", re.I)
 MISSING = object()
 
-# type token -> (input path, why a change replaces the resource). A path matches itself and anything below it.
-# azure-native: every ARM path parameter (the resource's own name, its resource group) and `location` are
-# immutable in ARM; they are added for every type in ARM_PATHS by replace_paths() below.
-REPLACE_ON_CHANGE: dict[str, list[tuple[str, str]]] = {
-    "azure-native:databricks:Workspace": [
-        ("managedResourceGroupId", "Azure Databricks: the managed resource group is fixed at creation"),
-        ("parameters.customVirtualNetworkId", "Azure Databricks VNet injection: the VNet is fixed at creation"),
-        ("parameters.customPublicSubnetName", "Azure Databricks VNet injection: host subnet fixed at creation"),
-        ("parameters.customPrivateSubnetName", "Azure Databricks VNet injection: container subnet fixed at creation"),
-        ("parameters.requireInfrastructureEncryption",
-         "Azure Databricks: infrastructure (double) encryption can only be chosen at creation"),
-    ],
-    "azure-native:storage:StorageAccount": [
-        ("isHnsEnabled", "Azure Storage: the hierarchical namespace is set at creation (ARM cannot toggle it)"),
-        ("kind", "Azure Storage: the account kind cannot be changed in place by ARM"),
-    ],
-    "azure-native:network:PrivateEndpoint": [
-        ("subnet.id", "Azure Private Link: a private endpoint cannot move to another subnet"),
-        ("privateLinkServiceConnections", "Azure Private Link: the target and group ids are fixed at creation"),
-    ],
-    "azure-native:network:Subnet": [
-        ("virtualNetworkName", "ARM path parameter: the parent VNet"),
-    ],
-    "azure-native:databricks:AccessConnector": [],
-    "databricks:index/catalog:Catalog": [
-        ("storageRoot", "pulumi-databricks Catalog.storage_root: change forces creation of a new resource"),
-        ("connectionName", "pulumi-databricks Catalog.connection_name: change forces creation of a new resource"),
-        ("providerName", "pulumi-databricks Catalog.provider_name: change forces creation of a new resource"),
-        ("shareName", "pulumi-databricks Catalog.share_name: change forces creation of a new resource"),
-    ],
-    "databricks:index/schema:Schema": [
-        ("catalogName", "pulumi-databricks Schema.catalog_name: change forces creation of a new resource"),
-        ("name", "pulumi-databricks Schema.name: change forces creation of a new resource"),
-        ("storageRoot", "pulumi-databricks Schema.storage_root: change forces creation of a new resource"),
-    ],
-    "databricks:index/metastore:Metastore": [
-        ("storageRoot", "pulumi-databricks Metastore.storage_root: change forces creation of a new resource"),
-    ],
-    "databricks:index/externalLocation:ExternalLocation": [
-        ("name", "pulumi-databricks ExternalLocation.name: change forces creation of a new resource"),
-    ],
-    "databricks:index/storageCredential:StorageCredential": [
-        ("name", "pulumi-databricks StorageCredential.name: change forces creation of a new resource"),
-    ],
-    "databricks:index/volume:Volume": [
-        ("catalogName", "pulumi-databricks Volume.catalog_name: change forces creation of a new resource"),
-        ("schemaName", "pulumi-databricks Volume.schema_name: change forces creation of a new resource"),
-        ("volumeType", "pulumi-databricks Volume.volume_type: change forces creation of a new resource"),
-        ("storageLocation", "pulumi-databricks Volume.storage_location: change forces creation of a new resource"),
-    ],
-    "databricks:index/registeredModel:RegisteredModel": [
-        ("catalogName", "pulumi-databricks RegisteredModel.catalog_name: forces recreation"),
-        ("schemaName", "pulumi-databricks RegisteredModel.schema_name: forces recreation"),
-        ("name", "pulumi-databricks RegisteredModel.name: forces recreation"),
-        ("storageLocation", "pulumi-databricks RegisteredModel.storage_location: forces recreation"),
-    ],
-    "databricks:index/modelServing:ModelServing": [
-        ("name", "pulumi-databricks ModelServing.name: a new name deletes the endpoint and creates a new one"),
-    ],
-    "databricks:index/qualityMonitor:QualityMonitor": [
-        ("tableName", "a quality monitor belongs to one table: another table is another monitor"),
-    ],
-}
 
 
 def replace_paths(typ: str) -> list[tuple[str, str]]:

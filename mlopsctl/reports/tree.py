@@ -11,63 +11,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from mlopsctl.plan.model import Plan, Resource
-
-# type token -> input paths worth showing in the tree (dotted; [] = first list element).
-KEY_SETTINGS: dict[str, list[str]] = {
-    "azure-native:resources:ResourceGroup": ["resourceGroupName", "location"],
-    "azure-native:authorization:ManagementLockAtResourceGroupLevel": ["level"],
-    "azure-native:network:VirtualNetwork": ["virtualNetworkName", "addressSpace.addressPrefixes"],
-    "azure-native:network:Subnet": ["subnetName", "addressPrefix", "delegations[].serviceName",
-                                    "defaultOutboundAccess", "networkSecurityGroup.id"],
-    "azure-native:network:NetworkSecurityGroup": ["networkSecurityGroupName"],
-    "azure-native:network:NatGateway": ["natGatewayName", "sku.name"],
-    "azure-native:network:PublicIPAddress": ["publicIpAddressName", "sku.name"],
-    "azure-native:databricks:Workspace": ["workspaceName", "sku.name", "publicNetworkAccess",
-                                          "requiredNsgRules", "parameters.enableNoPublicIp.value"],
-    # security landing
-    "azure-native:storage:StorageAccount": ["accountName", "sku.name", "publicNetworkAccess", "isHnsEnabled",
-                                            "networkRuleSet.defaultAction"],
-    "azure-native:storage:BlobContainer": ["containerName", "publicAccess"],
-    "azure-native:storage:BlobServiceProperties": ["deleteRetentionPolicy.days", "containerDeleteRetentionPolicy.days"],
-    "azure-native:databricks:AccessConnector": ["connectorName", "identity.type"],
-    "azure-native:keyvault:Vault": ["vaultName", "properties.sku.name", "properties.publicNetworkAccess",
-                                    "properties.enablePurgeProtection"],
-    "azure-native:keyvault:Key": ["keyName", "properties.kty", "properties.keySize"],
-    "azure-native:authorization:RoleAssignment": ["roleDefinitionId", "scope"],
-    "azure-native:network:PrivateEndpoint": ["privateEndpointName",
-                                             "privateLinkServiceConnections[].groupIds"],
-    "azure-native:network:PrivateDnsZoneGroup": ["privateEndpointName", "privateDnsZoneConfigs[].name"],
-    "azure-native:privatedns:PrivateZone": ["privateZoneName"],
-    "azure-native:privatedns:VirtualNetworkLink": ["privateZoneName", "virtualNetwork.id"],
-    "azure-native:operationalinsights:Workspace": ["workspaceName", "retentionInDays", "features.disableLocalAuth"],
-    "azure-native:monitor:DiagnosticSetting": ["resourceUri", "logs[].categoryGroup"],
-    "databricks:index/ipAccessList:IpAccessList": ["label", "listType", "ipAddresses"],
-    # unity catalog and access
-    "databricks:index/metastoreAssignment:MetastoreAssignment": ["metastoreId", "workspaceId"],
-    "databricks:index/catalog:Catalog": ["name", "isolationMode", "owner", "storageRoot"],
-    "databricks:index/schema:Schema": ["catalogName", "name", "owner"],
-    "databricks:index/workspaceBinding:WorkspaceBinding": ["securableName", "workspaceId", "bindingType"],
-    "databricks:index/grants:Grants": ["catalog", "schema", "externalLocation", "storageCredential",
-                                       "grants[].principal"],
-    "databricks:index/externalLocation:ExternalLocation": ["name", "url", "readOnly"],
-    "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment": ["workspaceId", "permissions"],
-    # compute and cost
-    "databricks:index/clusterPolicy:ClusterPolicy": ["name", "maxClustersPerUser"],
-    "databricks:index/instancePool:InstancePool": ["instancePoolName", "nodeTypeId",
-                                                   "idleInstanceAutoterminationMinutes", "maxCapacity"],
-    "databricks:index/sqlEndpoint:SqlEndpoint": ["name", "clusterSize", "autoStopMins", "enableServerlessCompute"],
-    "databricks:index/budgetPolicy:BudgetPolicy": ["policyName"],
-    "azure-native:consumption:Budget": ["budgetName", "amount", "timeGrain", "timePeriod.startDate"],
-    # serving and monitoring
-    "databricks:index/modelServing:ModelServing": ["name", "config.servedEntities[].entityName",
-                                                   "config.servedEntities[].workloadSize",
-                                                   "aiGateway.inferenceTableConfig.schemaName"],
-    "databricks:index/qualityMonitor:QualityMonitor": ["tableName", "outputSchemaName",
-                                                       "schedule.quartzCronExpression"],
-    "databricks:index/alertV2:AlertV2": ["displayName", "schedule.quartzCronSchedule"],
-    "databricks:index/notificationDestination:NotificationDestination": ["displayName"],
-    "databricks:index/job:Job": ["name", "schedule.quartzCronExpression", "schedule.pauseStatus"],
-}
+from mlopsctl.plan.types import KEY_SETTINGS
 
 _SKIP = {"tags", "location", "resourceGroupName"}
 
