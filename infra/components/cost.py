@@ -21,7 +21,7 @@ from infra.config.cost import CostConfig
 
 def budget_start(start: dt.date | None, today: dt.date | None = None) -> str:
     """ARM start date: the configured month, else the current month (Azure's rule for past start dates)."""
-    day = start or (today or dt.datetime.now(dt.timezone.utc).date()).replace(day=1)
+    day = start or (today or dt.datetime.now(dt.UTC).date()).replace(day=1)
     return f"{day.isoformat()}T00:00:00Z"
 
 

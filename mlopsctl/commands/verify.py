@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.config import PROJECT_DIR
+from infra.outputs import StackOutputs
 from mlopsctl.errors import UsageError
 from mlopsctl.plan.outputs import OutputsError, from_file, from_pulumi, require
 from mlopsctl.verify.checks import FAIL, OK, CheckResult, Verifier
@@ -74,7 +75,7 @@ def describe_credentials(cfg: Config) -> str:
     return f"credentials: {kind} ({where})"
 
 
-def client_for(outputs: dict[str, Any], stack: str, http_timeout: float, retry_timeout: int,
+def client_for(outputs: StackOutputs, stack: str, http_timeout: float, retry_timeout: int,
                host: str | None = None, token: str | None = None, profile: str | None = None) -> WorkspaceClient:
     """A WorkspaceClient for the stack's workspace; the SDK retries transient errors within retry_timeout."""
     cfg = config_for(host or str(require(outputs, "workspaceHost", stack)), http_timeout, retry_timeout,
@@ -83,7 +84,7 @@ def client_for(outputs: dict[str, Any], stack: str, http_timeout: float, retry_t
     return WorkspaceClient(config=cfg)
 
 
-def verify(client: WorkspaceClient, outputs: dict[str, Any], stack: str,
+def verify(client: WorkspaceClient, outputs: StackOutputs, stack: str,
            deadline_seconds: float = 600.0) -> list[CheckResult]:
     return Verifier(client, outputs, stack, deadline_seconds).run()
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from infra.config import PROJECT_DIR
+from infra.outputs import StackOutputs
 from mlopsctl.errors import ToolError
 
 
@@ -20,17 +22,17 @@ class OutputsError(ToolError):
     """Stack outputs that cannot be read or lack a key a command needs."""
 
 
-def from_file(path: Path) -> dict[str, Any]:
+def from_file(path: Path) -> StackOutputs:
     try:
         doc = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise OutputsError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
     if not isinstance(doc, dict):
         raise OutputsError(f"{path}: expected a JSON object of stack outputs (`pulumi stack output --json`)")
-    return doc
+    return cast(StackOutputs, doc)
 
 
-def from_pulumi(stack: str, cwd: Path = PROJECT_DIR) -> dict[str, Any]:
+def from_pulumi(stack: str, cwd: Path = PROJECT_DIR) -> StackOutputs:
     """`pulumi stack output --json` of a deployed stack; secrets stay hidden (--show-secrets=false)."""
     if shutil.which("pulumi") is None:
         raise OutputsError("the Pulumi CLI is not on PATH; pass --outputs FILE "
@@ -43,17 +45,17 @@ def from_pulumi(stack: str, cwd: Path = PROJECT_DIR) -> dict[str, Any]:
     doc = json.loads(result.stdout or "{}")
     if not isinstance(doc, dict):
         raise OutputsError(f"pulumi stack output --stack {stack}: expected a JSON object")
-    return doc
+    return cast(StackOutputs, doc)
 
 
-def from_offline_plan(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+def from_offline_plan(stack: str, project_dir: Path = PROJECT_DIR) -> StackOutputs:
     from mlopsctl.plan.engine import plan_stack
 
-    return plan_stack(stack, project_dir).outputs
+    return cast(StackOutputs, plan_stack(stack, project_dir).outputs)
 
 
-def require(outputs: dict[str, Any], key: str, stack: str) -> Any:
-    value = outputs.get(key)
+def require(outputs: StackOutputs, key: str, stack: str) -> Any:
+    value = cast(Mapping[str, Any], outputs).get(key)
     if value is None or value == "":
         raise OutputsError(f"{stack}: stack output {key!r} is missing (keys present: "
                            f"{', '.join(sorted(outputs)) or 'none'})")

@@ -11,13 +11,14 @@ from typing import Any
 
 import yaml
 
+from infra.outputs import StackOutputs
 from mlopsctl.plan.outputs import require
 
 # Root of deployed bundle files for shared (production-mode) targets; dev deploys into the user's folder.
 SHARED_ROOT = "/Workspace/Shared/.bundle/${bundle.name}/${bundle.target}"
 
 
-def _schemas(outputs: dict[str, Any], catalog: str) -> list[str]:
+def _schemas(outputs: StackOutputs, catalog: str) -> list[str]:
     for entry in outputs.get("catalogs") or []:
         if isinstance(entry, dict) and entry.get("name") == catalog:
             return [str(s) for s in entry.get("schemas") or []]
@@ -28,7 +29,7 @@ def schema_variable(schema: str) -> str:
     return f"{schema}_schema"
 
 
-def target(stack: str, outputs: dict[str, Any]) -> dict[str, Any]:
+def target(stack: str, outputs: StackOutputs) -> dict[str, Any]:
     host = str(require(outputs, "workspaceHost", stack))
     catalog = str(require(outputs, "defaultCatalog", stack))
     env = str(outputs.get("environment") or stack)
@@ -46,7 +47,7 @@ def target(stack: str, outputs: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def render(outputs_by_stack: dict[str, dict[str, Any]]) -> str:
+def render(outputs_by_stack: dict[str, StackOutputs]) -> str:
     """YAML with a `variables:` declaration block (every variable any target sets) and `targets:`."""
     targets = {stack: target(stack, outs) for stack, outs in outputs_by_stack.items()}
     declared: dict[str, dict[str, str]] = {"catalog": {"description": "Unity Catalog catalog of the target"}}

@@ -20,6 +20,8 @@ from databricks.sdk.errors import DatabricksError, NotFound, PermissionDenied, U
 from databricks.sdk.service.catalog import MonitorInfoStatus, MonitorRefreshInfoState
 from databricks.sdk.service.serving import EndpointStateReady
 
+from infra.outputs import Binding, Catalog, Grant, Monitor, ServingEndpoint, StackOutputs
+
 T = TypeVar("T")
 
 OK, FAIL, DRIFT, SKIPPED = "ok", "fail", "drift", "skipped"
@@ -67,7 +69,7 @@ def _enum_value(value: Any) -> str:
 class Verifier:
     """Runs every check for one stack; results are collected in order."""
 
-    def __init__(self, client: WorkspaceClient, outputs: dict[str, Any], stack: str,
+    def __init__(self, client: WorkspaceClient, outputs: StackOutputs, stack: str,
                  deadline_seconds: float = 600.0) -> None:
         self.w = client
         self.outputs = outputs
@@ -127,7 +129,7 @@ class Verifier:
             else:
                 self.add("metastore", target, OK, f"assigned (default catalog {assignment.default_catalog_name})")
 
-    def check_catalog(self, catalog: dict[str, Any]) -> None:
+    def check_catalog(self, catalog: Catalog) -> None:
         name = catalog["name"]
         info = self.call(lambda: self.w.catalogs.get(name))
         mode = _enum_value(info.isolation_mode)
@@ -146,7 +148,7 @@ class Verifier:
         info = self.call(lambda: self.w.schemas.get(full_name))
         self.add("schema", full_name, OK, f"exists (owner {info.owner or '?'})")
 
-    def check_bindings(self, catalog: str, declared: list[dict[str, Any]]) -> None:
+    def check_bindings(self, catalog: str, declared: list[Binding]) -> None:
         live = self.call(lambda: list(self.w.workspace_bindings.get_bindings("catalog", catalog)))
         have = {(str(b.workspace_id), _enum_value(b.binding_type) or "BINDING_TYPE_READ_WRITE") for b in live}
         want = {(str(b["workspaceId"]), b.get("bindingType") or "BINDING_TYPE_READ_WRITE") for b in declared}
@@ -191,7 +193,7 @@ class Verifier:
                 return out
             query["page_token"] = page["next_page_token"]
 
-    def check_endpoint(self, endpoint: dict[str, Any]) -> None:
+    def check_endpoint(self, endpoint: ServingEndpoint) -> None:
         name = endpoint["name"]
         info = self.call(lambda: self.w.serving_endpoints.get(name))
         state = info.state
@@ -221,7 +223,7 @@ class Verifier:
         else:
             self.add("serving", name, OK, "READY, inference table on")
 
-    def check_monitor(self, monitor: dict[str, Any]) -> None:
+    def check_monitor(self, monitor: Monitor) -> None:
         table = monitor["tableName"]
         info = self.call(lambda: self.w.quality_monitors.get(table))
         if info.status != MonitorInfoStatus.MONITOR_STATUS_ACTIVE:
@@ -258,7 +260,7 @@ def _pairs(pairs: set[tuple[str, str]]) -> str:
     return ", ".join(f"{ws} ({kind.removeprefix('BINDING_TYPE_')})" for ws, kind in sorted(pairs))
 
 
-def _grants_by_securable(grants: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, set[str]]]:
+def _grants_by_securable(grants: list[Grant]) -> dict[tuple[str, str], dict[str, set[str]]]:
     out: dict[tuple[str, str], dict[str, set[str]]] = {}
     for grant in grants:
         key = (str(grant["securableType"]), str(grant["securable"]))
