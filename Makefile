@@ -14,10 +14,12 @@ help:
 	@echo "make bench                                         performance benchmark of plan and check"
 
 $(STAMP): pyproject.toml
+	@echo "Setting up $(VENV): the pinned packages from pyproject.toml (first run or after it changes; a minute or two)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
+	@echo "$(VENV) is ready"
 
 venv: $(STAMP)
 
