@@ -21,7 +21,7 @@ def test_a_key_outside_the_contract_is_named() -> None:
 
 
 def test_the_only_optional_key_is_the_account_group_ids() -> None:
-    assert KEYS - REQUIRED == {"accountGroupIds"}
+    assert {"accountGroupIds"} == KEYS - REQUIRED
 
 
 @pytest.mark.parametrize("stack", STACKS)
