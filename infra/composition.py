@@ -177,7 +177,7 @@ class Platform(pulumi.ComponentResource):
             # --- outputs of later areas go below (keys are read by verify and bundle-targets) ---
             **self.unity_catalog.outputs,  # metastoreId, defaultCatalog, catalogs, grants, ...
             "sqlWarehouseId": self.compute.sql_warehouse.id,
-            # the private endpoint connections to approve on the storage accounts (README, serverless access)
+            # the private endpoint connections to approve on the storage accounts (see docs/unity-catalog.md)
             "serverlessPrivateEndpoints": self.serverless_network.outputs,
             **serving_outputs(self.serving, config.serving),
         }

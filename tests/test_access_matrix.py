@@ -1,7 +1,7 @@
 """The book's Access Control Matrix, read back from the offline plans' authoritative Grants (all three stacks).
 
 Expected privileges are written out here (not imported from the config module), so a change to the
-level -> privilege mapping must change this table and README's table together.
+level -> privilege mapping must change this table and docs/unity-catalog.md's table together.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ def test_bad_config_exits_non_zero_with_one_line_per_problem_and_no_traceback(
     assert "Traceback" not in result.stderr + result.stdout
     lines = result.stderr.splitlines()
     assert "dev: network.vnetCidr: '10.1.0.0/33' is not a valid CIDR (e.g. '10.10.0.0/16')" in lines
-    assert "dev: tags.ownr: unknown key (a typo?); see the configuration reference in README.md" in lines
+    assert "dev: tags.ownr: unknown key (a typo?); see the configuration reference in docs/configuration.md" in lines
     assert "dev: tags.owner: required key is missing" in lines
     assert lines[-1] == "3 problem(s) in the stack configuration; nothing was declared."
 

@@ -63,7 +63,8 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
     ("warehouse-scaling", "prod", [("compute.sqlWarehouse.minNumClusters", 3)],
      "prod: compute.sqlWarehouse.minNumClusters: 3 is above maxNumClusters 2"),
     ("compute-typo", "dev", [("compute.autoTerminationMinutes", 30)],
-     "dev: compute.autoTerminationMinutes: unknown key (a typo?); see the configuration reference in README.md"),
+     "dev: compute.autoTerminationMinutes: unknown key (a typo?); see the configuration reference in "
+     "docs/configuration.md"),
     ("compute-missing", "test", [("compute", DELETE)],
      "test: compute: required key is missing"),
     ("budget-without-recipients", "prod", [("cost.budget.contactEmails", [])],

@@ -1,4 +1,4 @@
-"""README's configuration reference is generated from the config models and cannot drift from them."""
+"""docs/configuration.md is generated from the config models and cannot drift from them."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from mlopsctl.reports.config_reference import block_in, markdown, rows
 from tests.support import STACKS, stack_raw
 
 
-def test_readme_reference_equals_the_generator() -> None:
-    assert block_in(PROJECT_DIR / "README.md") == markdown(), (
-        "README.md's configuration reference is stale: run .venv/bin/mlopsctl config-reference --write README.md")
+def test_the_configuration_page_equals_the_generator() -> None:
+    assert block_in(PROJECT_DIR / "docs" / "configuration.md") == markdown(), (
+        "docs/configuration.md is stale: run .venv/bin/mlopsctl config-reference --write docs/configuration.md")
 
 
 def _leaf_paths(value: Any, prefix: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Cost guardrails per environment: Azure budget, Databricks budget policy, and the generated README table."""
+"""Cost guardrails per environment: Azure budget, Databricks budget policy, and the generated cost table."""
 
 from __future__ import annotations
 
@@ -89,13 +89,13 @@ def test_budget_policy_tags_serverless_usage_of_this_workspace(stack: str) -> No
         + [f"servicePrincipals/{CICD[stack]}"]}
 
 
-# --- the README table is generated from config ---
+# --- the table in docs/compute-and-cost.md is generated from config ---
 
 
-def test_readme_cost_table_is_the_generated_one() -> None:
-    readme = (PROJECT_DIR / "README.md").read_text()
-    assert "## Compute and cost" in readme
-    assert embedded(readme) == render(load_all()), "run: mlopsctl cost-table --write README.md"
+def test_the_compute_page_carries_the_generated_cost_table() -> None:
+    page = (PROJECT_DIR / "docs" / "compute-and-cost.md").read_text()
+    assert page.startswith("# Compute and cost\n")
+    assert embedded(page) == render(load_all()), "run: mlopsctl cost-table --write docs/compute-and-cost.md"
 
 
 def test_cost_table_values_follow_the_config() -> None:
@@ -115,9 +115,9 @@ def test_cost_table_values_follow_the_config() -> None:
 def test_cost_table_command_checks_and_writes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["cost-table"]) == 0
     assert capsys.readouterr().out.strip() == render(load_all())
-    assert cli.main(["cost-table", "--check", str(PROJECT_DIR / "README.md")]) == 0
+    assert cli.main(["cost-table", "--check", str(PROJECT_DIR / "docs" / "compute-and-cost.md")]) == 0
 
-    stale = tmp_path / "README.md"
+    stale = tmp_path / "compute-and-cost.md"
     stale.write_text(f"# x\n\n{BEGIN}\nold\n{END}\n\nafter\n")
     assert cli.main(["cost-table", "--check", str(stale)]) == 1
     assert "out of date" in capsys.readouterr().err

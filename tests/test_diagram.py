@@ -1,4 +1,4 @@
-"""`mlopsctl diagram`: Mermaid flowchart of each stack, its edges derived from the plan, and the README copies."""
+"""`mlopsctl diagram`: Mermaid flowchart of each stack, its edges derived from the plan, and the copies in the docs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import PROJECT_DIR
-from mlopsctl.reports.diagram import KEY_TYPES, readme_block, readme_diagrams, render, update_readme
+from mlopsctl.reports.diagram import DIAGRAMS_PAGE, KEY_TYPES, readme_block, readme_diagrams, render, update_readme
 from tests.support import STACKS, plan_of
 
 PE = "azure-native:network:PrivateEndpoint"
@@ -92,13 +92,13 @@ def test_labels_are_escaped() -> None:
     assert render(doc) == 'flowchart LR\n  r0["Key Vault<br/>a#quot;b#lt;c#gt;"]\n'
 
 
-def test_readme_embeds_the_generated_diagram_of_every_stack() -> None:
-    """The README's diagrams are generated (`mlopsctl diagram --update-readme`): they cannot drift."""
-    embedded = readme_diagrams((PROJECT_DIR / "README.md").read_text())
+def test_the_environments_page_embeds_the_generated_diagram_of_every_stack() -> None:
+    """docs/environments.md's diagrams are generated (`mlopsctl diagram --update-readme`): they cannot drift."""
+    embedded = readme_diagrams((PROJECT_DIR / DIAGRAMS_PAGE).read_text())
     assert sorted(embedded) == sorted(STACKS)
     for stack in STACKS:
         assert embedded[stack] == readme_block(stack, plan_of(stack).as_json()), (
-            f"README.md's {stack} diagram is stale: run `.venv/bin/mlopsctl diagram --update-readme`")
+            f"{DIAGRAMS_PAGE}'s {stack} diagram is stale: run `.venv/bin/mlopsctl diagram --update-readme`")
 
 
 def test_cli_from_a_plan_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -113,8 +113,8 @@ def test_cli_from_a_plan_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 def test_update_readme_rewrites_only_the_marked_blocks(tmp_path: Path) -> None:
     plans = {stack: plan_of(stack).as_json() for stack in STACKS}
-    readme = tmp_path / "README.md"
-    current = (PROJECT_DIR / "README.md").read_text()
+    readme = tmp_path / "environments.md"
+    current = (PROJECT_DIR / DIAGRAMS_PAGE).read_text()
     readme.write_text(current.replace("flowchart LR", "flowchart TB", 1))
     assert update_readme(readme, plans) == ["dev"]
     assert readme.read_text() == current

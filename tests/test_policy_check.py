@@ -13,7 +13,8 @@ from infra.policy.offline import check_plan
 from infra.policy.rules import RULES
 from tests.support import STACKS, Mlopsctl, plan_of
 
-# What dev and test deliberately relax (their stack config does; README "Policy pack"); prod relaxes nothing.
+# What dev and test deliberately relax (their stack config does; docs/policy-pack.md "Enforcement per stack");
+# prod relaxes nothing.
 RELAXED = {"databricks-workspace-public-network-disabled", "storage-public-network-disabled",
            "databricks-workspace-cmk-managed-services", "databricks-workspace-cmk-dbfs-root",
            "key-vault-recoverable"}

@@ -43,7 +43,7 @@ RENAMES = {"Microsoft.Storage/storageAccounts": {"supportsHttpsTrafficOnly": "en
                                                  "networkAcls": "networkRuleSet"}}
 UNDER_PROPERTIES = {"Microsoft.KeyVault/vaults"}
 
-# What dev and test deliberately relax (README "Security landing"), and nothing else. Their vaults hold no keys
+# What dev and test deliberately relax (docs/security-landing.md), and nothing else. Their vaults hold no keys
 # and have no purge protection, so a destroyed stack's vault can be purged and its name reused.
 RELAXED = {
     "dev": {("Azure-Databricks__Databricks_AuditPublicNetworkAccess.json", "workspace"),

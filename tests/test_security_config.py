@@ -100,7 +100,7 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
     ("soft-delete-range", "dev", [("lake.softDeleteDays", 0)],
      "dev: lake.softDeleteDays: 0 is out of range (input should be greater than or equal to 1)"),
     ("unknown-security-key", "dev", [("protection.protekt", True)],
-     "dev: protection.protekt: unknown key (a typo?); see the configuration reference in README.md"),
+     "dev: protection.protekt: unknown key (a typo?); see the configuration reference in docs/configuration.md"),
 ]
 
 

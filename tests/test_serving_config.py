@@ -80,7 +80,8 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
      "dev: alertWebhookUrl: is in plain text in the stack file (value not shown); a secret must be encrypted: "
      "set it with: pulumi config set --secret alertWebhookUrl <value>"),
     ("unknown-endpoint-key", "dev", [(f"{EP}.routez", {})],
-     "dev: serving.endpoints[0].routez: unknown key (a typo?); see the configuration reference in README.md"),
+     "dev: serving.endpoints[0].routez: unknown key (a typo?); see the configuration reference in "
+     "docs/configuration.md"),
     ("bad-problem-type", "dev", [(f"{EP}.monitor.problemType", "ranking")],
      "dev: serving.endpoints[0].monitor.problemType: 'ranking' is not allowed; allowed: 'classification' or "
      "'regression'"),

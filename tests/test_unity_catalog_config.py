@@ -262,7 +262,7 @@ def test_an_explicit_binding_to_the_own_workspace_is_accepted() -> None:
 
 
 def test_a_new_role_through_config_alone() -> None:
-    """README: add identity.extraRoles.<key>, then use the key in access maps like a built-in role."""
+    """docs/unity-catalog.md: add identity.extraRoles.<key>, then use the key in access maps like a built-in role."""
     raw = stack_raw("dev")
     set_path(raw, "identity.extraRoles", {"analysts": "mlops-analysts"})
     catalogs(raw)[0]["access"]["analysts"] = {"level": "READ", "schemas": ["feature_store"]}

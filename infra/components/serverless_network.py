@@ -14,7 +14,8 @@ after creating the rule, picks the one whose private endpoint id ends with the r
 it as Approved with azapi_update_resource. azure-native has no update-only resource: its Create first GETs the
 connection and refuses one that exists ("cannot create already existing resource", pulumi-azure-native
 provider.go defaultCreate -> CanCreate), and the connection always exists because Databricks created it. So the
-approval is one documented command per connection (README "Serverless access to the lakes"; the stack output
+approval is one documented command per connection (docs/unity-catalog.md "Serverless access to the lakes"; the
+stack output
 `serverlessPrivateEndpoints` lists them), and what needs it is gated: `ready()` reads the storage account's
 connections at `up` (the SRA's lookup) and stops the run with that command when one is not Approved, before any
 serving endpoint, monitor, alert or serverless job is created.

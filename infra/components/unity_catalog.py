@@ -15,7 +15,8 @@ admins group administers through MANAGE (+ USE_CATALOG/USE_SCHEMA/BROWSE) in the
 (grants.py), which also spares putting every stack's deployer into one account-wide group that would own prod.
 
 Other stacks' values (a metastore created elsewhere, groups managed elsewhere) come from
-`pulumi.StackReference`, which implies a deploy order (README); the checked-in stacks read none.
+`pulumi.StackReference`, which implies a deploy order (docs/unity-catalog.md "Deploy order and stack references");
+the checked-in stacks read none.
 """
 
 from __future__ import annotations

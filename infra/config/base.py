@@ -104,7 +104,7 @@ def format_validation_error(stack: str, exc: ValidationError, prefix: tuple[str,
         value = err.get("input")
         ctx = err.get("ctx") or {}
         if kind == "extra_forbidden":
-            msg = "unknown key (a typo?); see the configuration reference in README.md"
+            msg = "unknown key (a typo?); see the configuration reference in docs/configuration.md"
             lines.append(f"{stack}: {path}: {msg}")
             continue
         if kind == "missing":

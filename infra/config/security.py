@@ -26,7 +26,7 @@ _CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
 class LakeConfig(StrictModel):
     """ADLS Gen2 account per environment: Unity Catalog managed storage and MLflow artifacts."""
 
-    containers: list[str]  # catalog storage roots and mlflow-artifacts-<env> (README "Security landing")
+    containers: list[str]  # catalog storage roots, mlflow-artifacts-<env> (docs/security-landing.md "Lake containers")
     sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGRS",
                  "Standard_RAGZRS"] = "Standard_ZRS"
     # Enabled still means default-deny with no IP rules: only trusted resource instances (the access
@@ -57,7 +57,8 @@ class KeyVaultConfig(StrictModel):
     soft_delete_retention_days: int = Field(default=90, ge=7, le=90)  # set at creation only
     # Purge protection keeps a deleted vault's name taken for the whole retention: with a deterministic name a
     # `pulumi destroy` then `up` fails until it expires. Required with CMK (keys guard data) and in prod;
-    # a disposable stack without keys turns it off and purges after destroy (README "Tearing down dev/test").
+    # a disposable stack without keys turns it off and purges after destroy (docs/security-landing.md
+    # "Tearing down dev/test").
     purge_protection: bool = True
     # The kind of identity that runs `pulumi up` here. With CMK it is granted Key Vault Crypto Officer to create
     # the keys, and Azure refuses a role assignment whose principalType does not match the principal
@@ -71,7 +72,8 @@ class EncryptionConfig(StrictModel):
     customer_managed_keys: bool = True
     # DBFS root CMK needs the workspace's storage identity, which exists only after creation:
     # 'prepare' creates it (prepareEncryption) and grants it the key; 'enabled' then switches the key on.
-    # A brand-new workspace goes 'prepare' -> 'enabled' in two deployments (see README).
+    # A brand-new workspace goes 'prepare' -> 'enabled' in two deployments (docs/security-landing.md
+    # "First deployment of a prod workspace with DBFS root CMK").
     dbfs_root: Literal["off", "prepare", "enabled"] = "enabled"
     key_type: Literal["RSA-HSM", "RSA"] = "RSA-HSM"
     key_size: Literal[2048, 3072, 4096] = 2048

@@ -2,7 +2,7 @@
 
 The access-control matrix is config: each catalog says which access level each role has
 (`access: {dataScientists: READ_WRITE}`); `ACCESS_LEVELS` maps the levels to current Unity Catalog
-privileges (README "Unity Catalog and access" shows the table). Everything else is derived.
+privileges (docs/unity-catalog.md "Privilege mapping" shows the table). Everything else is derived.
 """
 
 from __future__ import annotations

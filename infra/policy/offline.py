@@ -1,4 +1,5 @@
-"""The offline check: every resource and stack rule over a plan JSON (README 'The plan JSON'), no engine needed."""
+"""The offline check: every resource and stack rule over a plan JSON (docs/operations.md 'The plan JSON'), no engine
+needed."""
 
 from __future__ import annotations
 

@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(table)
         console.print("SDK aliases: version aliases the typed azure-native classes of the plan carry; each is an "
                       "Output chain at construction that the generic classes of the floor do not pay (most of "
-                      "plan - floor, see README 'Performance').")
+                      "plan - floor, see docs/operations.md 'Performance').")
 
         scale = Table(title="scaling: N served models per stack (each with monitor, alert, permissions); dev stack")
         for col in ("N", "resources", "plan wall", "peak RSS", "ms/resource", "marginal ms/resource", "target"):

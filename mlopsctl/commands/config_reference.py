@@ -10,8 +10,8 @@ from mlopsctl.reports.config_reference import block_in, markdown, replace_in
 
 def add_arguments(parser: Any) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", type=Path, metavar="README", help="rewrite the generated block in this file")
-    group.add_argument("--check", type=Path, metavar="README", help="exit 1 if the block in this file is stale")
+    group.add_argument("--write", type=Path, metavar="FILE", help="rewrite the generated block in this file")
+    group.add_argument("--check", type=Path, metavar="FILE", help="exit 1 if the block in this file is stale")
 
 
 def run(args: Any) -> int:

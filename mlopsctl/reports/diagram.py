@@ -6,7 +6,7 @@ plan itself, never from a hand-drawn list:
 - a private endpoint's privateLinkServiceConnections[].privateLinkServiceId is a dotted "private link" edge
   to its target, labelled with the group ids (databricks_ui_api, dfs, vault, ...);
 - a databricks WorkspaceBinding is a thick edge from its catalog to the workspace it depends on.
-The output is deterministic (plan order), so the README's diagrams are compared with it in a test.
+The output is deterministic (plan order), so the diagrams in docs/environments.md are compared with it in a test.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from mlopsctl.plan.types import ARM_PATHS, KEY_TYPES
 BINDING = "databricks:index/workspaceBinding:WorkspaceBinding"
 WORKSPACE = "azure-native:databricks:Workspace"
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
+DIAGRAMS_PAGE = "docs/environments.md"  # where `--update-readme` writes (the page of the three stacks)
 _NAME_KEYS = ("workspaceName", "accountName", "vaultName", "keyName", "virtualNetworkName", "natGatewayName",
               "privateEndpointName", "privateZoneName", "connectorName", "resourceGroupName", "budgetName", "name",
               "tableName", "clusterName", "instancePoolName", "policyName")
@@ -163,7 +164,7 @@ def readme_block(stack: str, plan: dict[str, Any]) -> str:
 
 
 def readme_diagrams(text: str) -> dict[str, str]:
-    """stack -> the block currently embedded in the README (start marker through end marker)."""
+    """stack -> the block currently embedded in the page (start marker through end marker)."""
     found = {}
     for match in re.finditer(r"<!-- diagram:(\w+):start.*?<!-- diagram:\1:end -->", text, re.S):
         found[match.group(1)] = match.group(0)

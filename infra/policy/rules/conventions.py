@@ -121,7 +121,7 @@ STATEFUL = (T.RESOURCE_GROUP, T.WORKSPACE, T.STORAGE_ACCOUNT, T.BLOB_CONTAINER, 
 
 @resource_rule("prod-stateful-resources-protected", "critical", "In protected stacks (prod), stateful resources "
                "(data, keys, workspaces, catalogs) have protect set.", list(STATEFUL),
-               source="README 'Security landing'", config_schema={"protectedStacks": {"type": "array",
+               source="docs/security-landing.md", config_schema={"protectedStacks": {"type": "array",
                                                                                  "items": {"type": "string"}}},
                defaults={"protectedStacks": ["prod"]})
 def prod_protected(res: ResourceView, settings: Mapping[str, Any]) -> Result:

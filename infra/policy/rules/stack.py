@@ -227,7 +227,7 @@ def subnets_delegated(views: Views, _: Mapping[str, Any]) -> Result:
 
 
 @stack_rule("prod-resource-group-locked", "high", "In protected stacks (prod), each resource group has a "
-            "CanNotDelete (or ReadOnly) management lock.", source="README 'Security landing'",
+            "CanNotDelete (or ReadOnly) management lock.", source="docs/security-landing.md",
             config_schema={"protectedStacks": {"type": "array", "items": {"type": "string"}}},
             defaults={"protectedStacks": ["prod"]})
 def resource_group_locked(views: Views, settings: Mapping[str, Any]) -> Result:
@@ -373,7 +373,7 @@ def endpoints_monitored(views: Views, _: Mapping[str, Any]) -> Result:
 
 @stack_rule("serving-monitoring-pending", "medium", "Endpoints in rollout phase 1 (tag monitoring=pending) serve "
             "without a quality monitor: a reminder until the PR that sets monitor.tableExists lands.",
-            source="Lakehouse Monitoring docs; two-phase rollout (README, Serving and monitoring)")
+            source="Lakehouse Monitoring docs; two-phase rollout (docs/serving-and-monitoring.md)")
 def monitoring_pending(views: Views, _: Mapping[str, Any]) -> Result:
     monitors = of_type(views, T.QUALITY_MONITOR)
     for ep in of_type(views, T.MODEL_SERVING):
