@@ -119,7 +119,8 @@ def test_secrets_stay_masked() -> None:
     props = {p.path: (p.old, p.new) for p in result.changes[0].properties}
     assert props == {"clientSecret": (SECRET, SECRET), "adminPassword": (MISSING, SECRET)}
     assert result.as_json()["changes"][0]["properties"][0] == {
-        "path": "adminPassword", "old": "<absent>", "new": SECRET, "replaces": False, "reason": None}
+        "path": "adminPassword", "old": "<absent>", "new": SECRET, "replaces": False, "reason": None,
+        "refused": None}
 
 
 def test_identical_plans_have_no_changes() -> None:
@@ -263,3 +264,67 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
                              "markdown"], capture_output=True, text=True, cwd=PROJECT_DIR, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith("No resource changes.\n")
+
+
+# --- changes Azure refuses in place, and the size of a PR comment ----------------------------------------
+
+SUBNET = "azure-native:network:Subnet"
+
+
+@pytest.mark.parametrize("name", ["network-host-subnet", "network-container-subnet"])
+def test_renumbering_a_subnet_of_the_injected_workspace_is_flagged_as_refused(name: str) -> None:
+    """A subnet the workspace is injected into cannot be renumbered in place: Azure refuses it, so the diff
+    must not read as a harmless update."""
+    base, head = _doc("dev"), _doc("dev")
+    _set(_resource(head, SUBNET, name)["inputs"], "addressPrefix", "10.1.40.0/24")
+    result = diff_plans(base, head)
+    ((change, prop),) = result.refused
+    assert (change.name, prop.path, change.kind) == (name, "addressPrefix", "update")
+    md = to_markdown(result)
+    assert "`addressPrefix` **refused in place**" in md
+    assert f"> - `{name}`: `addressPrefix` cannot change in place: Azure Databricks VNet injection" in md
+
+
+def test_renumbering_a_subnet_no_workspace_uses_is_an_ordinary_update() -> None:
+    """The private endpoint subnet is not the workspace's: renumbering it is not refused."""
+    base, head = _doc("dev"), _doc("dev")
+    _set(_resource(head, SUBNET, "network-pe-subnet")["inputs"], "addressPrefix", "10.1.40.0/24")
+    result = diff_plans(base, head)
+    assert result.refused == [] and "refused" not in to_markdown(result)
+
+
+def test_a_long_diff_keeps_the_risky_rows_and_points_at_the_full_text() -> None:
+    base, head = _doc("prod"), _doc("prod")
+    for res in head["resources"]:
+        if res.get("custom"):
+            res["inputs"]["note"] = "x" * 60  # an update on every resource
+    _set(_resource(head, STORAGE)["inputs"], "isHnsEnabled", False)  # and one replacement
+    result = diff_plans(base, head)
+    full = to_markdown(result, limit=10**9)
+    short = to_markdown(result, limit=6000, full_text="https://example.test/run/1")
+    assert len(full) > 6000 >= len(short)
+    assert "`isHnsEnabled` **forces replacement**" in short
+    assert "more rows (creations and in-place updates) are left out" in short
+    assert "[the full diff](https://example.test/run/1)" in short
+    assert short.startswith(full.split("| op |")[0])  # the summary and the warnings stay whole
+
+
+def test_a_short_diff_is_not_cut() -> None:
+    base, head = _doc("prod"), _doc("prod")
+    _set(_resource(head, STORAGE)["inputs"], "isHnsEnabled", False)
+    result = diff_plans(base, head)
+    assert to_markdown(result) == to_markdown(result, limit=10**9) and "left out" not in to_markdown(result)
+
+
+def test_cli_limit_and_full_text_link(tmp_path: Path, cli: Callable[..., Result]) -> None:
+    base, head = _doc("prod"), _doc("prod")
+    for res in head["resources"]:
+        if res.get("custom"):
+            res["inputs"]["note"] = "x"
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    (tmp_path / "head.json").write_text(json.dumps(head))
+    args = (str(tmp_path / "base.json"), str(tmp_path / "head.json"), "--format", "markdown")
+    cut = cli(*args, "--limit", "2000", "--full-text", "https://example.test/run/7")
+    assert cut.returncode == 0 and len(cut.stdout) <= 2000 and "(https://example.test/run/7)" in cut.stdout
+    whole = cli(*args, "--limit", "0")
+    assert "left out" not in whole.stdout and whole.stdout.count("`note`") == len(diff_plans(base, head).changes)

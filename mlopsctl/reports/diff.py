@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,10 +108,16 @@ class PropertyChange:
     old: Any
     new: Any
     replace_reason: str | None = None
+    # Azure refuses the update in place (and a replacement is no way out either): the change needs a plan.
+    refused_reason: str | None = None
 
     @property
     def replaces(self) -> bool:
         return self.replace_reason is not None
+
+    @property
+    def refused(self) -> bool:
+        return self.refused_reason is not None
 
 
 @dataclass
@@ -127,7 +134,7 @@ class ResourceChange:
     def as_json(self) -> dict[str, Any]:
         def prop(p: PropertyChange) -> dict[str, Any]:
             return {"path": p.path, "old": _json(p.old), "new": _json(p.new), "replaces": p.replaces,
-                    "reason": p.replace_reason}
+                    "reason": p.replace_reason, "refused": p.refused_reason}
         return {"urn": self.urn, "type": self.type, "name": self.name, "kind": self.kind, "protect": self.protect,
                 "summary": self.summary,
                 "properties": [prop(p) for p in self.properties], "options": [prop(p) for p in self.options]}
@@ -154,6 +161,10 @@ class PlanDiff:
     def has_changes(self) -> bool:
         return bool(self.changes)
 
+    @property
+    def refused(self) -> list[tuple[ResourceChange, PropertyChange]]:
+        return [(c, p) for c in self.changes for p in c.properties if p.refused]
+
     def as_json(self) -> dict[str, Any]:
         return {"stack": self.stack, "counts": self.counts, "changes": [c.as_json() for c in self.changes]}
 
@@ -162,9 +173,33 @@ def _by_urn(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["urn"]: r for r in plan["resources"] if r.get("custom", True)}
 
 
+# Microsoft Learn, "Deploy Azure Databricks in your Azure virtual network (VNet injection)": the CIDR range of
+# an injected workspace's subnet changes only on request to the Azure Databricks account team, and the VNet
+# cannot be replaced; ARM refuses the subnet update while the workspace's delegation holds it.
+INJECTED_SUBNET_REFUSED = ("Azure Databricks VNet injection: a subnet of a deployed workspace is not renumbered "
+                           "in place (ask the Azure Databricks account team to expand it, or plan a new workspace)")
+
+
+def _injected_subnets(*plans: dict[str, Any]) -> set[tuple[str, str]]:
+    """(VNet name, subnet name) of every subnet a VNet-injected workspace uses, in either plan."""
+    out: set[tuple[str, str]] = set()
+    for plan in plans:
+        for res in plan["resources"]:
+            if res["type"] != "azure-native:databricks:Workspace":
+                continue
+            params = (res.get("inputs") or {}).get("parameters") or {}
+            vnet_id = str((params.get("customVirtualNetworkId") or {}).get("value") or "")
+            for key in ("customPublicSubnetName", "customPrivateSubnetName"):
+                subnet = (params.get(key) or {}).get("value")
+                if vnet_id and subnet:
+                    out.add((vnet_id.rstrip("/").rsplit("/", 1)[-1], str(subnet)))
+    return out
+
+
 def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
     """Compare custom resources (components have no cloud state) of two plans of the same stack."""
     old, new = _by_urn(base), _by_urn(head)
+    injected = _injected_subnets(base, head)
     changes: list[ResourceChange] = []
     unchanged = 0
     for urn in sorted(old.keys() | new.keys()):
@@ -178,7 +213,7 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
             changes.append(ResourceChange(urn, before["type"], before["name"], "remove",
                                           protect=before.get("protect", False), summary=_summary(before)))
             continue
-        change = _update(before, after)
+        change = _update(before, after, injected)
         if change is None:
             unchanged += 1
         else:
@@ -191,13 +226,18 @@ def _summary(resource: dict[str, Any]) -> str:
     return settings_summary(resource["type"], inputs)
 
 
-def _update(before: dict[str, Any], after: dict[str, Any]) -> ResourceChange | None:
+def _update(before: dict[str, Any], after: dict[str, Any],
+            injected: AbstractSet[tuple[str, str]] = frozenset()) -> ResourceChange | None:
     rules = replace_paths(after["type"])
+    inputs = after.get("inputs") or {}
+    in_workspace = after["type"] == "azure-native:network:Subnet" and \
+        (str(inputs.get("virtualNetworkName")), str(inputs.get("subnetName"))) in injected
     props = []
-    for path, a, b in changed_paths(before.get("inputs") or {}, after.get("inputs") or {}):
+    for path, a, b in changed_paths(before.get("inputs") or {}, inputs):
         reason = next((why for prefix, why in rules if _covers(prefix, path)), None)
+        refused = INJECTED_SUBNET_REFUSED if in_workspace and path.startswith("addressPrefix") else None
         # Compared in clear (a changed credential is a change), shown masked.
-        props.append(PropertyChange(path, _masked(path, a), _masked(path, b), reason))
+        props.append(PropertyChange(path, _masked(path, a), _masked(path, b), reason, refused))
     options = [PropertyChange(key, before.get(key), after.get(key))
                for key in ("protect", "retainOnDelete", "provider", "parent") if before.get(key) != after.get(key)]
     if not props and not options:
@@ -230,36 +270,66 @@ def summary_line(diff: PlanDiff) -> str:
             f"{c['remove']} to delete, {c['same']} unchanged")
 
 
-def to_markdown(diff: PlanDiff, title: str | None = None) -> str:
+# A PR comment holds 65,536 characters and carries every stack: each stack's section stays well under a third.
+MARKDOWN_LIMIT = 18_000
+
+
+def _flag(p: PropertyChange) -> str:
+    return (" **refused in place**" if p.refused else "") + (" **forces replacement**" if p.replaces else "")
+
+
+def to_markdown(diff: PlanDiff, title: str | None = None, limit: int = MARKDOWN_LIMIT,
+                full_text: str | None = None) -> str:
+    """The diff for a PR comment. Past `limit` characters only the risky rows stay (replacements, deletions,
+    refused changes) and the rest is counted, pointing at `full_text` (a link to the whole diff)."""
     lines = [f"### {title or f'Stack `{diff.stack}`'}", "", f"**{summary_line(diff)}**", ""]
     if not diff.has_changes:
         lines.append("No resource changes.")
         return "\n".join(lines) + "\n"
     risky = [c for c in diff.changes if c.kind in ("replace", "remove")]
-    if risky:
+    refused = diff.refused
+    if risky or refused:
         lines.append("> [!WARNING]")
         for c in risky:
             extra = " (protected: Pulumi will refuse until `protect` is lifted)" if c.protect else ""
             lines.append(f"> - `{c.name}` ({c.type}) will be **{_WORD[c.kind]}d**{extra}")
+        for c, p in refused:
+            lines.append(f"> - `{c.name}`: `{p.path}` cannot change in place: {p.refused_reason}")
         lines.append("")
-    lines += ["| op | resource | type | property | old | new |", "|---|---|---|---|---|---|"]
-    for c in diff.changes:
-        head = f"| {_SYMBOL[c.kind]} {_WORD[c.kind]} | `{_md_cell(c.name)}` | `{c.type}` |"
-        rows = c.properties + c.options
-        if not rows:
-            lines.append(f"{head} {_md_cell(c.summary)} | | |")
-            continue
-        for i, p in enumerate(rows):
-            flag = " **forces replacement**" if p.replaces else ""
-            prefix = head if i == 0 else "| | | |"
-            lines.append(f"{prefix} `{_md_cell(p.path)}`{flag} | `{_md_cell(_fmt(p.old))}` | "
-                         f"`{_md_cell(_fmt(p.new))}` |")
-    reasons = sorted({(p.path, p.replace_reason) for c in diff.changes for p in c.properties if p.replace_reason})
-    if reasons:
-        lines += ["", "<details><summary>Why these properties force a replacement</summary>", ""]
-        lines += [f"- `{path}`: {why}" for path, why in reasons]
-        lines += ["", "</details>"]
+    header = ["| op | resource | type | property | old | new |", "|---|---|---|---|---|---|"]
+    rows = [row for c in diff.changes for row in _md_rows(c)]
+    reasons = _md_reasons(diff)
+    if sum(len(line) + 1 for line in [*lines, *header, *rows, *reasons]) > limit:
+        kept = [row for c in diff.changes if c.kind in ("replace", "remove") or any(p.refused for p in c.properties)
+                for row in _md_rows(c)]
+        where = f"[the full diff]({full_text})" if full_text else "the full diff (`mlopsctl diff BASE HEAD`)"
+        note = (f"_{len(rows) - len(kept)} more rows (creations and in-place updates) are left out to keep this "
+                f"comment readable: see {where}._")
+        rows = kept
+        while rows and sum(len(line) + 1 for line in [*lines, *header, *rows, *reasons]) > limit - len(note) - 2:
+            rows.pop()
+        lines += [*header, *rows, "", note] if rows else [note]
+    else:
+        lines += [*header, *rows]
+    lines += reasons
     return "\n".join(lines) + "\n"
+
+
+def _md_rows(c: ResourceChange) -> list[str]:
+    head = f"| {_SYMBOL[c.kind]} {_WORD[c.kind]} | `{_md_cell(c.name)}` | `{c.type}` |"
+    props = c.properties + c.options
+    if not props:
+        return [f"{head} {_md_cell(c.summary)} | | |"]
+    return [f"{head if i == 0 else '| | | |'} `{_md_cell(p.path)}`{_flag(p)} | `{_md_cell(_fmt(p.old))}` | "
+            f"`{_md_cell(_fmt(p.new))}` |" for i, p in enumerate(props)]
+
+
+def _md_reasons(diff: PlanDiff) -> list[str]:
+    reasons = sorted({(p.path, p.replace_reason) for c in diff.changes for p in c.properties if p.replace_reason})
+    if not reasons:
+        return []
+    return ["", "<details><summary>Why these properties force a replacement</summary>", "",
+            *[f"- `{path}`: {why}" for path, why in reasons], "", "</details>"]
 
 
 def print_text(diff: PlanDiff, console: Console) -> None:
@@ -277,7 +347,8 @@ def print_text(diff: PlanDiff, console: Console) -> None:
         rows: list[PropertyChange | None] = [*c.properties, *c.options] or [None]
         for i, p in enumerate(rows):
             cells = [escape(c.summary), "", ""] if p is None else [
-                escape(p.path) + (" [bold red](forces replacement)[/]" if p.replaces else ""),
+                escape(p.path) + (" [bold red](refused in place)[/]" if p.refused else "")
+                + (" [bold red](forces replacement)[/]" if p.replaces else ""),
                 escape(_fmt(p.old)), escape(_fmt(p.new))]
             table.add_row(label if i == 0 else "", who if i == 0 else "", *cells)
     console.print(table)
