@@ -7,7 +7,7 @@ from pathlib import Path
 
 from infra.config import PROJECT_DIR, stack_order
 from mlopsctl.errors import UsageError
-from mlopsctl.plan.outputs import OutputsError, from_file, from_offline_plan, from_pulumi
+from mlopsctl.plan.outputs import from_file, from_offline_plan, from_pulumi
 from mlopsctl.reports.bundle_targets import render
 
 
@@ -24,23 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
     known = stack_order(args.project_dir)
     if args.stack and args.stack not in known:
         raise UsageError(f"--stack {args.stack}: no Pulumi.{args.stack}.yaml; known stacks: {', '.join(known)}")
     stacks = known if args.all else [args.stack]
     if args.outputs and len(stacks) > 1:
         raise UsageError("--outputs FILE holds one stack's outputs; use it with --stack")
-    try:
-        outputs = {}
-        for stack in stacks:
-            if args.outputs:
-                outputs[stack] = from_file(args.outputs)
-            elif args.deployed:
-                outputs[stack] = from_pulumi(stack, args.project_dir)
-            else:
-                outputs[stack] = from_offline_plan(stack, args.project_dir)
-        print(render(outputs), end="")
-    except OutputsError as exc:
-        raise UsageError(str(exc)) from None
+    outputs = {}
+    for stack in stacks:
+        if args.outputs:
+            outputs[stack] = from_file(args.outputs)
+        elif args.deployed:
+            outputs[stack] = from_pulumi(stack, args.project_dir)
+        else:
+            outputs[stack] = from_offline_plan(stack, args.project_dir)
+    print(render(outputs), end="")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mlopsctl.errors import UsageError
 from mlopsctl.reports.config_reference import block_in, markdown, replace_in
 
 
@@ -16,7 +17,10 @@ def add_arguments(parser: Any) -> None:
 
 def run(args: Any) -> int:
     if args.write:
-        changed = replace_in(args.write)
+        try:
+            changed = replace_in(args.write)
+        except LookupError as exc:
+            raise UsageError(str(exc)) from None
         print(f"{args.write}: configuration reference {'updated' if changed else 'already up to date'}")
         return 0
     if args.check:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from infra.config import PROJECT_DIR
 from mlopsctl.errors import UsageError
+from mlopsctl.reports import blocks
 from mlopsctl.reports.cost_table import BEGIN, END, embedded, load_all, render
 
 
@@ -20,7 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
     block = render(load_all(args.project_dir))
     target: Path | None = args.write or args.check
     if target is None:
@@ -36,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 1
         return 0
-    target.write_text(text.replace(current, block))
+    blocks.rewrite(target, BEGIN, END, block)
     print(f"cost table written to {target}")
     return 0

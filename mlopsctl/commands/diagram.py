@@ -31,12 +31,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{DIAGRAMS_PAGE} diagrams updated: {', '.join(changed) or 'none (already current)'}")
         return 0
     if args.plan:
-        from mlopsctl.plan.model import PlanFileError, load_plan
+        from mlopsctl.plan.model import load_plan
 
-        try:
-            doc = load_plan(args.plan)
-        except PlanFileError as exc:
-            raise UsageError(str(exc)) from None
+        doc = load_plan(args.plan)
     else:
         doc = plan_stack(args.stack, args.project_dir).as_json()
     print(fenced(doc) if args.fence else render(doc), end="")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlopsctl.plan.types import ARM_PATHS, KEY_TYPES
+from mlopsctl.reports import blocks
 
 BINDING = "databricks:index/workspaceBinding:WorkspaceBinding"
 WORKSPACE = "azure-native:databricks:Workspace"
@@ -172,16 +173,11 @@ def readme_diagrams(text: str) -> dict[str, str]:
 
 
 def update_readme(path: Path, plans: dict[str, dict[str, Any]]) -> list[str]:
-    """Replace each stack's block in place; returns the stacks whose block changed."""
-    text = path.read_text()
-    current = readme_diagrams(text)
-    changed = []
-    for stack, plan in plans.items():
-        if stack not in current:
-            raise LookupError(f"{path}: no diagram markers for stack {stack!r} ({_start(stack)} ... {_end(stack)})")
-        block = readme_block(stack, plan)
-        if current[stack] != block:
-            text = text.replace(current[stack], block)
-            changed.append(stack)
-    path.write_text(text)
-    return changed
+    """Rewrite each stack's block in place; returns the stacks whose block changed. A stack with no block in
+    the page is a LookupError naming the markers to add (nothing is written then)."""
+    missing = [s for s in plans if blocks.find(path.read_text(), _start(s), _end(s)) is None]
+    if missing:
+        raise LookupError(f"{path}: no diagram markers for stack {missing[0]!r} "
+                          f"({_start(missing[0])} ... {_end(missing[0])})")
+    return [stack for stack, plan in plans.items()
+            if blocks.rewrite(path, _start(stack), _end(stack), readme_block(stack, plan))]
