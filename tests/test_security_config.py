@@ -1,4 +1,4 @@
-"""Issue 3 config errors: each refused setting by its exact message (stack, key path, value, why)."""
+"""Security landing config errors: each refused setting by its exact message (stack, key path, value, why)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 3, lake and access connector: ADLS Gen2 hardening, containers, soft delete, the connector's roles."""
+"""Lake and access connector: ADLS Gen2 hardening, containers, soft delete, the connector's roles."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 3 per environment: workspace hardening, key vault + CMK, private link + DNS, observability, protection."""
+"""Security landing per environment: workspace hardening, key vault + CMK, private link + DNS, observability, protection."""
 
 from __future__ import annotations
 
