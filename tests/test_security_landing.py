@@ -1,4 +1,4 @@
-"""Security landing per environment: workspace hardening, key vault + CMK, private link + DNS, observability, protection."""
+"""Security landing per environment: workspace hardening, key vault + CMK, private link + DNS, observability."""
 
 from __future__ import annotations
 
