@@ -11,18 +11,12 @@ from infra.config import security
 from infra.config import unity_catalog as uc_config
 from infra.config.base import StrictModel, field_problems
 from infra.config.compute import ComputeConfig
-from infra.config.core import (
-    Environment,
-    NamingConfig,
-    NetworkConfig,
-    Region,
-    TagsConfig,
-    WorkspaceConfig,
-)
+from infra.config.core import NamingConfig, NetworkConfig, Region, TagsConfig, WorkspaceConfig
 from infra.config.cost import CostConfig
 from infra.config.databricks import DatabricksConfig
 from infra.config.identity import IdentityConfig
 from infra.config.serving import ServingConfig, serving_stack_problems
+from infra.config.types import Environment
 from infra.naming import check_name
 from infra.tags import platform_tags
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import StrictModel, field_problems
+from infra.config.types import OptionalUuid
 
 if TYPE_CHECKING:
     from infra.config.model import StackConfig
@@ -79,8 +80,7 @@ class EncryptionConfig(StrictModel):
     # Object id of the AzureDatabricks first-party app (app id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d) in this
     # tenant: it reads the Key Vault-backed secret scope (Key Vault Secrets User on the vault) and, with CMK,
     # wraps the managed-services key. Tenant-specific; not discoverable offline.
-    databricks_service_object_id: str | None = Field(
-        default=None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    databricks_service_object_id: OptionalUuid = None
     infrastructure_encryption: bool = True  # DBFS root double encryption; set at creation only
 
     @model_validator(mode="after")
