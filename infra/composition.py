@@ -41,7 +41,7 @@ class Platform(pulumi.ComponentResource):
         self.tenant_id = client.tenant_id
 
         self.resource_group = ResourceGroup("rg", ResourceGroupArgs(
-            name=names["resourceGroup"], location=config.location, tags=tags,
+            name=names.resource_group, location=config.location, tags=tags,
             lock=config.protection.resource_group_lock), opts=child)
 
         hub_vnet_id = config.deploy.runner.hub_vnet_id  # where the deploy runner sits (docs/first-deploy.md)
@@ -52,31 +52,31 @@ class Platform(pulumi.ComponentResource):
         # --- security landing, before the workspace: it uses the access connector ---
         protection = config.protection
         self.access_connector = AccessConnector("access-connector", AccessConnectorArgs(
-            name=names["accessConnector"], resource_group_name=self.resource_group.name, location=config.location,
+            name=names.access_connector, resource_group_name=self.resource_group.name, location=config.location,
             tags=tags), opts=child)
         self.lake = Lake("lake", LakeArgs(
-            config=config.lake, name=names["storageAccount"], resource_group_name=self.resource_group.name,
+            config=config.lake, name=names.storage_account, resource_group_name=self.resource_group.name,
             location=config.location, tags=tags, tenant_id=self.tenant_id, subscription_id=self.subscription_id,
             access_connector_id=self.access_connector.id,
             access_connector_principal_id=self.access_connector.principal_id,
             protect=protection.protect, retain_on_delete=protection.retain_on_delete), opts=child)
         self.key_vault = KeyVault("key-vault", KeyVaultArgs(
-            config=config.key_vault, encryption=config.encryption, name=names["keyVault"],
+            config=config.key_vault, encryption=config.encryption, name=names.key_vault,
             resource_group_name=self.resource_group.name, location=config.location, tags=tags,
             tenant_id=self.tenant_id, subscription_id=self.subscription_id, deployer_object_id=client.object_id,
             protect=protection.protect, retain_on_delete=protection.retain_on_delete), opts=child)
 
         managed_rg_id = pulumi.Output.concat(
-            "/subscriptions/", self.subscription_id, "/resourceGroups/", names["managedResourceGroup"])
+            "/subscriptions/", self.subscription_id, "/resourceGroups/", names.managed_resource_group)
         self.workspace = Workspace("workspace", WorkspaceArgs(
-            config=config.workspace, name=names["workspace"], managed_resource_group_id=managed_rg_id,
+            config=config.workspace, name=names.workspace, managed_resource_group_id=managed_rg_id,
             resource_group_name=self.resource_group.name, location=config.location,
             vnet_id=self.network.vnet_id, host_subnet_name=self.network.host_subnet_name,
             container_subnet_name=self.network.container_subnet_name, tags=tags,
             protect=protection.protect, retain_on_delete=protection.retain_on_delete,
             security=config.workspace_security, encryption=config.encryption,
             access_connector_id=self.access_connector.id, keys=self.key_vault.keys,
-            subscription_id=self.subscription_id, dbfs_storage_account_name=names["dbfsStorageAccount"],
+            subscription_id=self.subscription_id, dbfs_storage_account_name=names.dbfs_storage_account,
             # the managed-services key must be usable by the Databricks service before the workspace uses it
             wait_for=tuple(self.key_vault.workspace_prerequisites)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.network]))
@@ -84,7 +84,7 @@ class Platform(pulumi.ComponentResource):
         # --- security landing: private link, lake, key vault, observability ---
         front_end_private = config.workspace.public_network_access == "Disabled"
         self.private_link = PrivateLink("private-link", PrivateLinkArgs(
-            config=config.private_link, prefix=f"{config.naming.prefix}-{config.environment}",
+            config=config.private_link, prefix=names.stack_prefix,
             resource_group_name=self.resource_group.name, location=config.location, tags=tags,
             vnet_id=self.network.vnet_id, subnet_id=self.network.private_endpoint_subnet_id,
             workspace_id=self.workspace.id, lake_id=self.lake.account_id, key_vault_id=self.key_vault.id,
@@ -93,7 +93,7 @@ class Platform(pulumi.ComponentResource):
             dbfs_storage_account_id=self.workspace.dbfs_storage_account_id
             if config.workspace_security.default_storage_firewall else None), opts=child)
         self.observability = Observability("observability", ObservabilityArgs(
-            config=config.observability, name=names["logAnalytics"], resource_group_name=self.resource_group.name,
+            config=config.observability, name=names.log_analytics, resource_group_name=self.resource_group.name,
             location=config.location, tags=tags, protect=protection.protect,
             retain_on_delete=protection.retain_on_delete,
             targets=(DiagnosticTarget("workspace", self.workspace.id, "allLogs"),
@@ -128,7 +128,7 @@ class Platform(pulumi.ComponentResource):
         if config.workspace_security.default_storage_firewall:
             targets.append(StorageTarget("dbfs", self.workspace.dbfs_storage_account_id))
         self.serverless_network = ServerlessNetwork("serverless-network", ServerlessNetworkArgs(
-            name=f"{config.naming.prefix}-{config.environment}-ncc", region=config.location,
+            name=names.network_connectivity_config, region=config.location,
             workspace_numeric_id=self.workspace.workspace_id, account_provider=self.databricks.account,
             targets=targets), opts=child)
         # --- compute and cost: self.compute ---

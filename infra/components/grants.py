@@ -36,12 +36,12 @@ class GrantRow:
 
 
 def storage_credential_name(config: StackConfig) -> str:
-    return config.unity_catalog.storage_credential or f"{config.naming.prefix}-{config.environment}-lake"
+    return config.unity_catalog.storage_credential or config.names.storage_credential
 
 
 def external_location_name(config: StackConfig, container: str) -> str:
     loc = next((x for x in config.unity_catalog.external_locations if x.container == container), None)
-    return (loc.name if loc and loc.name else None) or f"{config.naming.prefix}-{config.environment}-{container}"
+    return (loc.name if loc and loc.name else None) or config.names.external_location(container)
 
 
 def grant_table(config: StackConfig) -> list[GrantRow]:

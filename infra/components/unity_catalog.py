@@ -154,7 +154,7 @@ class UnityCatalog(pulumi.ComponentResource):
                         else "BINDING_TYPE_READ_WRITE") for b in cat.bindings] or own_binding
             self.bindings[cat.name] = targets
             self._bind(f"catalog-{cat.name}", "catalog", cat.name, catalog, targets,
-                       [b.stack for b in cat.bindings] or [config.environment])
+                       [b.stack for b in cat.bindings] or [config.stack])
             for schema in cat.schemas:
                 full = f"{cat.name}.{schema.name}"
                 self.schemas[full] = dbx.Schema(
@@ -192,8 +192,7 @@ class UnityCatalog(pulumi.ComponentResource):
         self.settings = WorkspaceSettings("settings", WorkspaceSettingsArgs(
             config=config.workspace_settings, environment=config.environment,
             default_catalog=self.catalogs.get(default) if default else None,
-            secret_scope_name=config.workspace_settings.secret_scope.name
-            or f"{config.naming.prefix}-{config.environment}-kv",
+            secret_scope_name=config.workspace_settings.secret_scope.name or config.names.secret_scope,
             group_names=self.group_names, cicd_application_id=self.cicd_application_id,
             workspace_provider=args.workspace_provider, metastore_assignment=self.metastore_assignment,
             workspace_access=list(self.identity.assignments.values()), key_vault=args.key_vault),
@@ -214,14 +213,14 @@ class UnityCatalog(pulumi.ComponentResource):
         return self._peers[stack]
 
     def _workspace_id(self, stack: str) -> pulumi.Output[str]:
-        if stack == self._args.config.environment:
+        if stack == self._args.config.stack:
             return pulumi.Output.from_input(self._args.workspace_numeric_id)
         return self.peer(stack).get_output("workspaceNumericId").apply(str)
 
     def _bind(self, prefix: str, securable_type: str, securable_name: str, target: pulumi.Resource,
               workspaces: list[tuple[pulumi.Output[str], str]], stacks: list[str] | None = None) -> None:
         """Isolated securables are visible only in the workspaces bound here."""
-        stacks = stacks or [self._args.config.environment]
+        stacks = stacks or [self._args.config.stack]
         for stack, (workspace_id, binding_type) in zip(stacks, workspaces, strict=True):
             dbx.WorkspaceBinding(
                 f"binding-{prefix}-{stack}", securable_type=securable_type, securable_name=securable_name,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
 from infra import naming
 from infra.config.base import StrictModel, field_problems
@@ -57,25 +59,23 @@ class NamingConfig(StrictModel):
     # An existing workspace keeps the name Databricks gave it: set this to it (`dbstorage...`).
     dbfs_storage_account: StorageAccountName | None = None
 
-    def resolved(self, env: str) -> dict[str, str]:
-        names = naming.default_names(self.prefix, env)
-        for key in ("resourceGroup", "managedResourceGroup", "workspace", "virtualNetwork",
-                    "storageAccount", "keyVault", "dbfsStorageAccount"):
-            override = getattr(self, re.sub(r"([A-Z])", r"_\1", key).lower())
-            if override:
-                names[key] = override
-        return names
+    def resolved(self, stack: str) -> naming.Names:
+        overrides = {key: value for key in ("resource_group", "managed_resource_group", "workspace", "virtual_network",
+                                            "storage_account", "key_vault", "dbfs_storage_account")
+                     if (value := getattr(self, key))}
+        return dataclasses.replace(naming.default_names(self.prefix, stack), **overrides)
 
 
-def global_name_problems(stack: str, names: dict[str, str], other_name: str, other: dict[str, str]) -> list[str]:
+def global_name_problems(stack: str, names: naming.Names, other_name: str, other: naming.Names) -> list[str]:
     """Globally unique names (storage accounts incl. the DBFS root, key vaults) differ from every other stack's."""
     problems = []
     for what, keys in naming.GLOBAL_NAMESPACES.items():
         for key in keys:
-            clash = next((k for k in keys if other[k] == names[key]), None)
+            mine = getattr(names, key)
+            clash = next((k for k in keys if getattr(other, k) == mine), None)
             if clash is not None:
-                problems.append(f"{stack}: naming.{key}: {names[key]!r} is also stack {other_name}'s {clash}; "
-                                f"a {what} name is globally unique in Azure")
+                problems.append(f"{stack}: naming.{to_camel(key)}: {mine!r} is also stack {other_name}'s "
+                                f"{to_camel(clash)}; a {what} name is globally unique in Azure")
     return problems
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import SecretStr, model_validator
+from pydantic import PrivateAttr, SecretStr, ValidationInfo, model_validator
+from pydantic.alias_generators import to_camel
 
 from infra.config import deploy as deploy_config
 from infra.config import security
@@ -17,7 +18,7 @@ from infra.config.databricks import DatabricksConfig
 from infra.config.identity import IdentityConfig
 from infra.config.serving import ServingConfig, serving_stack_problems
 from infra.config.types import Environment
-from infra.naming import check_name
+from infra.naming import Names, check_name
 from infra.tags import platform_tags
 
 
@@ -25,6 +26,9 @@ class StackConfig(StrictModel):
     """Everything `mlops-platform:*` in Pulumi.<stack>.yaml."""
 
     environment: Environment
+    # The stack's name, from the validation context (validate() passes it): names derive from it, so two
+    # stacks of one environment (test and staging) differ. Not a config key.
+    _stack: str | None = PrivateAttr(default=None)
     location: Region = "eastus2"
     tags: TagsConfig
     naming: NamingConfig = NamingConfig()
@@ -42,6 +46,12 @@ class StackConfig(StrictModel):
     protection: security.ProtectionConfig = security.ProtectionConfig()
 
     deploy: deploy_config.DeployConfig = deploy_config.DeployConfig()
+
+    @model_validator(mode="after")
+    def _stack_name(self, info: ValidationInfo) -> StackConfig:
+        # First of the model validators: the ones below name things.
+        self._stack = (info.context or {}).get("stack")
+        return self
 
     @model_validator(mode="after")
     def _security_landing(self) -> StackConfig:
@@ -80,14 +90,15 @@ class StackConfig(StrictModel):
     def _names(self) -> StackConfig:
         names = self.names
         problems: list[tuple[str, Any, str]] = []
-        for kind, key in (("resourceGroup", "resourceGroup"), ("resourceGroup", "managedResourceGroup"),
-                          ("workspace", "workspace"), ("virtualNetwork", "virtualNetwork"),
-                          ("storageAccount", "storageAccount"), ("keyVault", "keyVault")):
-            problem = check_name(kind, names[key])
+        for kind, key in (("resourceGroup", "resource_group"), ("resourceGroup", "managed_resource_group"),
+                          ("workspace", "workspace"), ("virtualNetwork", "virtual_network"),
+                          ("storageAccount", "storage_account"), ("keyVault", "key_vault")):
+            name = getattr(names, key)
+            problem = check_name(kind, name)
             if problem:
-                problems.append((f"naming.{key}", names[key], problem))
-        if names["resourceGroup"] == names["managedResourceGroup"]:
-            problems.append(("naming.managedResourceGroup", names["managedResourceGroup"],
+                problems.append((f"naming.{to_camel(key)}", name, problem))
+        if names.resource_group == names.managed_resource_group:
+            problems.append(("naming.managedResourceGroup", names.managed_resource_group,
                              "must differ from naming.resourceGroup (Databricks owns the managed group)"))
         if problems:
             raise field_problems(problems)
@@ -114,8 +125,13 @@ class StackConfig(StrictModel):
         return self.model_copy(update=update)
 
     @property
-    def names(self) -> dict[str, str]:
-        return self.naming.resolved(self.environment)
+    def stack(self) -> str:
+        """The stack's name; the environment's when validated without one (it is for the checked-in stacks)."""
+        return self._stack if self._stack is not None else self.environment
+
+    @property
+    def names(self) -> Names:
+        return self.naming.resolved(self.stack)
 
     @property
     def is_prod(self) -> bool:

@@ -190,8 +190,8 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
                          "is not allowed with encryption.customerManagedKeys true (Azure Databricks CMK needs "
                          "purge protection on the key's vault); allowed: true"))
     names = config.names
-    if names["dbfsStorageAccount"] == names["storageAccount"]:
-        problems.append(("naming.dbfsStorageAccount", names["dbfsStorageAccount"],
+    if names.dbfs_storage_account == names.storage_account:
+        problems.append(("naming.dbfsStorageAccount", names.dbfs_storage_account,
                          "must differ from the lake's naming.storageAccount (each is its own storage account)"))
     if enc.customer_managed_keys and enc.key_type == "RSA-HSM" and config.key_vault.sku != "premium":
         problems.append(("keyVault.sku", config.key_vault.sku,

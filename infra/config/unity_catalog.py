@@ -390,7 +390,7 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
                              "has no external location; add {container: " + cat.storage_container
                              + "} to unityCatalog.externalLocations (managed storage must be covered by one)"))
         for b, binding in enumerate(cat.bindings):
-            if binding.stack != config.environment:
+            if binding.stack != config.stack:
                 problems.append((f"{where}.bindings[{b}].stack", binding.stack, _unreachable_binding(config)))
         for g, grant in enumerate(cat.grants):
             name = principal_name(config, grant.principal)
@@ -411,7 +411,7 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
         problems.append(("unityCatalog.cicd.schema", uc.cicd.schema_,
                          f"is not a schema of catalog {cat_cfg.name}; allowed: "
                          f"{', '.join(s.name for s in cat_cfg.schemas)}"))
-    if uc.metastore.from_stack == config.environment:
+    if uc.metastore.from_stack == config.stack:
         problems.append(("unityCatalog.metastore.fromStack", uc.metastore.from_stack,
                          "names this stack; use metastore.create: true here instead"))
     if uc.metastore.from_stack and uc.stack_references is None:
@@ -434,7 +434,7 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
     if groups.from_stack and uc.stack_references is None:
         problems.append(("identity.accountGroups.fromStack", groups.from_stack,
                          "needs unityCatalog.stackReferences.organization to read that stack's accountGroupIds"))
-    if groups.from_stack == config.environment:
+    if groups.from_stack == config.stack:
         problems.append(("identity.accountGroups.fromStack", groups.from_stack,
                          "names this stack; use accountGroups.manage: true here instead"))
     if config.is_prod and not ws.disable_legacy_access:
@@ -451,8 +451,8 @@ def _unreachable_binding(config: StackConfig) -> str:
     lake = config.lake
     posture = "public access disabled" if lake.public_network_access == "Disabled" else "network default Deny"
     return (f"is another stack's workspace, which cannot reach this catalog's managed storage on stack "
-            f"{config.environment}'s lake ({posture}; the private endpoints, DNS records and serverless NCC rules "
-            f"to it exist in stack {config.environment} only); bind the catalog to its own stack and give the "
+            f"{config.stack}'s lake ({posture}; the private endpoints, DNS records and serverless NCC rules "
+            f"to it exist in stack {config.stack} only); bind the catalog to its own stack and give the "
             "other environment its own catalog on its own lake")
 
 
@@ -465,7 +465,7 @@ def referenced_stacks(config: StackConfig) -> set[str]:
     uc = config.unity_catalog
     refs: set[str] = {b.stack for c in uc.catalogs for b in c.bindings}
     refs |= {s for s in (uc.metastore.from_stack, config.identity.account_groups.from_stack) if s}
-    return refs - {config.environment}
+    return refs - {config.stack}
 
 
 def cross_stack_problems(stack: str, config: StackConfig, other_name: str, other: StackConfig) -> list[str]:
