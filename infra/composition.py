@@ -22,9 +22,8 @@ from infra.components.private_link import PrivateLink, PrivateLinkArgs
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.components.serverless_network import ServerlessNetwork, ServerlessNetworkArgs, StorageTarget
 from infra.components.serving import Serving, ServingArgs, serving_outputs
-from infra.components.unity_catalog import UnityCatalog, UnityCatalogArgs
+from infra.components.unity_catalog import KeyVaultRef, UnityCatalog, UnityCatalogArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
-from infra.components.workspace_settings import KeyVaultRef
 from infra.config import StackConfig
 
 

@@ -438,7 +438,7 @@ class ServingConfig(StrictModel):
 
 
 # What the alerts' and the retrain job's run-as principal needs on a schema it reads / registers models in
-# (USE_CATALOG on the catalog comes with it, see grants.grant_table).
+# (USE_CATALOG on the catalog comes with it, see the Unity Catalog grant table).
 RUN_AS_READ = ("USE_SCHEMA", "SELECT")
 RUN_AS_REGISTER = ("USE_SCHEMA", "CREATE_MODEL", "EXECUTE")
 

@@ -15,9 +15,9 @@ from typing import Any
 import pulumi
 import pulumi_databricks as dbx
 
-from infra.components.alerts import DriftAlerts, DriftAlertsArgs
-from infra.components.monitoring import Monitoring, MonitoringArgs
-from infra.components.retraining import Retraining, RetrainingArgs
+from infra.components.serving.alerts import DriftAlerts, DriftAlertsArgs
+from infra.components.serving.monitoring import Monitoring, MonitoringArgs
+from infra.components.serving.retraining import Retraining, RetrainingArgs
 from infra.config.serving import Endpoint, ServingConfig
 
 

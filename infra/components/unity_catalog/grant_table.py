@@ -1,18 +1,13 @@
-"""Unity Catalog grants: the access-control matrix as a table, then one authoritative `Grants` per securable.
+"""The access-control matrix as a table: every (securable, principal) -> privileges this stack declares.
 
-`grant_table(config)` is pure (config in, rows out): the same rows become the `Grants` resources and the
-`grants` stack output, so `mlopsctl verify` can compare the live workspace with what was declared.
-`dbx.Grants` is authoritative per securable, so this module is the only place that grants on them
-(never `dbx.Grant` on the same securable).
+`grant_table(config)` is pure (config in, rows out): the same rows become the `Grants` resources (grants.py)
+and the `grants` stack output, so `mlopsctl verify` can compare the live workspace with what was declared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import pulumi
-import pulumi_databricks as dbx
 
 from infra.config import StackConfig
 from infra.config.unity_catalog import ACCESS_LEVELS, LOCATION_LEVELS, principal_name
@@ -53,7 +48,7 @@ def grant_table(config: StackConfig) -> list[GrantRow]:
         if privileges:
             acc.setdefault((kind, securable), {}).setdefault(principal, set()).update(privileges)
 
-    # The deployer owns every securable it creates (no `owner` is set, see unity_catalog.py); the admins group
+    # The deployer owns every securable it creates (no `owner` is set, see governance.py); the admins group
     # administers them through MANAGE, which grants no data access and needs USE_CATALOG/USE_SCHEMA beside it
     # (Databricks docs, "Manage Unity Catalog object ownership": ownership vs MANAGE).
     admins = config.identity.groups.admins
@@ -98,39 +93,3 @@ def grant_table(config: StackConfig) -> list[GrantRow]:
     rows = [GrantRow(kind, securable, principal, tuple(sorted(privileges)))
             for (kind, securable), by_principal in acc.items() for principal, privileges in by_principal.items()]
     return sorted(rows, key=lambda r: (SECURABLE_ORDER.index(r.securable_type), r.securable, r.principal))
-
-
-@dataclass(frozen=True)
-class UcGrantsArgs:
-    rows: list[GrantRow]
-    # securable (type, full name) -> the resource it grants on (dependency; its name output is used)
-    securables: dict[tuple[str, str], pulumi.Resource]
-    workspace_provider: dbx.Provider
-    depends_on: list[pulumi.Resource]  # metastore assignment, account groups, ...
-
-
-class UcGrants(pulumi.ComponentResource):
-    """mlops:platform:UcGrants: one authoritative dbx.Grants per securable."""
-
-    grants: dict[tuple[str, str], dbx.Grants]
-
-    def __init__(self, name: str, args: UcGrantsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mlops:platform:UcGrants", name, None, opts)
-        by_securable: dict[tuple[str, str], list[GrantRow]] = {}
-        for row in args.rows:
-            by_securable.setdefault((row.securable_type, row.securable), []).append(row)
-        self.grants = {}
-        for (kind, securable), rows in by_securable.items():
-            target = args.securables.get((kind, securable))
-            if target is None:
-                raise KeyError(f"grants on {kind} {securable!r}, which this stack does not declare")
-            self.grants[(kind, securable)] = dbx.Grants(
-                f"grants-{kind.replace('_', '-')}-{securable}",
-                grants=[dbx.GrantsGrantArgs(principal=r.principal, privileges=list(r.privileges)) for r in rows],
-                catalog=securable if kind == "catalog" else None,
-                schema=securable if kind == "schema" else None,
-                external_location=securable if kind == "external_location" else None,
-                storage_credential=securable if kind == "storage_credential" else None,
-                opts=pulumi.ResourceOptions(parent=self, provider=args.workspace_provider,
-                                            depends_on=[target, *args.depends_on]))
-        self.register_outputs({})

@@ -27,15 +27,10 @@ from typing import Any
 import pulumi
 import pulumi_databricks as dbx
 
-from infra.components.grants import (
-    UcGrants,
-    UcGrantsArgs,
-    external_location_name,
-    grant_table,
-    storage_credential_name,
-)
-from infra.components.identity import AccountIdentity, AccountIdentityArgs
-from infra.components.workspace_settings import KeyVaultRef, WorkspaceSettings, WorkspaceSettingsArgs
+from infra.components.unity_catalog.grant_table import external_location_name, grant_table, storage_credential_name
+from infra.components.unity_catalog.grants import UcGrants, UcGrantsArgs
+from infra.components.unity_catalog.identity import AccountIdentity, AccountIdentityArgs
+from infra.components.unity_catalog.workspace_settings import KeyVaultRef, WorkspaceSettings, WorkspaceSettingsArgs
 from infra.config import StackConfig
 from infra.config.unity_catalog import ACCESS_LEVELS
 
