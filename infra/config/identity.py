@@ -141,3 +141,12 @@ class IdentityConfig(StrictModel):
     def group_names(self) -> dict[str, str]:
         names: dict[str, str] = {str(k): v for k, v in self.groups.by_role().items()}
         return {**names, **self.extra_roles, "admins": self.groups.admins}
+
+    def principal_name(self, key: str) -> str:
+        """A principal key from config -> the name Unity Catalog knows (group display name or application id)."""
+        groups = self.group_names()
+        if key in groups:
+            return groups[key]
+        if key == "cicdServicePrincipal":
+            return self.cicd_service_principal.application_id
+        return key

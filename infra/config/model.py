@@ -141,3 +141,26 @@ class StackConfig(StrictModel):
     def resource_tags(self) -> dict[str, str]:
         return platform_tags(self.environment, self.tags.project, self.tags.owner, self.tags.cost_center,
                              self.tags.extra)
+
+    # --- values the components take, derived here so the composition only wires ---
+    @property
+    def front_end_private(self) -> bool:
+        """Users reach the workspace over private link only (no public front end, no IP access lists)."""
+        return self.workspace.public_network_access == "Disabled"
+
+    @property
+    def cost_tags(self) -> dict[str, str]:
+        """Fixed custom tags on clusters, pools, the SQL warehouse and serverless usage (cost attribution)."""
+        return {"costCenter": self.tags.cost_center, "environment": self.environment, "project": self.tags.project}
+
+    @property
+    def compute_user_groups(self) -> list[str]:
+        """The groups of every role that may use compute here (clusters, jobs or the SQL warehouse), sorted."""
+        roles = {*self.compute.users, *self.compute.jobs.users, *self.compute.sql_warehouse.users}
+        by_role = self.identity.groups.by_role()
+        return sorted(by_role[r] for r in roles)
+
+    @property
+    def run_as_grants(self) -> dict[str, tuple[str, ...]]:
+        """catalog.schema -> what the drift alerts' and retrain jobs' run-as principal needs there."""
+        return self.serving.run_as_grants() if self.serving else {}

@@ -343,12 +343,7 @@ class WorkspaceSettingsConfig(StrictModel):
 
 def principal_name(config: StackConfig, key: str) -> str:
     """A principal key from config -> the name Unity Catalog knows (group display name or application id)."""
-    groups = config.identity.group_names()
-    if key in groups:
-        return groups[key]
-    if key == "cicdServicePrincipal":
-        return config.identity.cicd_service_principal.application_id
-    return key
+    return config.identity.principal_name(key)
 
 
 def admin_principals(config: StackConfig) -> set[str]:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -20,7 +21,7 @@ class UcGrantsArgs:
     # securable (type, full name) -> the resource it grants on (dependency; its name output is used)
     securables: dict[tuple[str, str], pulumi.Resource]
     workspace_provider: dbx.Provider
-    depends_on: list[pulumi.Resource]  # metastore assignment, account groups, ...
+    depends_on: Sequence[pulumi.Resource] = ()  # metastore assignment, account groups, ...
 
 
 class UcGrants(pulumi.ComponentResource):
