@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from infra import naming
 from infra.config.base import StrictModel, field_problems
+from infra.config.types import Environment as Environment  # defined in types.py; still importable from here
 from infra.config.types import Ipv4Cidr, StorageAccountName, SubnetName, ipv4_network
 
 # Azure regions where Azure Databricks is offered (the workspace's region; the metastore is regional).
