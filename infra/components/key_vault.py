@@ -55,7 +55,7 @@ class KeyVault(pulumi.ComponentResource):
 
     Keys are created through ARM, which keeps the vault private network-wise, but ARM writes them through the
     data plane *as the caller*: on an RBAC vault the deploying identity needs a data role (Owner/Contributor
-    have no data actions, and a key write fails with ForbiddenByRbac). So the
+    have no data actions; pulumi-azure-native issue "Creating Key in Vault - ForbiddenByRbac"). So the
     deployer is granted Key Vault Crypto Officer on the vault first, and the keys wait for it (as the Azure
     Verified Module's Databricks `customer-managed-key` example does).
     """

@@ -104,8 +104,10 @@ class PrivateLink(pulumi.ComponentResource):
 
         # Endpoints on one workspace are created one after another: Azure refuses concurrent private
         # endpoint operations on a workspace (ConcurrentUpdateError). One databricks_ui_api endpoint serves both
-        # the back end (clusters -> control plane) and, with a private front end, the users: a second one in
-        # the same VNet and zone would fight over the workspace's one A record. (Purpose 'backend' for history.)
+        # the back end (clusters -> control plane) and, with a private front end, the users: in a single VNet
+        # "only a single private endpoint is used for both front-end and back-end connectivity"
+        # (terraform-provider-databricks guide azure-private-link-workspace-simplified); a second one in the
+        # same VNet and zone would fight over the workspace's one A record. (Purpose 'backend' for history.)
         ui_api = endpoint("backend", args.workspace_id, "databricks_ui_api", "databricks")
         ws_chain: list[pulumi.Resource] = [ui_api]
         if args.config.browser_authentication:
@@ -116,7 +118,8 @@ class PrivateLink(pulumi.ComponentResource):
         endpoint("vault", args.key_vault_id, "vault", "vault")
         if args.dbfs_storage_account_id is not None:
             # With the default storage firewall the DBFS root takes no public traffic: classic clusters and
-            # jobs reach it through these.
+            # jobs reach it through these (Databricks SRA azure/tf/modules/workspace/dbfs_privatelink.tf;
+            # Microsoft Learn "Enable firewall support for your workspace storage account").
             endpoint("dbfs-dfs", args.dbfs_storage_account_id, "dfs", "dfs")
             endpoint("dbfs-blob", args.dbfs_storage_account_id, "blob", "blob")
 

@@ -4,17 +4,20 @@ Serverless compute (the SQL warehouse behind alerts and dashboards, model servin
 serverless jobs) runs in Databricks' network, not in this stack's VNet. A storage account whose public access
 is disabled (prod) or whose firewall denies by default (every lake here) is reachable from it only through a
 network connectivity config (NCC) bound to the workspace, with a private-endpoint rule per storage account and
-sub-resource (dfs for abfss://, blob for the blob API), each approved on the storage account: a rule takes
-effect only once its connection is approved. Without it model serving cannot load its model: the provider
-waits up to 45 minutes for the endpoint, then deletes it.
+sub-resource (dfs for abfss://, blob for the blob API), each approved on the storage account
+(docs/resources/mws_ncc_private_endpoint_rule.md: "rules are effective only if the connection state is
+ESTABLISHED ... you must approve new endpoints on your resources"). Without it model serving cannot load its
+model: the provider waits up to 45 minutes for the endpoint, then deletes it (serving/resource_model_serving.go).
 
-Approval. The connection to approve is the one whose private endpoint id ends with the rule's `endpoint_name`.
-azure-native has no update-only resource: its Create refuses a resource that exists ("cannot create already
-existing resource"), and the connection always exists because Databricks created it. So the approval is one
-documented command per connection (README "Serverless access to the lakes"; the stack output
+Approval. The SRA (azure/tf/modules/self-approving-pe) reads the storage account's privateEndpointConnections
+after creating the rule, picks the one whose private endpoint id ends with the rule's `endpoint_name`, and PUTs
+it as Approved with azapi_update_resource. azure-native has no update-only resource: its Create first GETs the
+connection and refuses one that exists ("cannot create already existing resource", pulumi-azure-native
+provider.go defaultCreate -> CanCreate), and the connection always exists because Databricks created it. So the
+approval is one documented command per connection (README "Serverless access to the lakes"; the stack output
 `serverlessPrivateEndpoints` lists them), and what needs it is gated: `ready()` reads the storage account's
-connections at `up` and stops the run with that command when one is not Approved, before any serving
-endpoint, monitor, alert or serverless job is created.
+connections at `up` (the SRA's lookup) and stops the run with that command when one is not Approved, before any
+serving endpoint, monitor, alert or serverless job is created.
 
 Targets are a sequence of (label, storage account ARM id): the lake today; the workspace's own (DBFS) storage
 account is one more entry.
@@ -150,7 +153,7 @@ class ServerlessNetwork(pulumi.ComponentResource):
 
     def _approval(self, target: StorageTarget, group: str,
                   rule: dbx.MwsNccPrivateEndpointRule) -> pulumi.Output[pulumi.Resource]:
-        # The read waits for the rule: its endpoint_name picks the connection.
+        # The read waits for the rule (its endpoint_name), as the SRA's data source depends_on the rule.
         located = pulumi.Output.all(target.account_id, rule.endpoint_name).apply(
             lambda v: (*account_parts(str(v[0])), str(v[1])))
         account = storage.get_storage_account_output(

@@ -135,11 +135,11 @@ class Workspace(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete,
                                         depends_on=list(args.depends_on)))
 
-        # The chicken-and-egg of disk and DBFS CMK: the disk encryption set's identity and the DBFS storage
-        # identity exist only once the workspace does, so they are granted the key afterwards. Disks: Azure
-        # waits for the grant before encrypting new disks. DBFS root: stage 'prepare' creates the identity
-        # (prepareEncryption) and this grant; stage 'enabled' then sets the key, which Azure validates against
-        # the grant.
+        # The chicken-and-egg of disk and DBFS CMK (as the Azure Verified Module and the SRA model it): the
+        # disk encryption set's identity and the DBFS storage identity exist only once the workspace does, so
+        # they are granted the key afterwards. Disks: Azure waits for the grant before encrypting new disks.
+        # DBFS root: stage 'prepare' creates the identity (prepareEncryption) and this grant; stage 'enabled'
+        # then sets the key, which Azure validates against the grant.
         self.key_grants = []
         if cmk and args.subscription_id is not None:
             self.key_grants.append(grant(

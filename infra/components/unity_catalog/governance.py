@@ -6,7 +6,8 @@ regional metastore auto-assigned, and resources created before the explicit assi
 ("No metastore assigned").
 
 No securable sets `owner`: the deploying principal creates, and so owns, each of them. The provider's Create
-hands an explicit owner the securable right after creating it, so an owner group the deployer is
+calls Update(owner) right after the create when an owner is set (catalog/resource_external_location.go,
+resource_catalog.go, resource_schema.go, resource_storage_credential.go), so an owner group the deployer is
 not in would take away the privileges the next create needs (CREATE_EXTERNAL_LOCATION on the credential,
 CREATE_MANAGED_STORAGE on the location, USE_CATALOG/CREATE_SCHEMA on the catalog, ...): a metastore admin has
 only metastore-level privileges. `owner` is Optional+Computed there, so leaving it unset shows no diff. The

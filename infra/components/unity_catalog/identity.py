@@ -52,8 +52,8 @@ class AccountIdentity(pulumi.ComponentResource):
             # Account level: deactivate instead of delete, so a removed stack does not break other references.
             disable_as_user_deletion=True,
             # ...and so a `destroy` then `up` finds it deactivated, not gone: adopt it instead of failing with
-            # "Service principal with application ID ... already exists". Safe because the validator refuses a
-            # CI/CD principal that is also the deployer.
+            # "Service principal with application ID ... already exists" (scim/resource_service_principal.go,
+            # `force`). Safe because the validator refuses a CI/CD principal that is also the deployer.
             force=True, opts=account)
 
         after_assignment = pulumi.ResourceOptions(parent=self, provider=args.account_provider,
@@ -71,7 +71,7 @@ class AccountIdentity(pulumi.ComponentResource):
     def _group_ids(self, source: AccountGroupsConfig, args: AccountIdentityArgs,
                    account: pulumi.ResourceOptions) -> dict[str, pulumi.Output[str]]:
         if source.lookup:
-            # At account level the provider reads a group by display name (then by id for the members).
+            # scim/data_group.go: at account level, read by display name (then by id for the members).
             invoke = pulumi.InvokeOptions(provider=args.account_provider, parent=self)
             return {key: dbx.get_group_output(display_name=name, opts=invoke).id
                     for key, name in self.group_names.items()}

@@ -54,8 +54,8 @@ class WorkspaceSettings(pulumi.ComponentResource):
                                     depends_on=[args.metastore_assignment])
 
         # Metastore-wide, so the audit, cost and lineage queries of the seeds work (system.access.audit, ...).
-        # The provider's Delete disables the schema for the whole metastore, so they live in the protected
-        # stack only and survive its destroy or their removal.
+        # The provider's Delete disables the schema for the whole metastore (catalog/resource_system_schema.go:
+        # safeDisable), so they live in the protected stack only and survive its destroy or their removal.
         keep = pulumi.ResourceOptions.merge(ws, pulumi.ResourceOptions(protect=True, retain_on_delete=True))
         self.system_schemas = {s: dbx.SystemSchema(f"system-schema-{s}", schema=s, opts=keep)
                                for s in cfg.system_schemas}
