@@ -25,7 +25,7 @@ def main() -> None:
 
     from infra.composition import Platform  # imported after validation: bad config declares nothing
 
-    platform = Platform(f"mlops-{config.environment}", config)
+    platform = Platform(f"mlops-{stack}", config)
     for key, value in platform.outputs.items():
         pulumi.export(key, value)
 

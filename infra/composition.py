@@ -22,149 +22,155 @@ from infra.components.private_link import PrivateLink, PrivateLinkArgs
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.components.serverless_network import ServerlessNetwork, ServerlessNetworkArgs, StorageTarget
 from infra.components.serving import Serving, ServingArgs, serving_outputs
-from infra.components.unity_catalog import UnityCatalog, UnityCatalogArgs
+from infra.components.unity_catalog import KeyVaultRef, UnityCatalog, UnityCatalogArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
-from infra.components.workspace_settings import KeyVaultRef
 from infra.config import StackConfig
 
 
 class Platform(pulumi.ComponentResource):
-    """mlops:platform:Platform: everything one environment needs, as child components."""
+    """mlops:platform:Platform: everything one environment needs, as child components.
+
+    It only wires: each component gets its config section (or values StackConfig derives), the inputs it
+    takes from other components, and in `depends_on` what it must wait for.
+    """
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:platform:Platform", name, None, opts)
         self.config = config
-        names, tags = config.names, config.resource_tags
+        names, tags, protection = config.names, config.resource_tags, config.protection
         child = pulumi.ResourceOptions(parent=self)
         client = authorization.get_client_config_output()
         self.subscription_id = client.subscription_id
         self.tenant_id = client.tenant_id
 
         self.resource_group = ResourceGroup("rg", ResourceGroupArgs(
-            name=names["resourceGroup"], location=config.location, tags=tags,
-            lock=config.protection.resource_group_lock), opts=child)
+            name=names.resource_group, location=config.location, tags=tags,
+            lock=protection.resource_group_lock), opts=child)
 
         hub_vnet_id = config.deploy.runner.hub_vnet_id  # where the deploy runner sits (docs/first-deploy.md)
         self.network = Network("network", NetworkArgs(
-            config=config.network, resource_group_name=self.resource_group.name, location=config.location,
-            names=names, tags=tags, hub_vnet_id=hub_vnet_id), opts=child)
+            config=config.network, names=names, location=config.location, tags=tags,
+            resource_group_name=self.resource_group.name, hub_vnet_id=hub_vnet_id), opts=child)
 
         # --- security landing, before the workspace: it uses the access connector ---
-        protection = config.protection
         self.access_connector = AccessConnector("access-connector", AccessConnectorArgs(
-            name=names["accessConnector"], resource_group_name=self.resource_group.name, location=config.location,
-            tags=tags), opts=child)
+            name=names.access_connector, location=config.location, tags=tags,
+            resource_group_name=self.resource_group.name), opts=child)
         self.lake = Lake("lake", LakeArgs(
-            config=config.lake, name=names["storageAccount"], resource_group_name=self.resource_group.name,
-            location=config.location, tags=tags, tenant_id=self.tenant_id, subscription_id=self.subscription_id,
-            access_connector_id=self.access_connector.id,
-            access_connector_principal_id=self.access_connector.principal_id,
-            protect=protection.protect, retain_on_delete=protection.retain_on_delete), opts=child)
+            config=config.lake, name=names.storage_account, location=config.location, tags=tags,
+            protect=protection.protect, retain_on_delete=protection.retain_on_delete,
+            resource_group_name=self.resource_group.name, tenant_id=self.tenant_id,
+            subscription_id=self.subscription_id, access_connector_id=self.access_connector.id,
+            access_connector_principal_id=self.access_connector.principal_id), opts=child)
         self.key_vault = KeyVault("key-vault", KeyVaultArgs(
-            config=config.key_vault, encryption=config.encryption, name=names["keyVault"],
-            resource_group_name=self.resource_group.name, location=config.location, tags=tags,
-            tenant_id=self.tenant_id, subscription_id=self.subscription_id, deployer_object_id=client.object_id,
-            protect=protection.protect, retain_on_delete=protection.retain_on_delete), opts=child)
+            config=config.key_vault, encryption=config.encryption, name=names.key_vault,
+            location=config.location, tags=tags,
+            protect=protection.protect, retain_on_delete=protection.retain_on_delete,
+            resource_group_name=self.resource_group.name, tenant_id=self.tenant_id,
+            subscription_id=self.subscription_id, deployer_object_id=client.object_id), opts=child)
 
         managed_rg_id = pulumi.Output.concat(
-            "/subscriptions/", self.subscription_id, "/resourceGroups/", names["managedResourceGroup"])
+            "/subscriptions/", self.subscription_id, "/resourceGroups/", names.managed_resource_group)
         self.workspace = Workspace("workspace", WorkspaceArgs(
-            config=config.workspace, name=names["workspace"], managed_resource_group_id=managed_rg_id,
-            resource_group_name=self.resource_group.name, location=config.location,
-            vnet_id=self.network.vnet_id, host_subnet_name=self.network.host_subnet_name,
-            container_subnet_name=self.network.container_subnet_name, tags=tags,
+            config=config.workspace, security=config.workspace_security, encryption=config.encryption,
+            name=names.workspace, dbfs_storage_account_name=names.dbfs_storage_account,
+            location=config.location, tags=tags,
             protect=protection.protect, retain_on_delete=protection.retain_on_delete,
-            security=config.workspace_security, encryption=config.encryption,
+            managed_resource_group_id=managed_rg_id, resource_group_name=self.resource_group.name,
+            vnet_id=self.network.vnet_id, host_subnet_name=self.network.host_subnet_name,
+            container_subnet_name=self.network.container_subnet_name,
             access_connector_id=self.access_connector.id, keys=self.key_vault.keys,
-            subscription_id=self.subscription_id, dbfs_storage_account_name=names["dbfsStorageAccount"],
-            # the managed-services key must be usable by the Databricks service before the workspace uses it
-            wait_for=tuple(self.key_vault.workspace_prerequisites)),
+            subscription_id=self.subscription_id,
+            # the Databricks service must be able to use the managed-services key before the workspace does
+            depends_on=self.key_vault.workspace_prerequisites),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.network]))
 
         # --- security landing: private link, lake, key vault, observability ---
-        front_end_private = config.workspace.public_network_access == "Disabled"
         self.private_link = PrivateLink("private-link", PrivateLinkArgs(
-            config=config.private_link, prefix=f"{config.naming.prefix}-{config.environment}",
-            resource_group_name=self.resource_group.name, location=config.location, tags=tags,
+            config=config.private_link, prefix=names.stack_prefix, front_end_private=config.front_end_private,
+            location=config.location, tags=tags, hub_vnet_id=hub_vnet_id,
+            resource_group_name=self.resource_group.name,
             vnet_id=self.network.vnet_id, subnet_id=self.network.private_endpoint_subnet_id,
             workspace_id=self.workspace.id, lake_id=self.lake.account_id, key_vault_id=self.key_vault.id,
-            front_end_private=front_end_private, hub_vnet_id=hub_vnet_id,
             # the storage firewall closes the DBFS root to everything but trusted access and these endpoints
             dbfs_storage_account_id=self.workspace.dbfs_storage_account_id
             if config.workspace_security.default_storage_firewall else None), opts=child)
         self.observability = Observability("observability", ObservabilityArgs(
-            config=config.observability, name=names["logAnalytics"], resource_group_name=self.resource_group.name,
-            location=config.location, tags=tags, protect=protection.protect,
-            retain_on_delete=protection.retain_on_delete,
+            config=config.observability, name=names.log_analytics, location=config.location, tags=tags,
+            protect=protection.protect, retain_on_delete=protection.retain_on_delete,
+            resource_group_name=self.resource_group.name,
             targets=(DiagnosticTarget("workspace", self.workspace.id, "allLogs"),
                      DiagnosticTarget("key-vault", self.key_vault.id, "audit"),
                      DiagnosticTarget("lake-blob", self.lake.blob_service_id, "allLogs"))), opts=child)
 
         # A private front end is reachable only once its endpoint, DNS record and the runner's route exist.
         reachable: list[pulumi.Resource] = [*self.private_link.front_end, *self.network.hub_peerings] \
-            if front_end_private else []
+            if config.front_end_private else []
         self.databricks = DatabricksProviders("databricks", DatabricksProvidersArgs(
             config=config.databricks, workspace_url=self.workspace.url, workspace_resource_id=self.workspace.id,
-            wait_for=tuple(reachable)), opts=child)
+            depends_on=reachable), opts=child)
         # a public front end (dev/test) accepts only the configured source ranges
-        if config.workspace.public_network_access == "Enabled":
+        if not config.front_end_private:
             self.front_end_access = FrontEndAccess("front-end-access", FrontEndAccessArgs(
                 ip_ranges=tuple(config.workspace_security.ip_access_list),
                 deploy_runner_ranges=tuple(config.deploy.runner.egress_cidrs), provider=self.databricks.workspace),
                 opts=child)
 
-        # --- unity catalog and access: self.unity_catalog ---
+        # --- unity catalog and access ---
         self.unity_catalog = UnityCatalog("unity-catalog", UnityCatalogArgs(
-            config=config, workspace_numeric_id=self.workspace.workspace_id,
+            config=config.unity_catalog, identity=config.identity, settings=config.workspace_settings,
+            names=names, stack=config.stack, environment=config.environment, region=config.location,
+            protect=protection.protect, retain_on_delete=protection.retain_on_delete,
+            run_as_grants=config.run_as_grants,
+            workspace_numeric_id=self.workspace.workspace_id,
             account_provider=self.databricks.account, workspace_provider=self.databricks.workspace,
             abfss_url=self.lake.abfss_url, access_connector_id=self.access_connector.id,
             key_vault=KeyVaultRef(id=self.key_vault.id, uri=self.key_vault.uri,
                                   readers_granted=tuple(self.key_vault.secret_reader_grants)),
-            storage_dependencies=[self.lake, self.private_link]), opts=child)
-        # Serverless compute reaches the storage Unity Catalog reads through an NCC bound to the workspace
-        # (serverless_network.py): the lake, and the DBFS root when the storage firewall closes it (as the SRA's
-        # azure/tf/modules/workspace/dbfs_privatelink.tf does for both).
+            # the credential and external locations are checked against the storage
+            depends_on=[self.lake, self.private_link]), opts=child)
+        # Serverless compute reaches the storage Unity Catalog reads through an NCC bound to the workspace: the
+        # lake, and the DBFS root when the storage firewall closes it.
         targets = [StorageTarget("lake", self.lake.account_id)]
         if config.workspace_security.default_storage_firewall:
             targets.append(StorageTarget("dbfs", self.workspace.dbfs_storage_account_id))
         self.serverless_network = ServerlessNetwork("serverless-network", ServerlessNetworkArgs(
-            name=f"{config.naming.prefix}-{config.environment}-ncc", region=config.location,
+            name=names.network_connectivity_config, region=config.location,
             workspace_numeric_id=self.workspace.workspace_id, account_provider=self.databricks.account,
             targets=targets), opts=child)
-        # --- compute and cost: self.compute ---
+
+        # --- compute and cost ---
         ident = config.identity
-        cost_tags = {"costCenter": config.tags.cost_center, "environment": config.environment,
-                     "project": config.tags.project}
         # Permissions and rule sets name groups and the CI/CD principal: only once they are workspace principals.
-        after_groups: list[pulumi.Resource] = [*self.unity_catalog.identity.assignments.values()]
+        principals = self.unity_catalog.workspace_principals
         self.compute = Compute("compute", ComputeArgs(
-            environment=config.environment, config=config.compute, cost_tags=cost_tags,
+            config=config.compute, environment=config.environment, cost_tags=config.cost_tags,
             group_names=ident.groups.by_role(), cicd_application_id=ident.cicd_service_principal.application_id,
-            workspace_provider=self.databricks.workspace, principals_ready=after_groups), opts=child)
-        compute_roles = {*config.compute.users, *config.compute.jobs.users, *config.compute.sql_warehouse.users}
+            workspace_provider=self.databricks.workspace, depends_on=principals), opts=child)
         self.cost = Cost("cost", CostArgs(
-            environment=config.environment, config=config.cost, resource_group_name=self.resource_group.name,
-            resource_group_id=self.resource_group.id, workspace_numeric_id=self.workspace.workspace_id,
-            account_id=config.databricks.account_id, cost_tags=cost_tags,
-            budget_policy_users=sorted(ident.groups.by_role()[r] for r in compute_roles),
-            budget_policy_managers=[ident.groups.admins],
+            config=config.cost, environment=config.environment, cost_tags=config.cost_tags,
+            account_id=config.databricks.account_id,
+            budget_policy_users=config.compute_user_groups, budget_policy_managers=[ident.groups.admins],
             cicd_application_id=ident.cicd_service_principal.application_id,
-            account_provider=self.databricks.account, principals_ready=after_groups), opts=child)
-        # --- serving and monitoring: self.serving ---
+            resource_group_name=self.resource_group.name, resource_group_id=self.resource_group.id,
+            workspace_numeric_id=self.workspace.workspace_id, account_provider=self.databricks.account,
+            depends_on=principals), opts=child)
+
+        # --- serving and monitoring ---
         self.serving: Serving | None = None
         if config.serving is not None:
-            groups, cicd = config.identity.groups, config.identity.cicd_service_principal
+            groups = ident.groups
             webhook = config.alert_webhook_url
             self.serving = Serving("serving", ServingArgs(
-                config=config.serving, environment=config.environment, provider=self.databricks.workspace,
-                consumers_group=groups.model_consumers, cicd_application_id=cicd.application_id,
-                ml_engineers_group=groups.ml_engineers, data_scientists_group=groups.data_scientists,
-                warehouse_id=self.compute.sql_warehouse.id, schemas=self.unity_catalog.schemas, tags=tags,
+                config=config.serving, environment=config.environment, tags=tags,
+                consumers_group=groups.model_consumers, ml_engineers_group=groups.ml_engineers,
+                data_scientists_group=groups.data_scientists,
+                cicd_application_id=ident.cicd_service_principal.application_id,
                 webhook_url=pulumi.Output.secret(webhook.get_secret_value()) if webhook else None,
-                # endpoints and monitors wait for their UC schemas, principals and grants
-                after=[self.unity_catalog],
-                # every serverless consumer waits for the NCC binding and its approved private endpoints
-                serverless_ready=self.serverless_network.ready), opts=child)
+                provider=self.databricks.workspace, warehouse_id=self.compute.sql_warehouse.id,
+                schemas=self.unity_catalog.schemas, serverless_network=self.serverless_network,
+                # endpoints wait for their UC schemas, principals and grants
+                depends_on=[self.unity_catalog]), opts=child)
 
         self.outputs: dict[str, pulumi.Input[object]] = {
             "environment": config.environment,

@@ -1,9 +1,10 @@
-"""Deterministic resource names, in one place. Seed names are the defaults (mlops-<env>-rg, ...)."""
+"""Deterministic resource names, in one place. Seed names are the defaults (mlops-<stack>-rg, ...)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 # Azure limits, checked in config (not discovered at deploy). (min, max, pattern, what is allowed)
 LIMITS: dict[str, tuple[int, int, str, str]] = {
@@ -36,36 +37,70 @@ def short_hash(*parts: str, length: int = 6) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
-# Names that are unique across all of Azure, per namespace: two stacks (or the lake and the DBFS root of one
-# stack) must never share one.
+# Names that are unique across all of Azure, per namespace (Names attributes): two stacks (or the lake and the
+# DBFS root of one stack) must never share one.
 GLOBAL_NAMESPACES: dict[str, tuple[str, ...]] = {
-    "storage account": ("storageAccount", "dbfsStorageAccount"),
-    "key vault": ("keyVault",),
+    "storage account": ("storage_account", "dbfs_storage_account"),
+    "key vault": ("key_vault",),
 }
 
 
-def default_names(prefix: str, env: str) -> dict[str, str]:
-    """The seed's naming scheme. Globally unique names get a stable hash of prefix+env."""
+@dataclass(frozen=True)
+class Names:
+    """What the program names in one stack. Defaults come from `default_names`; naming.* overrides some."""
+
+    resource_group: str
+    managed_resource_group: str
+    workspace: str
+    virtual_network: str
+    nat_gateway: str
+    nat_public_ip: str
+    host_nsg: str
+    container_nsg: str
+    private_endpoint_nsg: str
+    storage_account: str
+    # The workspace's own (DBFS root) account, in the managed resource group. Named here, not left to
+    # Databricks' random `dbstorage<random>`, so its private endpoints can name it in the same run.
+    dbfs_storage_account: str
+    key_vault: str
+    access_connector: str
+    log_analytics: str
+    # <prefix>-<stack>: private endpoints and DNS zone links start with it
+    stack_prefix: str
+    # Account- and metastore-wide, so unique per stack: the serverless NCC, the storage credential and
+    # external locations (defaults; unityCatalog.* may name the latter two).
+    network_connectivity_config: str
+    storage_credential: str
+    secret_scope: str  # workspace-level; workspaceSettings.secretScope.name may name it
+
+    def external_location(self, container: str) -> str:
+        """The default name of the external location over a lake container."""
+        return f"{self.stack_prefix}-{container}"
+
+
+def default_names(prefix: str, stack: str) -> Names:
+    """The seed's naming scheme, per stack (not per environment: two stacks of one tier differ).
+    Globally unique names get a stable hash of prefix+stack."""
     compact = re.sub(r"[^a-z0-9]", "", prefix.lower())
-    suffix = short_hash(prefix, env)
-    return {
-        "resourceGroup": f"{prefix}-{env}-rg",
-        "managedResourceGroup": f"{prefix}-{env}-workspace-managed-rg",
-        "workspace": f"{prefix}-{env}-workspace",
-        "virtualNetwork": f"{prefix}-{env}-vnet",
-        "hostSubnet": "public-subnet",
-        "containerSubnet": "private-subnet",
-        "privateEndpointSubnet": "pe-subnet",
-        "natGateway": f"{prefix}-{env}-nat",
-        "natPublicIp": f"{prefix}-{env}-nat-pip",
-        "hostNsg": f"{prefix}-{env}-host-nsg",
-        "containerNsg": f"{prefix}-{env}-container-nsg",
-        "privateEndpointNsg": f"{prefix}-{env}-pe-nsg",
-        "storageAccount": f"{compact[:10]}{env}lake{suffix}"[:24],
-        # The workspace's own (DBFS root) account, in the managed resource group. Named here, not left to
-        # Databricks' random `dbstorage<random>`, so its private endpoints can name it in the same run.
-        "dbfsStorageAccount": f"{compact[:10]}{env}dbfs{suffix}"[:24],
-        "keyVault": f"{prefix}-{env}-kv-{suffix}"[:24],
-        "accessConnector": f"{prefix}-{env}-access-connector",
-        "logAnalytics": f"{prefix}-{env}-logs",
-    }
+    suffix = short_hash(prefix, stack)
+    base = f"{prefix}-{stack}"
+    return Names(
+        resource_group=f"{base}-rg",
+        managed_resource_group=f"{base}-workspace-managed-rg",
+        workspace=f"{base}-workspace",
+        virtual_network=f"{base}-vnet",
+        nat_gateway=f"{base}-nat",
+        nat_public_ip=f"{base}-nat-pip",
+        host_nsg=f"{base}-host-nsg",
+        container_nsg=f"{base}-container-nsg",
+        private_endpoint_nsg=f"{base}-pe-nsg",
+        storage_account=f"{compact[:10]}{stack}lake{suffix}"[:24],
+        dbfs_storage_account=f"{compact[:10]}{stack}dbfs{suffix}"[:24],
+        key_vault=f"{base}-kv-{suffix}"[:24],
+        access_connector=f"{base}-access-connector",
+        log_analytics=f"{base}-logs",
+        stack_prefix=base,
+        network_connectivity_config=f"{base}-ncc",
+        storage_credential=f"{base}-lake",
+        secret_scope=f"{base}-kv",
+    )

@@ -131,7 +131,7 @@ class ComputeArgs:
     workspace_provider: dbx.Provider
     # What makes the groups and the CI/CD principal workspace principals (the permission assignments);
     # every Permissions resource waits for it.
-    principals_ready: Sequence[pulumi.Resource] = ()
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class Compute(pulumi.ComponentResource):
@@ -146,7 +146,7 @@ class Compute(pulumi.ComponentResource):
         cfg, env = args.config, args.environment
         ws = pulumi.ResourceOptions(parent=self, provider=args.workspace_provider)
         acl = pulumi.ResourceOptions(parent=self, provider=args.workspace_provider,
-                                     depends_on=list(args.principals_ready))
+                                     depends_on=list(args.depends_on))
 
         def groups(roles: Sequence[Role]) -> list[str]:
             return [args.group_names[r] for r in roles]

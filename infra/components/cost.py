@@ -42,7 +42,7 @@ class CostArgs:
     budget_policy_managers: Sequence[str]  # account group names that manage it
     cicd_application_id: str
     account_provider: dbx.Provider
-    principals_ready: Sequence[pulumi.Resource] = ()  # the groups and the CI/CD principal exist
+    depends_on: Sequence[pulumi.Resource] = ()  # the groups and the CI/CD principal exist
 
 
 class Cost(pulumi.ComponentResource):
@@ -93,5 +93,5 @@ class Cost(pulumi.ComponentResource):
                 dbx.AccessControlRuleSetGrantRuleArgs(role="roles/budgetPolicy.user", principals=principals),
             ],
             opts=pulumi.ResourceOptions(parent=self, provider=args.account_provider,
-                                        depends_on=list(args.principals_ready)))
+                                        depends_on=list(args.depends_on)))
         self.register_outputs({"budgetId": self.budget.id, "budgetPolicyId": self.budget_policy.policy_id})

@@ -9,6 +9,7 @@ import pulumi_azure_native as azure_native
 from pulumi_azure_native import network
 
 from infra.config.core import NetworkConfig
+from infra.naming import Names
 
 DATABRICKS_DELEGATION = "Microsoft.Databricks/workspaces"
 
@@ -18,7 +19,7 @@ class NetworkArgs:
     config: NetworkConfig
     resource_group_name: pulumi.Input[str]
     location: str
-    names: dict[str, str]
+    names: Names
     tags: dict[str, str]
     # ARM id of the deploy runner's hub VNet (deploy.runner.hubVnetId): peered with this VNet both ways.
     hub_vnet_id: str | None = None
@@ -62,29 +63,29 @@ class Network(pulumi.ComponentResource):
         rg, loc, tags = args.resource_group_name, args.location, args.tags
 
         vnet = network.VirtualNetwork(
-            f"{name}-vnet", virtual_network_name=names["virtualNetwork"],
+            f"{name}-vnet", virtual_network_name=names.virtual_network,
             address_space=network.AddressSpaceArgs(address_prefixes=[cfg.vnet_cidr]),
             resource_group_name=rg, location=loc, tags=tags, opts=child)
 
         # No inline security rules: Azure Databricks adds and owns its network-intent rules on these NSGs.
         host_nsg = network.NetworkSecurityGroup(
-            f"{name}-host-nsg", network_security_group_name=names["hostNsg"],
+            f"{name}-host-nsg", network_security_group_name=names.host_nsg,
             resource_group_name=rg, location=loc, tags=tags, opts=child)
         container_nsg = network.NetworkSecurityGroup(
-            f"{name}-container-nsg", network_security_group_name=names["containerNsg"],
+            f"{name}-container-nsg", network_security_group_name=names.container_nsg,
             resource_group_name=rg, location=loc, tags=tags, opts=child)
         pe_nsg = network.NetworkSecurityGroup(
-            f"{name}-pe-nsg", network_security_group_name=names["privateEndpointNsg"],
+            f"{name}-pe-nsg", network_security_group_name=names.private_endpoint_nsg,
             resource_group_name=rg, location=loc, tags=tags, opts=child)
 
         nat_ip = network.PublicIPAddress(
-            f"{name}-nat-pip", public_ip_address_name=names["natPublicIp"],
+            f"{name}-nat-pip", public_ip_address_name=names.nat_public_ip,
             sku=network.PublicIPAddressSkuArgs(name=network.PublicIPAddressSkuName.STANDARD),
             public_ip_allocation_method=network.IPAllocationMethod.STATIC,
             public_ip_address_version=network.IPVersion.I_PV4,
             resource_group_name=rg, location=loc, tags=tags, opts=child)
         nat = network.NatGateway(
-            f"{name}-nat", nat_gateway_name=names["natGateway"],
+            f"{name}-nat", nat_gateway_name=names.nat_gateway,
             sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
             public_ip_addresses=[network.SubResourceArgs(id=nat_ip.id)],
             idle_timeout_in_minutes=10,
@@ -136,9 +137,9 @@ class Network(pulumi.ComponentResource):
             hub = azure_native.Provider(f"{name}-hub-subscription", subscription_id=hub_sub,
                                         opts=pulumi.ResourceOptions(parent=self))
             self.hub_peerings = [
-                peer(f"{name}-to-hub", f"{names['virtualNetwork']}-to-{hub_name}", vnet.name, rg,
+                peer(f"{name}-to-hub", f"{names.virtual_network}-to-{hub_name}", vnet.name, rg,
                      args.hub_vnet_id, None),
-                peer(f"{name}-hub-to-spoke", f"{hub_name}-to-{names['virtualNetwork']}", hub_name, hub_rg,
+                peer(f"{name}-hub-to-spoke", f"{hub_name}-to-{names.virtual_network}", hub_name, hub_rg,
                      vnet.id, hub),
             ]
 

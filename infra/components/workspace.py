@@ -3,6 +3,7 @@ hardened per environment: storage firewall + access connector, CMK, infrastructu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -39,7 +40,7 @@ class WorkspaceArgs:
     # storage firewall's private endpoints can target it in the same run. None: Databricks picks one.
     dbfs_storage_account_name: str | None = None
     # Created before the workspace resource itself (a component's depends_on does not reach its children).
-    wait_for: tuple[pulumi.Resource, ...] = ()
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 def _flag(value: bool) -> databricks.WorkspaceCustomBooleanParameterArgs:
@@ -132,7 +133,7 @@ class Workspace(pulumi.ComponentResource):
             enhanced_security_compliance=_compliance(sec) if sec else None,
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete,
-                                        depends_on=list(args.wait_for)))
+                                        depends_on=list(args.depends_on)))
 
         # The chicken-and-egg of disk and DBFS CMK (as the Azure Verified Module and the SRA model it): the
         # disk encryption set's identity and the DBFS storage identity exist only once the workspace does, so

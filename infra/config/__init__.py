@@ -181,7 +181,7 @@ def validate(stack: str, raw: Mapping[str, Any], siblings: Mapping[str, Mapping[
     problems.extend(_secret_problems(stack, ours, secret_keys))
     config: StackConfig | None = None
     try:
-        config = StackConfig.model_validate(ours)
+        config = StackConfig.model_validate(ours, context={"stack": stack})
     except ValidationError as exc:
         problems.extend(format_validation_error(stack, exc))
     if config is not None and siblings:
@@ -195,7 +195,7 @@ def validate(stack: str, raw: Mapping[str, Any], siblings: Mapping[str, Mapping[
 def _quiet_parse(stack: str, raw: Mapping[str, Any]) -> StackConfig | None:
     try:
         ours, problems = _split_namespaces(stack, raw)
-        return None if problems else StackConfig.model_validate(ours)
+        return None if problems else StackConfig.model_validate(ours, context={"stack": stack})
     except ValidationError:
         return None  # that stack's own plan reports its problems
 
@@ -215,8 +215,8 @@ def cross_stack_problems(stack: str, config: StackConfig, siblings: Mapping[str,
         if mine.overlaps(theirs):
             problems.append(f"{stack}: network.vnetCidr: {config.network.vnet_cidr!r} overlaps stack "
                             f"{other_name}'s vnetCidr {other.network.vnet_cidr!r}; VNets must not overlap")
-        if other.names["resourceGroup"] == config.names["resourceGroup"]:
-            problems.append(f"{stack}: naming.resourceGroup: {config.names['resourceGroup']!r} is also "
+        if other.names.resource_group == config.names.resource_group:
+            problems.append(f"{stack}: naming.resourceGroup: {config.names.resource_group!r} is also "
                             f"stack {other_name}'s resource group; each environment needs its own")
         problems.extend(global_name_problems(stack, config.names, other_name, other.names))
         problems.extend(_cross_area_problems(stack, config, other_name, other))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -19,17 +18,6 @@ class StrictModel(BaseModel):
         frozen=True,
         strict=False,
     )
-
-
-EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-
-
-def check_emails(values: list[str]) -> list[str]:
-    """Every recipient list (budgets, monitors, alerts) goes through this one rule."""
-    for address in values:
-        if not EMAIL.match(address):
-            raise ValueError(f"has {address!r}, which is not an e-mail address")
-    return values
 
 
 class ConfigError(Exception):

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress
+import dataclasses
 import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
 from infra import naming
 from infra.config.base import StrictModel, field_problems
-
-Environment = Literal["dev", "test", "prod"]
+from infra.config.types import Environment as Environment  # defined in types.py; still importable from here
+from infra.config.types import Ipv4Cidr, StorageAccountName, SubnetName, ipv4_network
 
 # Azure regions where Azure Databricks is offered (the workspace's region; the metastore is regional).
 Region = Literal[
@@ -57,72 +58,44 @@ class NamingConfig(StrictModel):
     key_vault: str | None = None
     # The workspace's DBFS root storage account (workspace parameter storageAccountName; set at creation only).
     # An existing workspace keeps the name Databricks gave it: set this to it (`dbstorage...`).
-    dbfs_storage_account: str | None = None
+    dbfs_storage_account: StorageAccountName | None = None
 
-    @field_validator("dbfs_storage_account")
-    @classmethod
-    def _dbfs_name(cls, v: str | None) -> str | None:
-        problem = naming.check_name("storageAccount", v) if v is not None else None
-        if problem:
-            raise ValueError(problem)
-        return v
-
-    def resolved(self, env: str) -> dict[str, str]:
-        names = naming.default_names(self.prefix, env)
-        for key in ("resourceGroup", "managedResourceGroup", "workspace", "virtualNetwork",
-                    "storageAccount", "keyVault", "dbfsStorageAccount"):
-            override = getattr(self, re.sub(r"([A-Z])", r"_\1", key).lower())
-            if override:
-                names[key] = override
-        return names
+    def resolved(self, stack: str) -> naming.Names:
+        overrides = {key: value for key in ("resource_group", "managed_resource_group", "workspace", "virtual_network",
+                                            "storage_account", "key_vault", "dbfs_storage_account")
+                     if (value := getattr(self, key))}
+        return dataclasses.replace(naming.default_names(self.prefix, stack), **overrides)
 
 
-def global_name_problems(stack: str, names: dict[str, str], other_name: str, other: dict[str, str]) -> list[str]:
+def global_name_problems(stack: str, names: naming.Names, other_name: str, other: naming.Names) -> list[str]:
     """Globally unique names (storage accounts incl. the DBFS root, key vaults) differ from every other stack's."""
     problems = []
     for what, keys in naming.GLOBAL_NAMESPACES.items():
         for key in keys:
-            clash = next((k for k in keys if other[k] == names[key]), None)
+            mine = getattr(names, key)
+            clash = next((k for k in keys if getattr(other, k) == mine), None)
             if clash is not None:
-                problems.append(f"{stack}: naming.{key}: {names[key]!r} is also stack {other_name}'s {clash}; "
-                                f"a {what} name is globally unique in Azure")
+                problems.append(f"{stack}: naming.{to_camel(key)}: {mine!r} is also stack {other_name}'s "
+                                f"{to_camel(clash)}; a {what} name is globally unique in Azure")
     return problems
-
-
-def _network(value: str) -> ipaddress.IPv4Network:
-    try:
-        net = ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        raise ValueError("is not a valid CIDR (e.g. '10.10.0.0/16')") from None
-    if not isinstance(net, ipaddress.IPv4Network):
-        raise ValueError("is not an IPv4 CIDR; Azure Databricks VNet injection needs IPv4")
-    if str(net) != value:
-        raise ValueError(f"has host bits set; did you mean {str(net)!r}?")
-    return net
 
 
 class NetworkConfig(StrictModel):
     """One VNet per environment: Databricks host (public) and container (private) subnets, a PE subnet."""
 
-    vnet_cidr: str
-    host_subnet_cidr: str
-    container_subnet_cidr: str
-    private_endpoint_subnet_cidr: str
-    host_subnet_name: str = "public-subnet"
-    container_subnet_name: str = "private-subnet"
-    private_endpoint_subnet_name: str = "pe-subnet"
+    vnet_cidr: Ipv4Cidr
+    host_subnet_cidr: Ipv4Cidr
+    container_subnet_cidr: Ipv4Cidr
+    private_endpoint_subnet_cidr: Ipv4Cidr
+    host_subnet_name: SubnetName = "public-subnet"
+    container_subnet_name: SubnetName = "private-subnet"
+    private_endpoint_subnet_name: SubnetName = "pe-subnet"
     egress: Literal["natGateway"] = "natGateway"
-
-    @field_validator("vnet_cidr", "host_subnet_cidr", "container_subnet_cidr", "private_endpoint_subnet_cidr")
-    @classmethod
-    def _cidr(cls, v: str) -> str:
-        _network(v)
-        return v
 
     @field_validator("vnet_cidr")
     @classmethod
     def _vnet_size(cls, v: str) -> str:
-        if not 8 <= _network(v).prefixlen <= 24:
+        if not 8 <= ipv4_network(v).prefixlen <= 24:
             raise ValueError("must be between /8 and /24 (room for two Databricks subnets and a PE subnet)")
         return v
 
@@ -130,32 +103,24 @@ class NetworkConfig(StrictModel):
     @classmethod
     def _databricks_subnet_size(cls, v: str) -> str:
         # Azure Databricks: subnets from /17 to /26 (smaller leaves no room for nodes).
-        if not 17 <= _network(v).prefixlen <= 26:
+        if not 17 <= ipv4_network(v).prefixlen <= 26:
             raise ValueError("must be between /17 and /26 (Azure Databricks subnet sizes)")
         return v
 
     @field_validator("private_endpoint_subnet_cidr")
     @classmethod
     def _pe_subnet_size(cls, v: str) -> str:
-        if _network(v).prefixlen > 28:
+        if ipv4_network(v).prefixlen > 28:
             raise ValueError("must be /28 or larger (private endpoints need addresses)")
-        return v
-
-    @field_validator("host_subnet_name", "container_subnet_name", "private_endpoint_subnet_name")
-    @classmethod
-    def _subnet_name(cls, v: str) -> str:
-        problem = naming.check_name("subnet", v)
-        if problem:
-            raise ValueError(problem)
         return v
 
     @model_validator(mode="after")
     def _layout(self) -> NetworkConfig:
-        vnet = _network(self.vnet_cidr)
+        vnet = ipv4_network(self.vnet_cidr)
         subnets = {
-            "hostSubnetCidr": _network(self.host_subnet_cidr),
-            "containerSubnetCidr": _network(self.container_subnet_cidr),
-            "privateEndpointSubnetCidr": _network(self.private_endpoint_subnet_cidr),
+            "hostSubnetCidr": ipv4_network(self.host_subnet_cidr),
+            "containerSubnetCidr": ipv4_network(self.container_subnet_cidr),
+            "privateEndpointSubnetCidr": ipv4_network(self.private_endpoint_subnet_cidr),
         }
         problems: list[tuple[str, Any, str]] = []
         for key, net in subnets.items():

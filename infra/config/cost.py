@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from infra.config.base import StrictModel, check_emails, field_problems
+from infra.config.base import StrictModel, field_problems
+from infra.config.types import EmailList
 
 
 class BudgetThreshold(StrictModel):
@@ -27,7 +28,7 @@ class BudgetConfig(StrictModel):
     """A monthly Azure cost budget scoped to the environment's resource group."""
 
     monthly_amount: float = Field(gt=0)  # in the subscription's billing currency
-    contact_emails: list[str]
+    contact_emails: EmailList
     # First day of a month (YYYY-MM-01). Unset: the first of the month in which the budget is created (Azure
     # rejects past start dates outside the current month); later runs leave the created date alone.
     start_date: dt.date | None = None
@@ -39,7 +40,7 @@ class BudgetConfig(StrictModel):
         if not v:
             raise ValueError("has no recipients; allowed: one or more e-mail addresses (a budget alert must "
                              "reach someone)")
-        return check_emails(v)
+        return v
 
     @field_validator("start_date")
     @classmethod

@@ -7,14 +7,13 @@ from typing import Literal
 from pydantic import Field
 
 from infra.config.base import StrictModel
-
-_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+from infra.config.types import Uuid
 
 
 class DatabricksConfig(StrictModel):
     """The Databricks account (for account-level resources: metastore assignment, groups, principals)."""
 
-    account_id: str = Field(pattern=_UUID, description="Databricks account id (a UUID; not a secret)")
+    account_id: Uuid = Field(description="Databricks account id (a UUID; not a secret)")
     account_host: Literal["https://accounts.azuredatabricks.net"] = "https://accounts.azuredatabricks.net"
     # None: the provider picks up whatever the environment offers (Azure CLI, OIDC, managed identity).
     auth_type: Literal["azure-cli", "github-oidc-azure", "azure-msi", "azure-client-secret"] | None = None

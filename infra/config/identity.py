@@ -9,24 +9,23 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from infra.config.base import StrictModel, field_problems
+from infra.config.types import GROUP_NAME_PATTERN, Environment, GroupName, Uuid
 
 Role = Literal["dataScientists", "mlEngineers", "devopsEngineers", "modelConsumers"]
 ROLES: tuple[Role, ...] = ("dataScientists", "mlEngineers", "devopsEngineers", "modelConsumers")
-
-_GROUP_NAME = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,127}$"
 
 
 class GroupsConfig(StrictModel):
     """Account-level group display names per role, plus the platform admins."""
 
-    data_scientists: str = Field(default="mlops-data-scientists", pattern=_GROUP_NAME)
-    ml_engineers: str = Field(default="mlops-ml-engineers", pattern=_GROUP_NAME)
-    devops_engineers: str = Field(default="mlops-devops-engineers", pattern=_GROUP_NAME)
-    model_consumers: str = Field(default="mlops-model-consumers", pattern=_GROUP_NAME)
-    admins: str = Field(default="mlops-platform-admins", pattern=_GROUP_NAME)
+    data_scientists: GroupName = "mlops-data-scientists"
+    ml_engineers: GroupName = "mlops-ml-engineers"
+    devops_engineers: GroupName = "mlops-devops-engineers"
+    model_consumers: GroupName = "mlops-model-consumers"
+    admins: GroupName = "mlops-platform-admins"
 
     @field_validator("*")
     @classmethod
@@ -43,9 +42,9 @@ class GroupsConfig(StrictModel):
 class ServicePrincipalConfig(StrictModel):
     """The environment's CI/CD service principal (the seed's `databricks-cicd`)."""
 
-    display_name: str = Field(default="databricks-cicd", pattern=_GROUP_NAME)
+    display_name: GroupName = "databricks-cicd"
     # The Entra ID application (client) id of the principal; an identifier, not a secret.
-    application_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    application_id: Uuid
 
 
 class AccountGroupsConfig(StrictModel):
@@ -61,7 +60,7 @@ class AccountGroupsConfig(StrictModel):
 
     lookup: bool = False
     manage: bool = False
-    from_stack: Literal["dev", "test", "prod"] | None = None
+    from_stack: Environment | None = None
     # Account SCIM ids per role key (+ 'admins') of groups synced from Entra ID.
     ids: dict[str, str] | None = None
 
@@ -94,7 +93,7 @@ class DeployerConfig(StrictModel):
 
     # The Entra ID application (client) id of the deploying service principal (CI's AZURE_CLIENT_ID).
     # It keeps ownership of the Unity Catalog objects it creates and must not be the CI/CD principal.
-    application_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    application_id: Uuid
 
 
 class IdentityConfig(StrictModel):
@@ -112,7 +111,7 @@ class IdentityConfig(StrictModel):
         for key, group in self.extra_roles.items():
             if not re.match(r"^[a-z][A-Za-z0-9]*$", key) or key in (*ROLES, "admins", "cicdServicePrincipal"):
                 problems.append((f"extraRoles.{key}", group, "needs a new camelCase role key (not a built-in role)"))
-            elif "@" in group or not re.match(_GROUP_NAME, group):
+            elif "@" in group or not re.match(GROUP_NAME_PATTERN, group):
                 problems.append((f"extraRoles.{key}", group, "is not an account group name (roles map to groups, "
                                  "never to individuals)"))
         if self.deployer.application_id == self.cicd_service_principal.application_id:
@@ -142,3 +141,12 @@ class IdentityConfig(StrictModel):
     def group_names(self) -> dict[str, str]:
         names: dict[str, str] = {str(k): v for k, v in self.groups.by_role().items()}
         return {**names, **self.extra_roles, "admins": self.groups.admins}
+
+    def principal_name(self, key: str) -> str:
+        """A principal key from config -> the name Unity Catalog knows (group display name or application id)."""
+        groups = self.group_names()
+        if key in groups:
+            return groups[key]
+        if key == "cicdServicePrincipal":
+            return self.cicd_service_principal.application_id
+        return key

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import SecretStr, model_validator
+from pydantic import PrivateAttr, SecretStr, ValidationInfo, model_validator
+from pydantic.alias_generators import to_camel
 
 from infra.config import deploy as deploy_config
 from infra.config import security
 from infra.config import unity_catalog as uc_config
 from infra.config.base import StrictModel, field_problems
 from infra.config.compute import ComputeConfig
-from infra.config.core import (
-    Environment,
-    NamingConfig,
-    NetworkConfig,
-    Region,
-    TagsConfig,
-    WorkspaceConfig,
-)
+from infra.config.core import NamingConfig, NetworkConfig, Region, TagsConfig, WorkspaceConfig
 from infra.config.cost import CostConfig
 from infra.config.databricks import DatabricksConfig
 from infra.config.identity import IdentityConfig
 from infra.config.serving import ServingConfig, serving_stack_problems
-from infra.naming import check_name
+from infra.config.types import Environment
+from infra.naming import Names, check_name
 from infra.tags import platform_tags
 
 
@@ -31,6 +26,9 @@ class StackConfig(StrictModel):
     """Everything `mlops-platform:*` in Pulumi.<stack>.yaml."""
 
     environment: Environment
+    # The stack's name, from the validation context (validate() passes it): names derive from it, so two
+    # stacks of one environment (test and staging) differ. Not a config key.
+    _stack: str | None = PrivateAttr(default=None)
     location: Region = "eastus2"
     tags: TagsConfig
     naming: NamingConfig = NamingConfig()
@@ -48,6 +46,12 @@ class StackConfig(StrictModel):
     protection: security.ProtectionConfig = security.ProtectionConfig()
 
     deploy: deploy_config.DeployConfig = deploy_config.DeployConfig()
+
+    @model_validator(mode="after")
+    def _stack_name(self, info: ValidationInfo) -> StackConfig:
+        # First of the model validators: the ones below name things.
+        self._stack = (info.context or {}).get("stack")
+        return self
 
     @model_validator(mode="after")
     def _security_landing(self) -> StackConfig:
@@ -86,14 +90,15 @@ class StackConfig(StrictModel):
     def _names(self) -> StackConfig:
         names = self.names
         problems: list[tuple[str, Any, str]] = []
-        for kind, key in (("resourceGroup", "resourceGroup"), ("resourceGroup", "managedResourceGroup"),
-                          ("workspace", "workspace"), ("virtualNetwork", "virtualNetwork"),
-                          ("storageAccount", "storageAccount"), ("keyVault", "keyVault")):
-            problem = check_name(kind, names[key])
+        for kind, key in (("resourceGroup", "resource_group"), ("resourceGroup", "managed_resource_group"),
+                          ("workspace", "workspace"), ("virtualNetwork", "virtual_network"),
+                          ("storageAccount", "storage_account"), ("keyVault", "key_vault")):
+            name = getattr(names, key)
+            problem = check_name(kind, name)
             if problem:
-                problems.append((f"naming.{key}", names[key], problem))
-        if names["resourceGroup"] == names["managedResourceGroup"]:
-            problems.append(("naming.managedResourceGroup", names["managedResourceGroup"],
+                problems.append((f"naming.{to_camel(key)}", name, problem))
+        if names.resource_group == names.managed_resource_group:
+            problems.append(("naming.managedResourceGroup", names.managed_resource_group,
                              "must differ from naming.resourceGroup (Databricks owns the managed group)"))
         if problems:
             raise field_problems(problems)
@@ -120,8 +125,13 @@ class StackConfig(StrictModel):
         return self.model_copy(update=update)
 
     @property
-    def names(self) -> dict[str, str]:
-        return self.naming.resolved(self.environment)
+    def stack(self) -> str:
+        """The stack's name; the environment's when validated without one (it is for the checked-in stacks)."""
+        return self._stack if self._stack is not None else self.environment
+
+    @property
+    def names(self) -> Names:
+        return self.naming.resolved(self.stack)
 
     @property
     def is_prod(self) -> bool:
@@ -131,3 +141,26 @@ class StackConfig(StrictModel):
     def resource_tags(self) -> dict[str, str]:
         return platform_tags(self.environment, self.tags.project, self.tags.owner, self.tags.cost_center,
                              self.tags.extra)
+
+    # --- values the components take, derived here so the composition only wires ---
+    @property
+    def front_end_private(self) -> bool:
+        """Users reach the workspace over private link only (no public front end, no IP access lists)."""
+        return self.workspace.public_network_access == "Disabled"
+
+    @property
+    def cost_tags(self) -> dict[str, str]:
+        """Fixed custom tags on clusters, pools, the SQL warehouse and serverless usage (cost attribution)."""
+        return {"costCenter": self.tags.cost_center, "environment": self.environment, "project": self.tags.project}
+
+    @property
+    def compute_user_groups(self) -> list[str]:
+        """The groups of every role that may use compute here (clusters, jobs or the SQL warehouse), sorted."""
+        roles = {*self.compute.users, *self.compute.jobs.users, *self.compute.sql_warehouse.users}
+        by_role = self.identity.groups.by_role()
+        return sorted(by_role[r] for r in roles)
+
+    @property
+    def run_as_grants(self) -> dict[str, tuple[str, ...]]:
+        """catalog.schema -> what the drift alerts' and retrain jobs' run-as principal needs there."""
+        return self.serving.run_as_grants() if self.serving else {}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import StrictModel, field_problems
+from infra.config.types import OptionalUuid
 
 if TYPE_CHECKING:
     from infra.config.model import StackConfig
@@ -81,8 +82,7 @@ class EncryptionConfig(StrictModel):
     # Object id of the AzureDatabricks first-party app (app id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d) in this
     # tenant: it reads the Key Vault-backed secret scope (Key Vault Secrets User on the vault) and, with CMK,
     # wraps the managed-services key. Tenant-specific; not discoverable offline.
-    databricks_service_object_id: str | None = Field(
-        default=None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    databricks_service_object_id: OptionalUuid = None
     infrastructure_encryption: bool = True  # DBFS root double encryption; set at creation only
 
     @model_validator(mode="after")
@@ -192,8 +192,8 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
                          "is not allowed with encryption.customerManagedKeys true (Azure Databricks CMK needs "
                          "purge protection on the key's vault); allowed: true"))
     names = config.names
-    if names["dbfsStorageAccount"] == names["storageAccount"]:
-        problems.append(("naming.dbfsStorageAccount", names["dbfsStorageAccount"],
+    if names.dbfs_storage_account == names.storage_account:
+        problems.append(("naming.dbfsStorageAccount", names.dbfs_storage_account,
                          "must differ from the lake's naming.storageAccount (each is its own storage account)"))
     if enc.customer_managed_keys and enc.key_type == "RSA-HSM" and config.key_vault.sku != "premium":
         problems.append(("keyVault.sku", config.key_vault.sku,

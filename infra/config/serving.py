@@ -16,15 +16,12 @@ from typing import Any, Literal
 from croniter import croniter
 from pydantic import Field, field_validator, model_validator
 
-from infra.config.base import StrictModel, check_emails, field_problems
+from infra.config.base import StrictModel, field_problems
+from infra.config.types import UC_IDENTIFIER_PATTERN, EmailList, ServingName, UcIdentifier
 
 # UC identifiers: letters, digits, underscores (hyphens need quoting everywhere; keep them out).
-_UC_PART = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
+_UC_PART = UC_IDENTIFIER_PATTERN
 UC_THREE_PART = re.compile(rf"^{_UC_PART}\.{_UC_PART}\.{_UC_PART}$")
-UC_NAME = re.compile(rf"^{_UC_PART}$")
-# Serving endpoint names: alphanumerics, dashes and underscores, at most 63 characters (API rule).
-_ENDPOINT_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
-_SERVED_ENTITY_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 
 WorkloadSize = Literal["Small", "Medium", "Large"]
 WorkloadType = Literal["CPU", "GPU_SMALL", "GPU_MEDIUM", "GPU_LARGE", "MULTIGPU_MEDIUM"]
@@ -113,7 +110,7 @@ class Schedule(StrictModel):
 class ServedEntity(StrictModel):
     """One UC model version behind the endpoint. `name` is what routes refer to (e.g. champion)."""
 
-    name: str = Field(pattern=_SERVED_ENTITY_NAME)
+    name: ServingName
     entity_name: str
     entity_version: int
     # None: the serving-level default of this environment.
@@ -142,8 +139,8 @@ class InferenceTable(StrictModel):
     """AI Gateway inference table (not the retired auto_capture_config): where requests are logged."""
 
     enabled: bool = True
-    catalog: str = Field(pattern=UC_NAME.pattern)
-    schema_name: str = Field(default="model_inference_logs", alias="schema", pattern=UC_NAME.pattern)
+    catalog: UcIdentifier
+    schema_name: UcIdentifier = Field(default="model_inference_logs", alias="schema")
     table_prefix: str = Field(default="inference_logs_", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
 
     @property
@@ -170,7 +167,7 @@ class RateLimit(StrictModel):
 class CustomMetric(StrictModel):
     """A Lakehouse Monitoring custom metric, e.g. the seed's expected_loss business metric."""
 
-    name: str = Field(pattern=UC_NAME.pattern)
+    name: UcIdentifier
     type: Literal["aggregate", "derived", "drift"] = "aggregate"
     input_columns: list[str] = Field(default=[":table"], min_length=1)
     definition: str = Field(min_length=1)
@@ -215,11 +212,11 @@ class Monitor(StrictModel):
     slicing_exprs: list[str] = []
     custom_metrics: list[CustomMetric] = []
     # Schema name in the monitored table's catalog (seed: `monitoring`).
-    output_schema: str = Field(default="monitoring", pattern=UC_NAME.pattern)
+    output_schema: UcIdentifier = "monitoring"
     # None: /Workspace/Shared/lakehouse_monitoring/<catalog>_<schema>_<table> (the seed's location).
     assets_dir: str | None = None
     schedule: Schedule = Schedule()
-    failure_recipients: list[str]
+    failure_recipients: EmailList
     drift_alerts: list[DriftAlert] = []
 
     @field_validator("table_name", "baseline_table")
@@ -238,7 +235,7 @@ class Monitor(StrictModel):
         if not v:
             raise ValueError("is empty; a monitor needs at least one e-mail address to tell about failed "
                              "refreshes")
-        return check_emails(v)
+        return v
 
     @model_validator(mode="after")
     def _label_drift(self) -> Monitor:
@@ -268,7 +265,7 @@ class Monitor(StrictModel):
 class Endpoint(StrictModel):
     """One model serving endpoint: served UC model versions, traffic split, inference table, gateway."""
 
-    name: str = Field(pattern=_ENDPOINT_NAME)
+    name: ServingName
     # The pinned versions are registered in UC; false skips the endpoint (and its monitor) with a note.
     model_registered: bool = False
     entities: list[ServedEntity] = Field(min_length=1, max_length=10)
@@ -334,13 +331,8 @@ class Notifications(StrictModel):
     (`pulumi config set --secret` it).
     """
 
-    emails: list[str] = Field(min_length=1)
+    emails: EmailList = Field(min_length=1)
     webhook: Literal["microsoftTeams", "slack", "genericWebhook"] | None = None
-
-    @field_validator("emails")
-    @classmethod
-    def _valid_emails(cls, v: list[str]) -> list[str]:
-        return check_emails(v)
 
 
 class Retraining(StrictModel):
@@ -352,12 +344,7 @@ class Retraining(StrictModel):
     # Runs after the monitor refresh and the alert evaluation.
     schedule: Schedule = Schedule(cron="0 2 * * *")
     paused: bool = False
-    failure_recipients: list[str] = []
-
-    @field_validator("failure_recipients")
-    @classmethod
-    def _valid_emails(cls, v: list[str]) -> list[str]:
-        return check_emails(v)
+    failure_recipients: EmailList = []
 
     @field_validator("drift_notebook", "training_notebook")
     @classmethod
@@ -451,7 +438,7 @@ class ServingConfig(StrictModel):
 
 
 # What the alerts' and the retrain job's run-as principal needs on a schema it reads / registers models in
-# (USE_CATALOG on the catalog comes with it, see grants.grant_table).
+# (USE_CATALOG on the catalog comes with it, see the Unity Catalog grant table).
 RUN_AS_READ = ("USE_SCHEMA", "SELECT")
 RUN_AS_REGISTER = ("USE_SCHEMA", "CREATE_MODEL", "EXECUTE")
 

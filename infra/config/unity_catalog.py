@@ -12,13 +12,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import StrictModel, field_problems
-from infra.config.core import Environment
+from infra.config.types import (
+    OBJECT_NAME_PATTERN,
+    Environment,
+    OptionalSecurableName,
+    OptionalUuid,
+    UcName,
+)
 
 if TYPE_CHECKING:
     from infra.config.model import StackConfig
-
-_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-_UC_NAME = r"^[a-z][a-z0-9_]*$"  # lowercase so names match what Unity Catalog stores
 
 AccessLevel = Literal["NO_ACCESS", "READ", "READ_WRITE", "CREATE_UPDATE", "PROMOTE", "FULL_ACCESS"]
 
@@ -101,10 +104,10 @@ def _user_principal_problem(principal: str) -> str | None:
 class MetastoreConfig(StrictModel):
     """The region's metastore: referenced by id, created by exactly one stack, or read from that stack."""
 
-    id: str | None = Field(default=None, pattern=_UUID)
+    id: OptionalUuid = None
     create: bool = False
     from_stack: Environment | None = None  # the stack that creates it (its `metastoreId` output)
-    name: str = Field(default="company_mlops_metastore", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=255)
+    name: str = Field(default="company_mlops_metastore", pattern=OBJECT_NAME_PATTERN, max_length=255)
     delta_sharing_scope: Literal["INTERNAL", "INTERNAL_AND_EXTERNAL"] = "INTERNAL"
     delta_sharing_recipient_token_lifetime_days: int = Field(default=90, ge=1, le=365)
 
@@ -121,8 +124,8 @@ class MetastoreConfig(StrictModel):
 class StackReferenceConfig(StrictModel):
     """Where the other stacks' outputs live: `<organization>/<project>/<stack>`."""
 
-    organization: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
-    project: str = Field(default="mlops-platform", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    organization: str = Field(pattern=OBJECT_NAME_PATTERN, max_length=100)
+    project: str = Field(default="mlops-platform", pattern=OBJECT_NAME_PATTERN, max_length=100)
 
     def name(self, stack: str) -> str:
         return f"{self.organization}/{self.project}/{stack}"
@@ -157,7 +160,7 @@ class GrantConfig(StrictModel):
 
 
 class SchemaConfig(StrictModel):
-    name: str = Field(pattern=_UC_NAME, max_length=255)
+    name: UcName
     comment: str | None = None
     retention_days: int | None = Field(default=None, ge=1, le=3650)  # recorded as a schema property
     properties: dict[str, str] = {}
@@ -189,7 +192,7 @@ class BindingConfig(StrictModel):
 class CatalogConfig(StrictModel):
     """One catalog this stack owns: isolated, managed storage on the lake, schemas, matrix row."""
 
-    name: str = Field(pattern=_UC_NAME, max_length=255)
+    name: UcName
     comment: str | None = None
     storage_container: str  # a lake container (lake.containers) with an external location
     # Empty: this stack's workspace only, read-write. Another stack's workspace cannot reach this stack's
@@ -240,7 +243,7 @@ class ExternalLocationConfig(StrictModel):
     """An external location over a lake container (the storage credential is the access connector)."""
 
     container: str
-    name: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$", max_length=255)
+    name: OptionalSecurableName = None
     read_only: bool = False
     access: dict[str, Literal["NO_ACCESS", "READ", "READ_WRITE", "FULL_ACCESS"]] = {}
 
@@ -275,7 +278,7 @@ class CicdGrantsConfig(StrictModel):
 class UnityCatalogConfig(StrictModel):
     metastore: MetastoreConfig
     stack_references: StackReferenceConfig | None = None  # needed to reach other stacks' outputs
-    storage_credential: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]*$", max_length=255)
+    storage_credential: OptionalSecurableName = None
     external_locations: list[ExternalLocationConfig] = []
     catalogs: list[CatalogConfig] = []
     default_catalog: str | None = None  # default: the first catalog
@@ -340,12 +343,7 @@ class WorkspaceSettingsConfig(StrictModel):
 
 def principal_name(config: StackConfig, key: str) -> str:
     """A principal key from config -> the name Unity Catalog knows (group display name or application id)."""
-    groups = config.identity.group_names()
-    if key in groups:
-        return groups[key]
-    if key == "cicdServicePrincipal":
-        return config.identity.cicd_service_principal.application_id
-    return key
+    return config.identity.principal_name(key)
 
 
 def admin_principals(config: StackConfig) -> set[str]:
@@ -387,7 +385,7 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
                              "has no external location; add {container: " + cat.storage_container
                              + "} to unityCatalog.externalLocations (managed storage must be covered by one)"))
         for b, binding in enumerate(cat.bindings):
-            if binding.stack != config.environment:
+            if binding.stack != config.stack:
                 problems.append((f"{where}.bindings[{b}].stack", binding.stack, _unreachable_binding(config)))
         for g, grant in enumerate(cat.grants):
             name = principal_name(config, grant.principal)
@@ -408,7 +406,7 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
         problems.append(("unityCatalog.cicd.schema", uc.cicd.schema_,
                          f"is not a schema of catalog {cat_cfg.name}; allowed: "
                          f"{', '.join(s.name for s in cat_cfg.schemas)}"))
-    if uc.metastore.from_stack == config.environment:
+    if uc.metastore.from_stack == config.stack:
         problems.append(("unityCatalog.metastore.fromStack", uc.metastore.from_stack,
                          "names this stack; use metastore.create: true here instead"))
     if uc.metastore.from_stack and uc.stack_references is None:
@@ -431,7 +429,7 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
     if groups.from_stack and uc.stack_references is None:
         problems.append(("identity.accountGroups.fromStack", groups.from_stack,
                          "needs unityCatalog.stackReferences.organization to read that stack's accountGroupIds"))
-    if groups.from_stack == config.environment:
+    if groups.from_stack == config.stack:
         problems.append(("identity.accountGroups.fromStack", groups.from_stack,
                          "names this stack; use accountGroups.manage: true here instead"))
     if config.is_prod and not ws.disable_legacy_access:
@@ -448,8 +446,8 @@ def _unreachable_binding(config: StackConfig) -> str:
     lake = config.lake
     posture = "public access disabled" if lake.public_network_access == "Disabled" else "network default Deny"
     return (f"is another stack's workspace, which cannot reach this catalog's managed storage on stack "
-            f"{config.environment}'s lake ({posture}; the private endpoints, DNS records and serverless NCC rules "
-            f"to it exist in stack {config.environment} only); bind the catalog to its own stack and give the "
+            f"{config.stack}'s lake ({posture}; the private endpoints, DNS records and serverless NCC rules "
+            f"to it exist in stack {config.stack} only); bind the catalog to its own stack and give the "
             "other environment its own catalog on its own lake")
 
 
@@ -462,7 +460,7 @@ def referenced_stacks(config: StackConfig) -> set[str]:
     uc = config.unity_catalog
     refs: set[str] = {b.stack for c in uc.catalogs for b in c.bindings}
     refs |= {s for s in (uc.metastore.from_stack, config.identity.account_groups.from_stack) if s}
-    return refs - {config.environment}
+    return refs - {config.stack}
 
 
 def cross_stack_problems(stack: str, config: StackConfig, other_name: str, other: StackConfig) -> list[str]:

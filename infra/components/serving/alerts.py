@@ -28,7 +28,7 @@ class DriftAlertsArgs:
     run_as_application_id: str                  # the CI/CD principal evaluates the queries
     webhook_url: pulumi.Input[str] | None = None
     # The SQL warehouse is serverless: the NCC binding and approved private endpoints to the lake.
-    network_ready: Sequence[pulumi.Input[pulumi.Resource]] = ()
+    depends_on: Sequence[pulumi.Input[pulumi.Resource]] = ()
 
 
 def drift_query(drift_table: str, alert: DriftAlert, monitor: Monitor) -> str:
@@ -110,5 +110,5 @@ class DriftAlerts(pulumi.ComponentResource):
                     pause_status="UNPAUSED"),
                 run_as=dbx.AlertV2RunAsArgs(service_principal_name=args.run_as_application_id),
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
-                                            depends_on=[monitor, *args.network_ready]))
+                                            depends_on=[monitor, *args.depends_on]))
         self.register_outputs({"alerts": list(self.alerts)})

@@ -6,6 +6,7 @@ about catalogs need Unity Catalog on the workspace first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -31,9 +32,11 @@ class WorkspaceSettingsArgs:
     group_names: dict[str, str]  # role key -> group display name
     cicd_application_id: str
     workspace_provider: dbx.Provider
-    metastore_assignment: pulumi.Resource
-    workspace_access: list[pulumi.Resource]  # permission assignments: groups must be workspace principals
+    metastore_assignment: pulumi.Resource  # Unity Catalog on the workspace: every setting waits for it
     key_vault: KeyVaultRef | None = None
+    # The permission assignments that make the groups and the CI/CD principal workspace principals: the
+    # secret scope, its ACLs and the folder permissions name them.
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class WorkspaceSettings(pulumi.ComponentResource):
@@ -72,7 +75,7 @@ class WorkspaceSettings(pulumi.ComponentResource):
                 disable_legacy_dbfs=dbx.DisableLegacyDbfsSettingDisableLegacyDbfsArgs(value=True), opts=ws)
 
         after_access = pulumi.ResourceOptions(parent=self, provider=args.workspace_provider,
-                                              depends_on=[args.metastore_assignment, *args.workspace_access])
+                                              depends_on=[args.metastore_assignment, *args.depends_on])
         self.secret_scope = None
         if args.key_vault is not None:
             # Key Vault-backed: secrets stay in the environment's vault; Databricks only reads them.

@@ -15,9 +15,10 @@ from typing import Any
 import pulumi
 import pulumi_databricks as dbx
 
-from infra.components.alerts import DriftAlerts, DriftAlertsArgs
-from infra.components.monitoring import Monitoring, MonitoringArgs
-from infra.components.retraining import Retraining, RetrainingArgs
+from infra.components.serverless_network import ServerlessNetwork
+from infra.components.serving.alerts import DriftAlerts, DriftAlertsArgs
+from infra.components.serving.monitoring import Monitoring, MonitoringArgs
+from infra.components.serving.retraining import Retraining, RetrainingArgs
 from infra.config.serving import Endpoint, ServingConfig
 
 
@@ -33,14 +34,14 @@ class ServingArgs:
     warehouse_id: pulumi.Input[str]             # SQL warehouse the drift alerts run on
     # "catalog.schema" -> the UC schema resource: endpoints/monitors wait for what they write into.
     schemas: Mapping[str, pulumi.Resource] = field(default_factory=dict)
-    # What must be in place first: the groups and the CI/CD principal in the workspace, its UC grants.
-    # Everything else here waits for the endpoints, so only endpoints and their permissions name it.
-    after: Sequence[pulumi.Resource] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     webhook_url: pulumi.Input[str] | None = None  # secret
-    # What every serverless consumer (endpoint, monitor, alert, serverless job) waits for: the NCC binding and
-    # its approved private endpoints to the lakes (ServerlessNetwork.ready). Called only when one is declared.
-    serverless_ready: Callable[[], Sequence[pulumi.Input[pulumi.Resource]]] | None = None
+    # The NCC through which serverless compute reaches the lakes: every serverless consumer (endpoint, monitor,
+    # alert, serverless job) waits for its ready(), asked for only once one is declared (it reads the lakes).
+    serverless_network: ServerlessNetwork | None = None
+    # The groups and the CI/CD principal in the workspace, its UC grants. Everything else here waits for the
+    # endpoints, so only endpoints and their permissions wait for these directly.
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 # Tag of an endpoint whose monitor waits for its table (rollout phase 1): policy checks and people can see it.
@@ -86,7 +87,7 @@ class Serving(pulumi.ComponentResource):
                     dbx.PermissionsAccessControlArgs(service_principal_name=args.cicd_application_id,
                                                      permission_level="CAN_MANAGE"),
                 ],
-                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.after)))
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on)))
 
         monitored = [ep for ep in cfg.endpoints if ep.monitored]
         for ep in cfg.endpoints:
@@ -100,19 +101,19 @@ class Serving(pulumi.ComponentResource):
         ready = network() if monitored else []
         self.monitoring = Monitoring(f"{name}-monitoring", MonitoringArgs(
             endpoints=monitored, endpoint_resources=self.endpoints, provider=args.provider,
-            warehouse_id=args.warehouse_id, schemas=args.schemas, network_ready=ready), opts=child)
+            warehouse_id=args.warehouse_id, schemas=args.schemas, depends_on=ready), opts=child)
         self.alerts = DriftAlerts(f"{name}-alerts", DriftAlertsArgs(
             environment=args.environment, endpoints=monitored, monitors=self.monitoring.monitors,
             notifications=cfg.notifications, webhook_url=args.webhook_url, provider=args.provider,
             warehouse_id=args.warehouse_id, run_as_application_id=args.cicd_application_id,
-            network_ready=ready), opts=child)
+            depends_on=ready), opts=child)
         self.retraining = None
         if cfg.retraining and cfg.retraining.enabled and monitored:
             self.retraining = Retraining(f"{name}-retraining", RetrainingArgs(
                 config=cfg.retraining, endpoints=monitored, monitors=self.monitoring.monitors,
                 provider=args.provider, run_as_application_id=args.cicd_application_id,
                 ml_engineers_group=args.ml_engineers_group, data_scientists_group=args.data_scientists_group,
-                tags={**args.tags, "gitSha": cfg.git_sha}, network_ready=ready), opts=child)
+                tags={**args.tags, "gitSha": cfg.git_sha}, depends_on=ready), opts=child)
 
         self.register_outputs({"endpoints": list(self.endpoints), "pending": self.pending})
 
@@ -120,7 +121,7 @@ class Serving(pulumi.ComponentResource):
     def _network(args: ServingArgs) -> Callable[[], list[pulumi.Input[pulumi.Resource]]]:
         """The serverless gate, asked for only when a consumer is declared (a first deploy declares none)."""
         def ready() -> list[pulumi.Input[pulumi.Resource]]:
-            return list(args.serverless_ready()) if args.serverless_ready else []
+            return list(args.serverless_network.ready()) if args.serverless_network else []
         return ready
 
     def _endpoint(self, ep: Endpoint, args: ServingArgs,
@@ -132,7 +133,7 @@ class Serving(pulumi.ComponentResource):
         wanted = {table.full_schema} if table.enabled else set()
         wanted |= {e.entity_name.rsplit(".", 1)[0] for e in ep.entities}
         depends: list[pulumi.Input[pulumi.Resource]] = [args.schemas[s] for s in sorted(wanted) if s in args.schemas]
-        depends += [*args.after, *network_ready]
+        depends += [*args.depends_on, *network_ready]
         traffic = ep.traffic
         return dbx.ModelServing(
             ep.name,

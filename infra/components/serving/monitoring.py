@@ -23,7 +23,7 @@ class MonitoringArgs:
     warehouse_id: pulumi.Input[str]                 # for the monitor's dashboard
     schemas: Mapping[str, pulumi.Resource] = field(default_factory=dict)  # "catalog.schema" -> UC schema
     # Refreshes run on serverless compute: the NCC binding and approved private endpoints to the lake.
-    network_ready: Sequence[pulumi.Input[pulumi.Resource]] = ()
+    depends_on: Sequence[pulumi.Input[pulumi.Resource]] = ()
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -41,7 +41,7 @@ class Monitoring(pulumi.ComponentResource):
             # The endpoint fills the table; the output schema receives the metric tables.
             depends: list[pulumi.Input[pulumi.Resource]] = [args.endpoint_resources[ep.name]]
             depends += [args.schemas[s] for s in (table_schema, mon.output_schema_full) if s in args.schemas]
-            depends += list(args.network_ready)
+            depends += list(args.depends_on)
             self.monitors[ep.name] = dbx.QualityMonitor(
                 f"{ep.name}-monitor",
                 table_name=mon.table_name,

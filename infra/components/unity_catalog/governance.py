@@ -21,29 +21,37 @@ the checked-in stacks read none.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_databricks as dbx
 
-from infra.components.grants import (
-    UcGrants,
-    UcGrantsArgs,
-    external_location_name,
-    grant_table,
-    storage_credential_name,
-)
-from infra.components.identity import AccountIdentity, AccountIdentityArgs
-from infra.components.workspace_settings import KeyVaultRef, WorkspaceSettings, WorkspaceSettingsArgs
-from infra.config import StackConfig
-from infra.config.unity_catalog import ACCESS_LEVELS
+from infra.components.unity_catalog.grant_table import external_location_name, grant_table, storage_credential_name
+from infra.components.unity_catalog.grants import UcGrants, UcGrantsArgs
+from infra.components.unity_catalog.identity import AccountIdentity, AccountIdentityArgs
+from infra.components.unity_catalog.workspace_settings import KeyVaultRef, WorkspaceSettings, WorkspaceSettingsArgs
+from infra.config.identity import IdentityConfig
+from infra.config.unity_catalog import ACCESS_LEVELS, UnityCatalogConfig, WorkspaceSettingsConfig
+from infra.naming import Names
 
 
 @dataclass(frozen=True)
 class UnityCatalogArgs:
-    config: StackConfig
+    # --- config sections and values derived from the stack config ---
+    config: UnityCatalogConfig
+    identity: IdentityConfig
+    settings: WorkspaceSettingsConfig
+    names: Names  # default names of the storage credential, external locations and secret scope
+    stack: str  # this stack: its own workspace among the bindings' stacks
+    environment: str
+    region: str  # a metastore created here serves this region
+    protect: bool
+    retain_on_delete: bool
+    # catalog.schema -> what the drift alerts' and retrain jobs' run-as principal needs there
+    run_as_grants: Mapping[str, Sequence[str]]
+    # --- inputs from other components ---
     workspace_numeric_id: pulumi.Input[str]
     account_provider: dbx.Provider
     workspace_provider: dbx.Provider
@@ -52,12 +60,11 @@ class UnityCatalogArgs:
     key_vault: KeyVaultRef | None = None
     # The lake's resources (storage account, containers, access connector role): credential and
     # external locations are validated against the storage, so they wait for it.
-    storage_dependencies: list[pulumi.Resource] | None = None
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
-def workspace_roles(config: StackConfig) -> list[str]:
+def workspace_roles(uc: UnityCatalogConfig) -> list[str]:
     """Roles the matrix lets into this workspace: any access to its default (environment) catalog."""
-    uc = config.unity_catalog
     cat = uc.catalog(uc.default_catalog_name) if uc.default_catalog_name else None
     if cat is None:
         return []
@@ -78,24 +85,23 @@ class UnityCatalog(pulumi.ComponentResource):
     group_names: dict[str, str]
     cicd_application_id: str
     identity: AccountIdentity
+    workspace_principals: list[pulumi.Resource]
     grants: UcGrants
     settings: WorkspaceSettings
     outputs: dict[str, Any]
 
     def __init__(self, name: str, args: UnityCatalogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:platform:UnityCatalog", name, None, opts)
-        config = args.config
-        uc = config.unity_catalog
+        uc = args.config
         self._args = args
         self._peers: dict[str, pulumi.StackReference] = {}
-        protect = config.protection.protect
-        retain = config.protection.retain_on_delete
+        protect, retain = args.protect, args.retain_on_delete
 
         # --- metastore: referenced, created here, or created by another stack ---
         self.metastore = None
         if uc.metastore.create:
             self.metastore = dbx.Metastore(
-                "metastore", name=uc.metastore.name, region=config.location,
+                "metastore", name=uc.metastore.name, region=args.region,
                 delta_sharing_scope=uc.metastore.delta_sharing_scope,
                 delta_sharing_recipient_token_lifetime_in_seconds=(
                     uc.metastore.delta_sharing_recipient_token_lifetime_days * 86400
@@ -116,26 +122,26 @@ class UnityCatalog(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=args.account_provider))
         assigned = [self.metastore_assignment]
         ws_opts = pulumi.ResourceOptions(parent=self, provider=args.workspace_provider, depends_on=assigned)
-        storage_deps = list(args.storage_dependencies or [])
+        storage_deps = list(args.depends_on)
 
         # --- storage credential (the access connector's managed identity) and external locations ---
-        cred_name = storage_credential_name(config)
+        cred_name = storage_credential_name(uc, args.names)
         self.storage_credential = dbx.StorageCredential(
             "storage-credential", name=cred_name,
             azure_managed_identity=dbx.StorageCredentialAzureManagedIdentityArgs(
                 access_connector_id=args.access_connector_id),
-            isolation_mode="ISOLATION_MODE_ISOLATED", comment=f"{config.environment} lake via the access connector",
+            isolation_mode="ISOLATION_MODE_ISOLATED", comment=f"{args.environment} lake via the access connector",
             opts=pulumi.ResourceOptions(parent=self, provider=args.workspace_provider,
                                         depends_on=[*assigned, *storage_deps]))
         own_binding = [(pulumi.Output.from_input(args.workspace_numeric_id), "BINDING_TYPE_READ_WRITE")]
         self._bind("storage-credential", "storage_credential", cred_name, self.storage_credential, own_binding)
         self.external_locations = {}
         for loc in uc.external_locations:
-            loc_name = external_location_name(config, loc.container)
+            loc_name = external_location_name(uc, args.names, loc.container)
             self.external_locations[loc.container] = ext = dbx.ExternalLocation(
                 f"external-location-{loc.container}", name=loc_name, url=args.abfss_url(loc.container),
                 credential_name=self.storage_credential.name, read_only=loc.read_only,
-                isolation_mode="ISOLATION_MODE_ISOLATED", comment=f"{config.environment} lake container",
+                isolation_mode="ISOLATION_MODE_ISOLATED", comment=f"{args.environment} lake container",
                 opts=pulumi.ResourceOptions(parent=self, provider=args.workspace_provider,
                                             depends_on=[*assigned, *storage_deps]))
             self._bind(f"external-location-{loc.container}", "external_location", loc_name, ext, own_binding)
@@ -155,7 +161,7 @@ class UnityCatalog(pulumi.ComponentResource):
                         else "BINDING_TYPE_READ_WRITE") for b in cat.bindings] or own_binding
             self.bindings[cat.name] = targets
             self._bind(f"catalog-{cat.name}", "catalog", cat.name, catalog, targets,
-                       [b.stack for b in cat.bindings] or [config.environment])
+                       [b.stack for b in cat.bindings] or [args.stack])
             for schema in cat.schemas:
                 full = f"{cat.name}.{schema.name}"
                 self.schemas[full] = dbx.Schema(
@@ -165,22 +171,24 @@ class UnityCatalog(pulumi.ComponentResource):
                         protect=protect, retain_on_delete=retain)))
 
         # --- identity: groups, CI/CD principal, who enters this workspace ---
-        groups_from = config.identity.account_groups.from_stack
+        groups_from = args.identity.account_groups.from_stack
         self.identity = AccountIdentity("identity", AccountIdentityArgs(
-            config=config.identity, workspace_roles=workspace_roles(config),
+            config=args.identity, workspace_roles=workspace_roles(uc),
             workspace_numeric_id=args.workspace_numeric_id, account_provider=args.account_provider,
             metastore_assignment=self.metastore_assignment,
             group_ids_from_stack=self.peer(groups_from).get_output("accountGroupIds") if groups_from else None),
             opts=pulumi.ResourceOptions(parent=self))
         self.group_names = self.identity.group_names
-        self.cicd_application_id = config.identity.cicd_service_principal.application_id
+        # Groups and the CI/CD principal are workspace principals once these exist: what names them waits.
+        self.workspace_principals = list(self.identity.assignments.values())
+        self.cicd_application_id = args.identity.cicd_service_principal.application_id
 
         # --- grants: the matrix, authoritative per securable ---
-        rows = grant_table(config)
+        rows = grant_table(uc, args.identity, args.names, args.run_as_grants)
         securables: dict[tuple[str, str], pulumi.Resource] = {("storage_credential", cred_name):
                                                               self.storage_credential}
         for container, ext in self.external_locations.items():
-            securables[("external_location", external_location_name(config, container))] = ext
+            securables[("external_location", external_location_name(uc, args.names, container))] = ext
         securables.update({("catalog", n): c for n, c in self.catalogs.items()})
         securables.update({("schema", n): s for n, s in self.schemas.items()})
         self.grants = UcGrants("grants", UcGrantsArgs(
@@ -191,14 +199,12 @@ class UnityCatalog(pulumi.ComponentResource):
         # --- workspace settings ---
         default = uc.default_catalog_name
         self.settings = WorkspaceSettings("settings", WorkspaceSettingsArgs(
-            config=config.workspace_settings, environment=config.environment,
+            config=args.settings, environment=args.environment,
             default_catalog=self.catalogs.get(default) if default else None,
-            secret_scope_name=config.workspace_settings.secret_scope.name
-            or f"{config.naming.prefix}-{config.environment}-kv",
+            secret_scope_name=args.settings.secret_scope.name or args.names.secret_scope,
             group_names=self.group_names, cicd_application_id=self.cicd_application_id,
             workspace_provider=args.workspace_provider, metastore_assignment=self.metastore_assignment,
-            workspace_access=list(self.identity.assignments.values()), key_vault=args.key_vault),
-            opts=pulumi.ResourceOptions(parent=self))
+            key_vault=args.key_vault, depends_on=self.workspace_principals), opts=pulumi.ResourceOptions(parent=self))
 
         self.outputs = self._stack_outputs(rows)
         self.register_outputs({"metastoreId": self.metastore_id, "catalogs": sorted(self.catalogs)})
@@ -207,7 +213,7 @@ class UnityCatalog(pulumi.ComponentResource):
     def peer(self, stack: str) -> pulumi.StackReference:
         """The other stack's outputs (one StackReference per stack)."""
         if stack not in self._peers:
-            refs = self._args.config.unity_catalog.stack_references
+            refs = self._args.config.stack_references
             if refs is None:
                 raise ValueError("unityCatalog.stackReferences is required to read another stack's outputs")
             self._peers[stack] = pulumi.StackReference(
@@ -215,14 +221,14 @@ class UnityCatalog(pulumi.ComponentResource):
         return self._peers[stack]
 
     def _workspace_id(self, stack: str) -> pulumi.Output[str]:
-        if stack == self._args.config.environment:
+        if stack == self._args.stack:
             return pulumi.Output.from_input(self._args.workspace_numeric_id)
         return self.peer(stack).get_output("workspaceNumericId").apply(str)
 
     def _bind(self, prefix: str, securable_type: str, securable_name: str, target: pulumi.Resource,
               workspaces: list[tuple[pulumi.Output[str], str]], stacks: list[str] | None = None) -> None:
         """Isolated securables are visible only in the workspaces bound here."""
-        stacks = stacks or [self._args.config.environment]
+        stacks = stacks or [self._args.stack]
         for stack, (workspace_id, binding_type) in zip(stacks, workspaces, strict=True):
             dbx.WorkspaceBinding(
                 f"binding-{prefix}-{stack}", securable_type=securable_type, securable_name=securable_name,
@@ -231,8 +237,7 @@ class UnityCatalog(pulumi.ComponentResource):
                                             depends_on=[self.metastore_assignment, target]))
 
     def _stack_outputs(self, rows: list[Any]) -> dict[str, Any]:
-        config = self._args.config
-        uc = config.unity_catalog
+        uc = self._args.config
         catalogs: list[pulumi.Output[Any]] = []
         for cat in uc.catalogs:
             targets = self.bindings[cat.name]
@@ -243,7 +248,7 @@ class UnityCatalog(pulumi.ComponentResource):
             "defaultCatalog": uc.default_catalog_name,
             "catalogs": pulumi.Output.all(*catalogs),
             "grants": [r.as_output() for r in rows],
-            "systemSchemas": list(config.workspace_settings.system_schemas),
+            "systemSchemas": list(self._args.settings.system_schemas),
             "experimentPath": self.settings.experiment_path,
         }
         if self.identity.groups:  # the owning stack publishes the ids for the others

@@ -44,7 +44,7 @@ class RetrainingArgs:
     data_scientists_group: str                  # CAN_VIEW
     tags: Mapping[str, str] = field(default_factory=dict)
     # Serverless jobs compute: the NCC binding and approved private endpoints to the lake.
-    network_ready: Sequence[pulumi.Input[pulumi.Resource]] = ()
+    depends_on: Sequence[pulumi.Input[pulumi.Resource]] = ()
 
 
 def declared_reads(tables: Sequence[str | None]) -> str:
@@ -116,7 +116,7 @@ class Retraining(pulumi.ComponentResource):
                 if cfg.failure_recipients else None,
                 tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
-                                            depends_on=[monitor, *args.network_ready]))
+                                            depends_on=[monitor, *args.depends_on]))
             self.jobs[ep.name] = job
             self.permissions[ep.name] = dbx.Permissions(
                 f"{ep.name}-drift-retrain-permissions",
