@@ -130,7 +130,8 @@ class Platform(pulumi.ComponentResource):
             # the credential and external locations are checked against the storage
             depends_on=[self.lake, self.private_link]), opts=child)
         # Serverless compute reaches the storage Unity Catalog reads through an NCC bound to the workspace: the
-        # lake, and the DBFS root when the storage firewall closes it.
+        # lake, and the DBFS root when the storage firewall closes it (as the SRA's
+        # azure/tf/modules/workspace/dbfs_privatelink.tf does for both).
         targets = [StorageTarget("lake", self.lake.account_id)]
         if config.workspace_security.default_storage_firewall:
             targets.append(StorageTarget("dbfs", self.workspace.dbfs_storage_account_id))

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from infra.config import PROJECT_DIR, ConfigError, load_stack, read_stack_file
-from infra.offline.engine import plan_stack
+from mlopsctl.plan.engine import plan_stack
 from tests.support import STACKS, plan_of, set_path
 
 # The edits the cross-stack rules require of a copy of test.
