@@ -119,7 +119,7 @@ class Platform(pulumi.ComponentResource):
         # --- unity catalog and access ---
         self.unity_catalog = UnityCatalog("unity-catalog", UnityCatalogArgs(
             config=config.unity_catalog, identity=config.identity, settings=config.workspace_settings,
-            names=names, stack=config.stack, environment=config.environment, region=config.location,
+            names=names, stack=config.stack, region=config.location,
             protect=protection.protect, retain_on_delete=protection.retain_on_delete,
             run_as_grants=config.run_as_grants,
             workspace_numeric_id=self.workspace.workspace_id,
@@ -145,11 +145,11 @@ class Platform(pulumi.ComponentResource):
         # Permissions and rule sets name groups and the CI/CD principal: only once they are workspace principals.
         principals = self.unity_catalog.workspace_principals
         self.compute = Compute("compute", ComputeArgs(
-            config=config.compute, environment=config.environment, cost_tags=config.cost_tags,
+            config=config.compute, stack=config.stack, cost_tags=config.cost_tags,
             group_names=ident.groups.by_role(), cicd_application_id=ident.cicd_service_principal.application_id,
             workspace_provider=self.databricks.workspace, depends_on=principals), opts=child)
         self.cost = Cost("cost", CostArgs(
-            config=config.cost, environment=config.environment, cost_tags=config.cost_tags,
+            config=config.cost, stack=config.stack, cost_tags=config.cost_tags,
             account_id=config.databricks.account_id,
             budget_policy_users=config.compute_user_groups, budget_policy_managers=[ident.groups.admins],
             cicd_application_id=ident.cicd_service_principal.application_id,
@@ -163,7 +163,7 @@ class Platform(pulumi.ComponentResource):
             groups = ident.groups
             webhook = config.alert_webhook_url
             self.serving = Serving("serving", ServingArgs(
-                config=config.serving, environment=config.environment, tags=tags,
+                config=config.serving, stack=config.stack, tags=tags,
                 consumers_group=groups.model_consumers, ml_engineers_group=groups.ml_engineers,
                 data_scientists_group=groups.data_scientists,
                 cicd_application_id=ident.cicd_service_principal.application_id,

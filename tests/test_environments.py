@@ -46,6 +46,9 @@ NAME_INPUTS = {
     "databricks:index/storageCredential:StorageCredential": "name",
     "databricks:index/externalLocation:ExternalLocation": "name",
     "databricks:index/secretScope:SecretScope": "name",  # pragma: allowlist secret (a type token)
+    "databricks:index/budgetPolicy:BudgetPolicy": "policyName",  # account-wide: a shared name would collide
+    "databricks:index/instancePool:InstancePool": "instancePoolName",
+    "azure-native:consumption:Budget": "budgetName",
 }
 
 
@@ -105,6 +108,31 @@ def test_staging_plans_test_shape_under_its_own_names(tmp_path: Path) -> None:
         assert names and len(names) == len(theirs[typ]), typ
         assert not set(names) & set(theirs[typ]), typ
         assert all("staging" in name for name in names), (typ, names)
-    # the environment stays the tier: tags and cost attribution say test
+    # tags and cost attribution name the stack (staging's costs are its own); the tier decides relaxations
     group = plan.one("azure-native:resources:ResourceGroup")
-    assert group.inputs["tags"]["environment"] == "test"
+    assert group.inputs["tags"]["environment"] == "staging"
+
+
+@pytest.fixture(scope="module")
+def staging_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _project(tmp_path_factory.mktemp("staging"), staging_config())
+
+
+def test_the_tools_take_the_new_stack_with_no_code_change(staging_project: Path, tmp_path: Path) -> None:
+    """plan --stack all, check (with test's enforcement copied), diff, cost-table, diagram and bundle-targets."""
+    from infra.policy.enforcement import CONFIG_DIR, load_config
+    from infra.policy.offline import check_plan
+    from mlopsctl.commands.main import main
+    from mlopsctl.reports.cost_table import load_all, render
+    from mlopsctl.reports.diagram import render as diagram
+    from mlopsctl.reports.diff import diff_plans
+
+    doc = plan_stack("staging", staging_project).as_json()
+    report = check_plan(doc, "staging", load_config(path=CONFIG_DIR / "test.json"))
+    assert [(v.rule, v.message) for v in report.mandatory] == []
+    assert diff_plans(doc, doc).counts["same"] == sum(1 for r in doc["resources"] if r["custom"])
+    table = render(load_all(staging_project))
+    assert "| | dev | staging | test | prod |" in table
+    assert "mlops-staging-workspace" in diagram(doc)
+    assert main(["bundle-targets", "--all", "--project-dir", str(staging_project)]) == 0
+

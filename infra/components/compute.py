@@ -123,7 +123,7 @@ def _access(groups: Sequence[str], level: str, service_principals: Sequence[str]
 
 @dataclass(frozen=True)
 class ComputeArgs:
-    environment: str
+    stack: str  # the environment's name (its stack); names and comments use it
     config: ComputeConfig
     cost_tags: dict[str, str]                # fixed custom tags on every cluster, pool and warehouse
     group_names: Mapping[Role, str]          # role -> account group name
@@ -143,7 +143,7 @@ class Compute(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:platform:Compute", name, None, opts)
-        cfg, env = args.config, args.environment
+        cfg, env = args.config, args.stack
         ws = pulumi.ResourceOptions(parent=self, provider=args.workspace_provider)
         acl = pulumi.ResourceOptions(parent=self, provider=args.workspace_provider,
                                      depends_on=list(args.depends_on))

@@ -31,7 +31,7 @@ def notification_key(kind: str, percent: float) -> str:
 
 @dataclass(frozen=True)
 class CostArgs:
-    environment: str
+    stack: str  # the environment's name (its stack); names and comments use it
     config: CostConfig
     resource_group_name: pulumi.Input[str]
     resource_group_id: pulumi.Input[str]
@@ -61,7 +61,7 @@ class Cost(pulumi.ComponentResource):
             for t in budget.thresholds}
         self.budget = consumption.Budget(
             f"{name}-budget",
-            budget_name=f"mlops-{args.environment}-monthly",
+            budget_name=f"mlops-{args.stack}-monthly",
             scope=args.resource_group_id,
             amount=budget.monthly_amount,
             category=consumption.CategoryType.COST,
@@ -75,7 +75,7 @@ class Cost(pulumi.ComponentResource):
         account = pulumi.ResourceOptions(parent=self, provider=args.account_provider)
         self.budget_policy = dbx.BudgetPolicy(
             f"{name}-budget-policy",
-            policy_name=f"mlops-{args.environment}-serverless",
+            policy_name=f"mlops-{args.stack}-serverless",
             custom_tags=[dbx.BudgetPolicyCustomTagArgs(key=k, value=v) for k, v in sorted(args.cost_tags.items())],
             binding_workspace_ids=[pulumi.Output.from_input(args.workspace_numeric_id).apply(int)],
             opts=account)

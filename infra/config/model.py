@@ -139,7 +139,7 @@ class StackConfig(StrictModel):
 
     @property
     def resource_tags(self) -> dict[str, str]:
-        return platform_tags(self.environment, self.tags.project, self.tags.owner, self.tags.cost_center,
+        return platform_tags(self.stack, self.tags.project, self.tags.owner, self.tags.cost_center,
                              self.tags.extra)
 
     # --- values the components take, derived here so the composition only wires ---
@@ -151,7 +151,7 @@ class StackConfig(StrictModel):
     @property
     def cost_tags(self) -> dict[str, str]:
         """Fixed custom tags on clusters, pools, the SQL warehouse and serverless usage (cost attribution)."""
-        return {"costCenter": self.tags.cost_center, "environment": self.environment, "project": self.tags.project}
+        return {"costCenter": self.tags.cost_center, "environment": self.stack, "project": self.tags.project}
 
     @property
     def compute_user_groups(self) -> list[str]:

@@ -19,7 +19,7 @@ from infra.config.serving import DriftAlert, Endpoint, Monitor, Notifications
 
 @dataclass(frozen=True)
 class DriftAlertsArgs:
-    environment: str
+    stack: str  # the environment's name (its stack); names and comments use it
     endpoints: Sequence[Endpoint]               # monitored endpoints
     monitors: Mapping[str, dbx.QualityMonitor]  # endpoint name -> its monitor
     notifications: Notifications
@@ -71,15 +71,15 @@ class DriftAlerts(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         if wanted:
             self.destinations["email"] = dbx.NotificationDestination(
-                f"mlops-{args.environment}-drift-email",
-                display_name=f"mlops-{args.environment} drift alerts (e-mail)",
+                f"mlops-{args.stack}-drift-email",
+                display_name=f"mlops-{args.stack} drift alerts (e-mail)",
                 config=dbx.NotificationDestinationConfigArgs(
                     email=dbx.NotificationDestinationConfigEmailArgs(addresses=args.notifications.emails)),
                 opts=child)
             if args.notifications.webhook and args.webhook_url is not None:
                 self.destinations[args.notifications.webhook] = dbx.NotificationDestination(
-                    f"mlops-{args.environment}-drift-{args.notifications.webhook}",
-                    display_name=f"mlops-{args.environment} drift alerts ({args.notifications.webhook})",
+                    f"mlops-{args.stack}-drift-{args.notifications.webhook}",
+                    display_name=f"mlops-{args.stack} drift alerts ({args.notifications.webhook})",
                     config=_webhook_config(args.notifications.webhook, args.webhook_url),
                     opts=child)
         subscriptions = [dbx.AlertV2EvaluationNotificationSubscriptionArgs(destination_id=d.id)
@@ -93,7 +93,7 @@ class DriftAlerts(pulumi.ComponentResource):
             key = f"{ep.name}-{alert.metric}"
             self.alerts[key] = dbx.AlertV2(
                 key,
-                display_name=f"[{args.environment}] {ep.name}: {alert.metric.replace('_', ' ')} > {alert.threshold}",
+                display_name=f"[{args.stack}] {ep.name}: {alert.metric.replace('_', ' ')} > {alert.threshold}",
                 query_text=query,
                 warehouse_id=args.warehouse_id,
                 evaluation=dbx.AlertV2EvaluationArgs(

@@ -25,7 +25,7 @@ from infra.config.serving import Endpoint, ServingConfig
 @dataclass(frozen=True)
 class ServingArgs:
     config: ServingConfig
-    environment: str
+    stack: str  # the environment's name (its stack); names and comments use it
     provider: dbx.Provider                      # the environment's workspace provider
     consumers_group: str                        # CAN_QUERY on every endpoint
     cicd_application_id: str                    # CAN_MANAGE; runs the alerts and the retrain jobs
@@ -103,7 +103,7 @@ class Serving(pulumi.ComponentResource):
             endpoints=monitored, endpoint_resources=self.endpoints, provider=args.provider,
             warehouse_id=args.warehouse_id, schemas=args.schemas, depends_on=ready), opts=child)
         self.alerts = DriftAlerts(f"{name}-alerts", DriftAlertsArgs(
-            environment=args.environment, endpoints=monitored, monitors=self.monitoring.monitors,
+            stack=args.stack, endpoints=monitored, monitors=self.monitoring.monitors,
             notifications=cfg.notifications, webhook_url=args.webhook_url, provider=args.provider,
             warehouse_id=args.warehouse_id, run_as_application_id=args.cicd_application_id,
             depends_on=ready), opts=child)

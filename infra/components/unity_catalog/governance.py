@@ -44,8 +44,7 @@ class UnityCatalogArgs:
     identity: IdentityConfig
     settings: WorkspaceSettingsConfig
     names: Names  # default names of the storage credential, external locations and secret scope
-    stack: str  # this stack: its own workspace among the bindings' stacks
-    environment: str
+    stack: str  # this stack: names, comments and its own workspace among the bindings
     region: str  # a metastore created here serves this region
     protect: bool
     retain_on_delete: bool
@@ -130,7 +129,7 @@ class UnityCatalog(pulumi.ComponentResource):
             "storage-credential", name=cred_name,
             azure_managed_identity=dbx.StorageCredentialAzureManagedIdentityArgs(
                 access_connector_id=args.access_connector_id),
-            isolation_mode="ISOLATION_MODE_ISOLATED", comment=f"{args.environment} lake via the access connector",
+            isolation_mode="ISOLATION_MODE_ISOLATED", comment=f"{args.stack} lake via the access connector",
             opts=pulumi.ResourceOptions(parent=self, provider=args.workspace_provider,
                                         depends_on=[*assigned, *storage_deps]))
         own_binding = [(pulumi.Output.from_input(args.workspace_numeric_id), "BINDING_TYPE_READ_WRITE")]
@@ -141,7 +140,7 @@ class UnityCatalog(pulumi.ComponentResource):
             self.external_locations[loc.container] = ext = dbx.ExternalLocation(
                 f"external-location-{loc.container}", name=loc_name, url=args.abfss_url(loc.container),
                 credential_name=self.storage_credential.name, read_only=loc.read_only,
-                isolation_mode="ISOLATION_MODE_ISOLATED", comment=f"{args.environment} lake container",
+                isolation_mode="ISOLATION_MODE_ISOLATED", comment=f"{args.stack} lake container",
                 opts=pulumi.ResourceOptions(parent=self, provider=args.workspace_provider,
                                             depends_on=[*assigned, *storage_deps]))
             self._bind(f"external-location-{loc.container}", "external_location", loc_name, ext, own_binding)
@@ -199,7 +198,7 @@ class UnityCatalog(pulumi.ComponentResource):
         # --- workspace settings ---
         default = uc.default_catalog_name
         self.settings = WorkspaceSettings("settings", WorkspaceSettingsArgs(
-            config=args.settings, environment=args.environment,
+            config=args.settings, stack=args.stack,
             default_catalog=self.catalogs.get(default) if default else None,
             secret_scope_name=args.settings.secret_scope.name or args.names.secret_scope,
             group_names=self.group_names, cicd_application_id=self.cicd_application_id,

@@ -26,7 +26,7 @@ class KeyVaultRef:
 @dataclass(frozen=True)
 class WorkspaceSettingsArgs:
     config: WorkspaceSettingsConfig
-    environment: str
+    stack: str  # the environment's name (its stack); names and comments use it
     default_catalog: dbx.Catalog | None
     secret_scope_name: str
     group_names: dict[str, str]  # role key -> group display name
@@ -89,7 +89,7 @@ class WorkspaceSettings(pulumi.ComponentResource):
                 dbx.SecretAcl(f"secret-scope-read-{role}", scope=self.secret_scope.name,
                               principal=args.group_names[role], permission="READ", opts=after_access)
 
-        self.experiment_path = f"{cfg.experiment_folder.root}/{args.environment}"
+        self.experiment_path = f"{cfg.experiment_folder.root}/{args.stack}"
         self.experiment_folder = dbx.Directory("experiment-folder", path=self.experiment_path, opts=ws)
         controls = [dbx.PermissionsAccessControlArgs(group_name=args.group_names[role], permission_level=level)
                     for role, level in cfg.experiment_folder.permissions.items()]
