@@ -164,6 +164,7 @@ def test_every_file_path_the_docs_name_exists() -> None:
     """A path in the docs that a restructuring moved leaves the reader looking for nothing."""
     pattern = re.compile(r"\b((?:infra|mlopsctl|scripts|tests)/[A-Za-z0-9_/.-]+\.(?:py|sh|json|yaml))")
     allowed = {"infra/policy/config/staging.json"}  # the "add an environment" example creates it
-    missing = {(page.name, path) for page in [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
-               for path in pattern.findall(page.read_text()) if path not in allowed and not (PROJECT_DIR / path).exists()}
+    pages = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
+    missing = {(page.name, path) for page in pages for path in pattern.findall(page.read_text())
+               if path not in allowed and not (PROJECT_DIR / path).exists()}
     assert missing == set()
