@@ -28,6 +28,7 @@ plan: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check infra mlopsctl tests scripts
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
