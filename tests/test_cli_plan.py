@@ -157,3 +157,12 @@ def test_policy_report_reads_at_80_columns() -> None:
     print_report(report, console)
     words = console.export_text().replace("│", " ").split()
     assert report.verdicts and all(v.rule in words for v in report.verdicts)
+
+
+def test_all_stacks_print_in_promotion_order(mlopsctl: Mlopsctl) -> None:
+    """`--stack all`: dev, test, prod (the order changes promote in), not the alphabet's dev, prod, test."""
+    for stack in ("dev", "test", "prod"):
+        plan_of(stack)  # cached before the workers fork, so they plan nothing again
+    result = mlopsctl("plan", "--stack", "all", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == ["dev", "test", "prod"]

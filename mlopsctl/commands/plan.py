@@ -32,9 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from infra.config import known_stacks
+    from infra.config import stack_order
 
-    stacks = known_stacks(args.project_dir)
+    stacks = stack_order(args.project_dir)  # promotion order: dev, test, prod
     out = Console()
     # One process per stack: the plans are independent and each pays its own imports, so they overlap.
     # Forked before Pulumi or gRPC are imported here (no threads yet).
