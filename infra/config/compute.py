@@ -207,6 +207,17 @@ class ComputeConfig(StrictModel):
             raise field_problems(problems)
         return self
 
+    @model_validator(mode="after")
+    def _ml_runtime_access_mode(self) -> ComputeConfig:
+        # Databricks docs, "Standard compute requirements and limitations": Databricks Runtime for ML is not
+        # supported on standard (USER_ISOLATION) compute; it runs on dedicated (SINGLE_USER) compute.
+        ml = [key for key in self.runtime_versions if "-ml-" in key]
+        if ml and self.data_security_mode != "SINGLE_USER":
+            raise field_problems([("dataSecurityMode", self.data_security_mode,
+                                   f"cannot run the ML runtime {ml[0]!r} (standard access mode does not support "
+                                   "Databricks Runtime ML); allowed: 'SINGLE_USER'")])
+        return self
+
     @property
     def driver_node_type(self) -> str:
         return self.driver_node_type_id or self.node_type_id

@@ -126,6 +126,26 @@ class WorkspaceSecurityConfig(StrictModel):
                 raise ValueError(f"entry {cidr!r} allows the whole internet; list your egress ranges")
         return v
 
+    @field_validator("ip_access_list")
+    @classmethod
+    def _ipv4_prefix_only(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            problem = access_list_entry_problem(entry)
+            if problem:
+                raise ValueError(f"entry {entry!r} {problem}")
+        return v
+
+
+def access_list_entry_problem(entry: str) -> str | None:
+    """Why an IP access list entry is refused, or None. Databricks docs, "Configure IP access lists for
+    workspaces": IP access lists support IPv4 addresses only (single addresses and CIDR ranges)."""
+    address, _, prefix = entry.partition("/")
+    if ":" in address:
+        return "is IPv6; Databricks IP access lists take IPv4 addresses and CIDR ranges only"
+    if prefix and not prefix.isdigit():
+        return "uses a netmask; write a prefix length instead, e.g. '10.0.0.0/24' (CIDR ranges only)"
+    return None
+
 
 class PrivateLinkConfig(StrictModel):
     """Private endpoints and private DNS for the workspace, lake and key vault."""
