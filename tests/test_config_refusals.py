@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from infra.config import cost, environment_name_problems, validate
+from tests import test_compute_config_errors, test_config_errors, test_security_config, test_serving_config
 from tests.support import config_problems, siblings, stack_raw, with_changes
 
 ALERT = "serving.endpoints.0.monitor.driftAlerts.0"
@@ -117,6 +118,24 @@ def test_a_stack_not_named_after_a_tier_may_have_any_tier() -> None:
     """Environments are data: a staging stack with `environment: test` is legitimate."""
     assert environment_name_problems("staging", {"environment": "test"}) == []
     assert environment_name_problems("prod", {"environment": "prod"}) == []
+
+
+MAX_LINE = 200
+CORPUS = [*CASES, *test_config_errors.CASES, *test_compute_config_errors.CASES, *test_security_config.CASES,
+          *test_serving_config.CASES]
+
+
+def test_every_problem_line_is_shorter_than_200_characters() -> None:
+    """One line per problem stays readable in a terminal and a CI log: every line that the broken configs of
+    the error corpora produce (all their problems, not only the asserted one) is under 200 characters."""
+    long = []
+    for case_id, stack, changes, _ in CORPUS:
+        try:
+            validate(stack, with_changes(stack, changes), siblings(stack))
+        except Exception as exc:  # ConfigError: its lines; anything else is the other tests' business
+            long.extend(f"{case_id}: {len(line)}: {line}" for line in getattr(exc, "problems", [])
+                        if len(line) >= MAX_LINE)
+    assert not long, "\n".join(long)
 
 
 def test_the_checked_in_stacks_still_pass() -> None:

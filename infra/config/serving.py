@@ -518,7 +518,7 @@ def _schema_problems(config: Any, serving: ServingConfig) -> list[tuple[str, Any
             continue  # another stack's catalog: _entity_catalog_problems says so
         if full not in declared:
             catalog, schema = full.split(".")
-            problems.append((path, full, f"is not a schema the Unity Catalog config declares; add {schema!r} to "
+            problems.append((path, full, f"is not a declared schema; add {schema!r} to "
                                          f"the schemas of catalog {catalog!r} (unityCatalog.catalogs)"))
     return problems
 
