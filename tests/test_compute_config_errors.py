@@ -26,17 +26,17 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
      "prod: compute.driverNodeTypeId: 'Standard_NC6s_v3' is of node type family NCsv3, which the policies do not "
      "allow; allowed families: DSv2, Dsv3, Esv3"),
     ("node-size-without-dbu-rate", "dev", [("compute.nodeTypeId", "Standard_DS2_v2")],
-     "dev: compute.nodeTypeId: 'Standard_DS2_v2' is not a size with a known DBU rate in family DSv2; allowed: "
+     "dev: compute.nodeTypeId: 'Standard_DS2_v2' has no known DBU rate in family DSv2; allowed: "
      "Standard_DS3_v2, Standard_DS4_v2, Standard_DS5_v2, Standard_DS12_v2, Standard_DS13_v2, Standard_DS14_v2"),
     ("node-not-a-vm-size", "dev", [("compute.nodeTypeId", "ds3")],
      "dev: compute.nodeTypeId: 'ds3' is not an Azure VM size (e.g. 'Standard_DS3_v2')"),
     ("seed-runtime-key", "dev", [("compute.runtimeVersions", ["17.2.x-ml-scala2.12"])],
-     "dev: compute.runtimeVersions: ['17.2.x-ml-scala2.12'] has '17.2.x-ml-scala2.12', which is not a "
-     "Databricks Runtime ML key; format <major>.<minor>.x-cpu-ml-scala<2.12|2.13>, e.g. '17.3.x-cpu-ml-scala2.13'"),
+     "dev: compute.runtimeVersions: ['17.2.x-ml-scala2.12'] has '17.2.x-ml-scala2.12', which is not an "
+     "ML runtime key; format <major>.<minor>.x-cpu-ml-scala<2.12|2.13>, e.g. '17.3.x-cpu-ml-scala2.13'"),
     ("unsupported-runtime", "prod", [("compute.runtimeVersions", ["17.3.x-cpu-ml-scala2.13",
                                                                   "13.3.x-cpu-ml-scala2.12"])],
-     "prod: compute.runtimeVersions: ['17.3.x-cpu-ml-scala2.13', '13.3.x-cpu-ml-scala2.12'] has "
-     "'13.3.x-cpu-ml-scala2.12', which is not a supported LTS ML runtime; allowed: 17.3.x-cpu-ml-scala2.13, "
+     "prod: compute.runtimeVersions[1]: '13.3.x-cpu-ml-scala2.12' is not a supported LTS runtime; allowed: "
+     "17.3.x-cpu-ml-scala2.13, "
      "16.4.x-cpu-ml-scala2.13, 16.4.x-cpu-ml-scala2.12, 15.4.x-cpu-ml-scala2.12"),
     ("dbu-bound-below-largest-cluster", "prod", [("compute.maxDbusPerHour", 100)],
      "prod: compute.maxDbusPerHour: 100.0 is below the largest allowed cluster's 102 DBU/h (16 workers + driver); "

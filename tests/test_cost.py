@@ -10,6 +10,7 @@ import pytest
 
 from infra.components.cost import budget_start
 from infra.config import PROJECT_DIR, validate
+from infra.config import cost as config_cost
 from mlopsctl.commands import main as cli
 from mlopsctl.plan.engine import run_program
 from mlopsctl.reports.cost_table import BEGIN, END, embedded, load_all, render
@@ -59,7 +60,8 @@ def test_budget_start_is_the_configured_month_or_the_current_one() -> None:
     assert budget_start(None, today=dt.date(2026, 2, 17)) == "2026-02-01T00:00:00Z"
 
 
-def test_a_configured_start_month_reaches_the_budget() -> None:
+def test_a_configured_start_month_reaches_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config_cost, "today", lambda: dt.date(2026, 1, 15))  # a start in the current month
     raw = set_path(stack_raw("test"), "cost.budget.startDate", "2026-01-01")
     budget = run_program("test", raw).one(BUDGET)
     assert budget.inputs["timePeriod"] == {"startDate": "2026-01-01T00:00:00Z"}

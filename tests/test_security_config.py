@@ -14,13 +14,13 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
     ("prod-public-front-end", "prod",
      [("workspace.publicNetworkAccess", "Enabled"), ("workspaceSecurity.ipAccessList", ["203.0.113.0/24"])],
      "prod: workspace.publicNetworkAccess: 'Enabled' is not allowed in prod: prod's workspace front end must be "
-     "private (private link only; Azure Policy 'Azure Databricks Workspaces should disable public network access')"),
+     "private (Azure Policy 'Azure Databricks Workspaces should disable public network access')"),
     ("prod-public-lake", "prod", [("lake.publicNetworkAccess", "Enabled")],
      "prod: lake.publicNetworkAccess: 'Enabled' is not allowed in prod: prod's lake must be reachable through "
      "private endpoints only (Azure Policy 'Storage accounts should disable public network access')"),
     ("prod-public-vault", "prod", [("keyVault.publicNetworkAccess", "Enabled")],
-     "prod: keyVault.publicNetworkAccess: 'Enabled' is not allowed in prod: prod's key vault must be reachable "
-     "through its private endpoint only (Azure Policy 'Azure Key Vault should disable public network access')"),
+     "prod: keyVault.publicNetworkAccess: 'Enabled' is not allowed in prod: prod's key vault must use its "
+     "private endpoint only (Azure Policy 'Azure Key Vault should disable public network access')"),
     ("prod-unprotected", "prod", [("protection.protect", False)],
      "prod: protection.protect: false is not allowed in prod: prod's stateful resources must be protected so a "
      "mistaken destroy cannot delete them"),
@@ -50,20 +50,20 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
      "dev: workspaceSecurity.ipAccessList: ['203.0.113.7/24'] entry '203.0.113.7/24' is not a CIDR without host "
      "bits (e.g. '203.0.113.0/24')"),
     ("cmk-needs-databricks-object-id", "prod", [("encryption.databricksServiceObjectId", DELETE)],
-     "prod: encryption.databricksServiceObjectId: null is required: the Key Vault-backed secret scope (and "
-     "customerManagedKeys) needs the AzureDatabricks app's object id in your tenant: az ad sp show --id "
+     "prod: encryption.databricksServiceObjectId: null is required (the secret scope and "
+     "customerManagedKeys need it); get it with: az ad sp show --id "
      "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv"),
     # the secret scope finding: without CMK the app still reads the Key Vault-backed secret scope
     ("secret-scope-needs-databricks-object-id", "dev", [("encryption.databricksServiceObjectId", DELETE)],
-     "dev: encryption.databricksServiceObjectId: null is required: the Key Vault-backed secret scope (and "
-     "customerManagedKeys) needs the AzureDatabricks app's object id in your tenant: az ad sp show --id "
+     "dev: encryption.databricksServiceObjectId: null is required (the secret scope and "
+     "customerManagedKeys need it); get it with: az ad sp show --id "
      "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv"),
     ("cmk-needs-purge-protection", "prod", [("keyVault.purgeProtection", False)],
      "prod: keyVault.purgeProtection: false is not allowed with encryption.customerManagedKeys true (Azure "
      "Databricks CMK needs purge protection on the key's vault); allowed: true"),
     ("prod-needs-purge-protection", "prod", [("keyVault.purgeProtection", False)],
-     "prod: keyVault.purgeProtection: false is not allowed in prod: prod's vault holds the workspace's keys; a "
-     "purged key loses the data it encrypts (Azure Policy 'Key vaults should have deletion protection enabled')"),
+     "prod: keyVault.purgeProtection: false is not allowed in prod: the vault holds the workspace's keys; a "
+     "purged key loses its data (Azure Policy 'Key vaults should have deletion protection enabled')"),
     ("deployer-principal-type", "prod", [("keyVault.deployerPrincipalType", "Group")],
      "prod: keyVault.deployerPrincipalType: 'Group' is not allowed; allowed: 'ServicePrincipal' or 'User'"),
     ("purge-protection-not-a-bool", "dev", [("keyVault.purgeProtection", "sometimes")],

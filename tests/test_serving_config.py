@@ -64,11 +64,11 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
      "dev: serving.endpoints[0].monitor.tableExists: true needs modelRegistered: true (the table is filled from "
      "this endpoint's inference log)"),
     ("inference-schema-not-declared", "dev", [(f"{EP}.inferenceTable.schema", "inference")],
-     "dev: serving.endpoints[0].inferenceTable: 'ml_dev_catalog.inference' is not a schema the Unity Catalog "
-     "config declares; add 'inference' to the schemas of catalog 'ml_dev_catalog' (unityCatalog.catalogs)"),
+     "dev: serving.endpoints[0].inferenceTable: 'ml_dev_catalog.inference' is not a declared schema; "
+     "add 'inference' to the schemas of catalog 'ml_dev_catalog' (unityCatalog.catalogs)"),
     ("monitoring-schema-not-declared", "test", [(f"{EP}.monitor.outputSchema", "metrics")],
-     "test: serving.endpoints[0].monitor.outputSchema: 'ml_test_catalog.metrics' is not a schema the Unity "
-     "Catalog config declares; add 'metrics' to the schemas of catalog 'ml_test_catalog' (unityCatalog.catalogs)"),
+     "test: serving.endpoints[0].monitor.outputSchema: 'ml_test_catalog.metrics' is not a declared schema; "
+     "add 'metrics' to the schemas of catalog 'ml_test_catalog' (unityCatalog.catalogs)"),
     ("webhook-without-secret", "dev", [("serving.notifications.webhook", "microsoftTeams")],
      "dev: serving.notifications.webhook: 'microsoftTeams' needs the webhook URL as a secret; run: pulumi config "
      "set --secret alertWebhookUrl <url>"),

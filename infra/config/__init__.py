@@ -178,6 +178,7 @@ def validate(stack: str, raw: Mapping[str, Any], siblings: Mapping[str, Mapping[
     from a stack file show theirs as `{secure: ...}`.
     """
     ours, problems = _split_namespaces(stack, raw)
+    problems[:0] = environment_name_problems(stack, ours)
     problems.extend(_secret_problems(stack, ours, secret_keys))
     config: StackConfig | None = None
     try:
@@ -190,6 +191,17 @@ def validate(stack: str, raw: Mapping[str, Any], siblings: Mapping[str, Mapping[
         raise ConfigError(problems)
     assert config is not None
     return config
+
+
+def environment_name_problems(stack: str, ours: Mapping[str, Any]) -> list[str]:
+    """A stack named after a tier (dev, test, prod) has that tier: `environment: dev` pasted into
+    Pulumi.test.yaml would otherwise show up only as name collisions with dev. Other names (staging) may
+    have any tier; names come from the stack name, relaxations from the tier."""
+    value = ours.get("environment")
+    if stack in TIERS and value in TIERS and value != stack:
+        return [f"{stack}: environment: {value!r} differs from the stack name {stack!r}; a stack named after a "
+                f"tier has that tier (allowed: {stack!r})"]
+    return []
 
 
 def _quiet_parse(stack: str, raw: Mapping[str, Any]) -> StackConfig | None:

@@ -51,6 +51,27 @@ def key_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+def _join_key(path: str, sub: str) -> str:
+    """'compute.runtimeVersions' + '[1]' -> 'compute.runtimeVersions[1]'; + 'x' -> '...runtimeVersions.x'."""
+    if not path:
+        return sub
+    return path + sub if sub.startswith("[") else f"{path}.{sub}"
+
+
+# Problem lines stay under this many characters (a terminal, a CI log). A long list of allowed values
+# (regions) is cut short; the configuration reference lists them all.
+MAX_LINE = 200
+
+
+def _short_allowed(expected: str, room: int) -> str:
+    """pydantic's "'a', 'b' or 'c'" shortened to its first values when it does not fit in `room`."""
+    if len(expected) < room:
+        return expected
+    values = expected.replace(" or ", ", ").split(", ")
+    head = ", ".join(values[:3])
+    return f"{head}, ... ({len(values)} values; see docs/configuration.md)"
+
+
 def show(value: Any) -> str:
     """A value as the user wrote it (YAML-ish), for error lines."""
     if isinstance(value, str):
@@ -103,13 +124,13 @@ def format_validation_error(stack: str, exc: ValidationError, prefix: tuple[str,
             if _MARK in detail:
                 for item in detail.split(_MARK)[1:]:
                     sub, shown, msg = item.split("\x1f")
-                    lines.append(f"{stack}: {path + '.' if path else ''}{sub}: {shown} {msg}")
+                    lines.append(f"{stack}: {_join_key(path, sub)}: {shown} {msg}")
                 continue
             lines.append(f"{stack}: {path}: {show(value)} {detail}" if path else f"{stack}: {detail}")
             continue
         if kind in ("literal_error", "enum"):
-            allowed = ctx.get("expected", "")
-            lines.append(f"{stack}: {path}: {show(value)} is not allowed; allowed: {allowed}")
+            head = f"{stack}: {path}: {show(value)} is not allowed; allowed: "
+            lines.append(head + _short_allowed(ctx.get("expected", ""), MAX_LINE - len(head)))
             continue
         if kind in _TYPE_WORDS:
             lines.append(f"{stack}: {path}: {show(value)} is not {_TYPE_WORDS[kind]}")

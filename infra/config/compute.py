@@ -74,7 +74,7 @@ def _check_node_type(v: str) -> str:
                          f"{', '.join(DBUS_PER_NODE_HOUR)}")
     sizes = DBUS_PER_NODE_HOUR[family]
     if v not in sizes:
-        raise ValueError(f"is not a size with a known DBU rate in family {family}; allowed: {', '.join(sizes)}")
+        raise ValueError(f"has no known DBU rate in family {family}; allowed: {', '.join(sizes)}")
     return v
 
 
@@ -154,13 +154,14 @@ class ComputeConfig(StrictModel):
     @field_validator("runtime_versions")
     @classmethod
     def _runtimes(cls, v: list[str]) -> list[str]:
-        for key in v:
+        for i, key in enumerate(v):
             if not RUNTIME_KEY.match(key):
-                raise ValueError(f"has {key!r}, which is not a Databricks Runtime ML key; format "
+                raise ValueError(f"has {key!r}, which is not an ML runtime key; format "
                                  f"<major>.<minor>.x-cpu-ml-scala<2.12|2.13>, e.g. {SUPPORTED_ML_RUNTIMES[0]!r}")
             if key not in SUPPORTED_ML_RUNTIMES:
-                raise ValueError(f"has {key!r}, which is not a supported LTS ML runtime; allowed: "
-                                 f"{', '.join(SUPPORTED_ML_RUNTIMES)}")
+                # Reported on the entry, not the whole list: the allowlist alone fills most of a line.
+                raise field_problems([(f"[{i}]", key, "is not a supported LTS runtime; allowed: "
+                                                      f"{', '.join(SUPPORTED_ML_RUNTIMES)}")])
         if len(set(v)) != len(v):
             raise ValueError("lists a runtime twice")
         return v
@@ -205,6 +206,17 @@ class ComputeConfig(StrictModel):
                                                     "on demand; the pool decides availability)"))
         if problems:
             raise field_problems(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _ml_runtime_access_mode(self) -> ComputeConfig:
+        # Databricks docs, "Standard compute requirements and limitations": Databricks Runtime for ML is not
+        # supported on standard (USER_ISOLATION) compute; it runs on dedicated (SINGLE_USER) compute.
+        ml = [key for key in self.runtime_versions if "-ml-" in key]
+        if ml and self.data_security_mode != "SINGLE_USER":
+            raise field_problems([("dataSecurityMode", self.data_security_mode,
+                                   f"cannot run the ML runtime {ml[0]!r} (standard access mode does not support "
+                                   "Databricks Runtime ML); allowed: 'SINGLE_USER'")])
         return self
 
     @property

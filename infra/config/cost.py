@@ -15,6 +15,11 @@ from infra.config.base import StrictModel, field_problems
 from infra.config.types import EmailList
 
 
+def today() -> dt.date:
+    """Today's date in UTC, read when a stack is validated (tests replace it to fix the clock)."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 class BudgetThreshold(StrictModel):
     percent: float = Field(gt=0, le=1000)  # Azure: 0-1000 % of the amount
     kind: Literal["Actual", "Forecasted"]
@@ -48,6 +53,17 @@ class BudgetConfig(StrictModel):
         if v is not None and v.day != 1:
             raise ValueError(f"is not the first day of a month (Azure budgets start on one); did you mean "
                              f"'{v.replace(day=1).isoformat()}'?")
+        return v
+
+    @field_validator("start_date")
+    @classmethod
+    def _not_before_this_month(cls, v: dt.date | None) -> dt.date | None:
+        # Azure Consumption budgets (BudgetTimePeriod.startDate): a past start date must lie within the
+        # time grain period, i.e. for a monthly budget no earlier than the first of the current month.
+        first = today().replace(day=1)
+        if v is not None and v < first:
+            raise ValueError(f"is before the current month; Azure refuses a budget starting in the past; "
+                             f"allowed: '{first.isoformat()}' or later")
         return v
 
     @model_validator(mode="after")

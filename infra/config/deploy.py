@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
+from infra.config import security
 from infra.config.base import StrictModel
 
 if TYPE_CHECKING:
@@ -58,6 +59,16 @@ class DeployRunnerConfig(StrictModel):
             if net.version != 4 or any(net.subnet_of(r) for r in _NOT_EGRESS):
                 raise ValueError(f"has {cidr!r}; a runner's egress is a public IPv4 range (private ranges "
                                  "never reach a public front end)")
+        return v
+
+    @field_validator("egress_cidrs")
+    @classmethod
+    def _access_list_entries(cls, v: list[str]) -> list[str]:
+        # These entries join the workspace's IP access list, which takes IPv4 addresses and CIDR ranges only.
+        for cidr in v:
+            problem = security.access_list_entry_problem(cidr)
+            if problem:
+                raise ValueError(f"has {cidr!r}, which {problem}")
         return v
 
     @property

@@ -21,6 +21,8 @@ from infra.config.types import Environment
 from infra.naming import Names, check_name
 from infra.tags import platform_tags
 
+MAX_AZURE_TAGS = 50
+
 
 class StackConfig(StrictModel):
     """Everything `mlops-platform:*` in Pulumi.<stack>.yaml."""
@@ -84,6 +86,18 @@ class StackConfig(StrictModel):
         problems = serving_stack_problems(self)
         if problems:
             raise field_problems(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _tag_count(self) -> StackConfig:
+        # Azure: at most 50 tag name/value pairs per resource (Microsoft Learn, "Use tags to organize your
+        # Azure resources", Limitations; Tags - Create Or Update At Scope: "a maximum of 50 tags").
+        total = len(self.resource_tags)
+        if total > MAX_AZURE_TAGS:
+            added = [k for k in platform_tags(self.stack, "", "", "") if k not in self.tags.extra]
+            raise field_problems([("tags.extra", len(self.tags.extra),
+                                   f"tags and the {len(added)} the platform adds ({', '.join(added)}) make {total} "
+                                   f"tags per resource; Azure allows at most {MAX_AZURE_TAGS}")])
         return self
 
     @model_validator(mode="after")

@@ -92,9 +92,8 @@ class EncryptionConfig(StrictModel):
         # Databricks reads it as the AzureDatabricks app, which needs Key Vault Secrets User there.
         if not self.databricks_service_object_id:
             problems.append(("databricksServiceObjectId", None,
-                             "is required: the Key Vault-backed secret scope (and customerManagedKeys) needs the "
-                             "AzureDatabricks app's object id in your tenant: az ad sp show --id "
-                             "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv"))
+                             "is required (the secret scope and customerManagedKeys need it); get it with: "
+                             "az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv"))
         if not self.customer_managed_keys and self.dbfs_root != "off":
             problems.append(("dbfsRoot", self.dbfs_root,
                              "needs customerManagedKeys true; allowed with CMK off: 'off'"))
@@ -125,6 +124,26 @@ class WorkspaceSecurityConfig(StrictModel):
             if net.prefixlen == 0:
                 raise ValueError(f"entry {cidr!r} allows the whole internet; list your egress ranges")
         return v
+
+    @field_validator("ip_access_list")
+    @classmethod
+    def _ipv4_prefix_only(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            problem = access_list_entry_problem(entry)
+            if problem:
+                raise ValueError(f"entry {entry!r} {problem}")
+        return v
+
+
+def access_list_entry_problem(entry: str) -> str | None:
+    """Why an IP access list entry is refused, or None. Databricks docs, "Configure IP access lists for
+    workspaces": IP access lists support IPv4 addresses only (single addresses and CIDR ranges)."""
+    address, _, prefix = entry.partition("/")
+    if ":" in address:
+        return "is IPv6; Databricks IP access lists take IPv4 addresses and CIDR ranges only"
+    if prefix and not prefix.isdigit():
+        return "uses a netmask; write a prefix length instead, e.g. '10.0.0.0/24' (CIDR ranges only)"
+    return None
 
 
 class PrivateLinkConfig(StrictModel):
@@ -157,20 +176,20 @@ _WHY = {
     "protection.protect": "prod's stateful resources must be protected so a mistaken destroy cannot delete them",
     "protection.retainOnDelete": "prod's data must survive a resource being removed from the program",
     "protection.resourceGroupLock": "prod's resource group needs a CanNotDelete lock",
-    "workspace.publicNetworkAccess": "prod's workspace front end must be private (private link only; Azure "
-                                     "Policy 'Azure Databricks Workspaces should disable public network access')",
+    "workspace.publicNetworkAccess": "prod's workspace front end must be private (Azure Policy 'Azure "
+                                     "Databricks Workspaces should disable public network access')",
     "lake.publicNetworkAccess": "prod's lake must be reachable through private endpoints only (Azure Policy "
                                 "'Storage accounts should disable public network access')",
-    "keyVault.publicNetworkAccess": "prod's key vault must be reachable through its private endpoint only "
-                                    "(Azure Policy 'Azure Key Vault should disable public network access')",
+    "keyVault.publicNetworkAccess": "prod's key vault must use its private endpoint only (Azure Policy "
+                                    "'Azure Key Vault should disable public network access')",
     "encryption.customerManagedKeys": "prod encrypts managed services, disks and DBFS root with its own keys",
     "workspaceSecurity.enhancedSecurityCompliance": "prod runs with the compliance security profile, enhanced "
                                                     "security monitoring and automatic cluster update",
     "workspaceSecurity.defaultStorageFirewall": "prod's DBFS root must sit behind the storage firewall",
     "workspaceSecurity.ipAccessList": "prod has no public front end, so an IP access list would be dead config",
     "encryption.infrastructureEncryption": "prod's DBFS root needs infrastructure (double) encryption",
-    "keyVault.purgeProtection": "prod's vault holds the workspace's keys; a purged key loses the data it "
-                                "encrypts (Azure Policy 'Key vaults should have deletion protection enabled')",
+    "keyVault.purgeProtection": "the vault holds the workspace's keys; a purged key loses its data (Azure "
+                                "Policy 'Key vaults should have deletion protection enabled')",
 }
 
 

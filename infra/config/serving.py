@@ -194,6 +194,19 @@ class DriftAlert(StrictModel):
     # Evaluated an hour after the seed's daily refresh at midnight.
     schedule: Schedule = Schedule(cron="0 1 * * *")
 
+    @model_validator(mode="after")
+    def _reachable(self) -> DriftAlert:
+        # Jensen-Shannon and total variation distances lie in [0, 1] (Databricks docs, "Monitor metric
+        # tables", drift metrics table), so a threshold above 1 never fires.
+        if self.statistic in BOUNDED_STATISTICS and self.threshold > 1:
+            raise field_problems([("threshold", self.threshold, f"can never be exceeded: {self.statistic} lies "
+                                                                 "between 0 and 1; allowed: above 0, at most 1")])
+        return self
+
+
+# Drift statistics bounded in [0, 1]; the others (ks_test, wasserstein, PSI, chi-squared) are not.
+BOUNDED_STATISTICS = ("js_distance", "tv_distance")
+
 
 class Monitor(StrictModel):
     """Lakehouse Monitoring (InferenceLog profile) on the endpoint's processed inference table."""
@@ -465,7 +478,31 @@ def serving_stack_problems(config: Any) -> list[tuple[str, Any, str]]:
             problems.append(("alertWebhookUrl", OFFLINE_SECRET_MASK, "is not an https:// URL (value not shown: "
                              "it is a secret)"))
     if serving:
+        problems.extend(_entity_catalog_problems(config, serving))
         problems.extend(_schema_problems(config, serving))
+    return problems
+
+
+def own_catalogs(config: Any) -> list[str] | None:
+    """The catalogs this stack's Unity Catalog config declares, or None when it has no UC config."""
+    uc = getattr(config, "unity_catalog", None)
+    return None if uc is None else [catalog.name for catalog in uc.catalogs]
+
+
+def _entity_catalog_problems(config: Any, serving: ServingConfig) -> list[tuple[str, Any, str]]:
+    """A served model lives in one of this stack's catalogs: catalogs are isolated to their own workspace,
+    so another stack's model (e.g. dev's in a prod endpoint) can never be loaded."""
+    own = own_catalogs(config)
+    if own is None:
+        return []
+    problems: list[tuple[str, Any, str]] = []
+    for i, ep in enumerate(serving.endpoints):
+        for j, entity in enumerate(ep.entities):
+            catalog = entity.entity_name.split(".")[0]
+            if catalog not in own:
+                problems.append((f"serving.endpoints[{i}].entities[{j}].entityName", entity.entity_name,
+                                 f"is in {catalog!r}, not one of this stack's catalogs; allowed: "
+                                 f"{', '.join(repr(c) for c in own)}"))
     return problems
 
 
@@ -475,10 +512,13 @@ def _schema_problems(config: Any, serving: ServingConfig) -> list[tuple[str, Any
     if declared is None:
         return []
     problems: list[tuple[str, Any, str]] = []
+    own = own_catalogs(config) or []
     for path, full in serving.required_schemas():
+        if path.endswith(".entityName") and full.split(".")[0] not in own:
+            continue  # another stack's catalog: _entity_catalog_problems says so
         if full not in declared:
             catalog, schema = full.split(".")
-            problems.append((path, full, f"is not a schema the Unity Catalog config declares; add {schema!r} to "
+            problems.append((path, full, f"is not a declared schema; add {schema!r} to "
                                          f"the schemas of catalog {catalog!r} (unityCatalog.catalogs)"))
     return problems
 

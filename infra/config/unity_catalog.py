@@ -159,6 +159,9 @@ class GrantConfig(StrictModel):
         return v
 
 
+RESERVED_SCHEMA_NAMES = ("information_schema",)
+
+
 class SchemaConfig(StrictModel):
     name: UcName
     comment: str | None = None
@@ -169,6 +172,16 @@ class SchemaConfig(StrictModel):
     @classmethod
     def _short_form(cls, v: Any) -> Any:
         return {"name": v} if isinstance(v, str) else v
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, v: str) -> str:
+        # Databricks docs, "Create schemas": INFORMATION_SCHEMA is a reserved name; every catalog has a
+        # system-provided read-only one. (`default` is not reserved there, so it stays allowed.)
+        if v in RESERVED_SCHEMA_NAMES:
+            raise ValueError("is reserved by Unity Catalog (every catalog has a read-only information_schema); "
+                             "allowed: any other name")
+        return v
 
     def all_properties(self) -> dict[str, str]:
         props = dict(self.properties)
