@@ -101,7 +101,7 @@ class JobsPolicyConfig(StrictModel):
     """Highest spot price in USD per hour per node; -1 pays up to the on-demand price and is never evicted for
     price."""
     users: list[Role] = ["mlEngineers", "devopsEngineers"]
-    """Roles whose groups may use the jobs cluster policy."""
+    """Roles whose groups may use the jobs cluster policy (CAN_USE); the CI/CD service principal always may."""
 
     @field_validator("spot_bid_max_price")
     @classmethod
@@ -123,7 +123,7 @@ class SqlWarehouseConfig(StrictModel):
     max_num_clusters: int = Field(default=1, ge=1, le=30)
     """Most clusters the warehouse scales out to; multiplies its DBUs per hour in the cost table."""
     users: list[Role] = ["dataScientists", "mlEngineers", "devopsEngineers"]
-    """Roles whose groups may use the SQL warehouse."""
+    """Roles whose groups may use the SQL warehouse (CAN_USE); the CI/CD service principal always may."""
 
     @field_validator("auto_stop_mins", mode="before")
     @classmethod
@@ -176,7 +176,7 @@ class ComputeConfig(StrictModel):
     max_clusters_per_user: int = Field(ge=1, le=100)
     """How many clusters one user may run under the interactive policy; the cost table multiplies by it."""
     users: list[Role] = ["dataScientists", "mlEngineers"]
-    """Roles whose groups may use the interactive cluster policy."""
+    """Roles whose groups may use the interactive cluster policy (CAN_USE) and attach to the instance pool."""
     instance_pool: InstancePoolConfig | None = None
     """Warm on-demand instances for the interactive policy (seed: dev and test only); leave out for none."""
     jobs: JobsPolicyConfig = JobsPolicyConfig()

@@ -60,21 +60,24 @@ class NamingConfig(StrictModel):
     resource_group: str | None = None
     """Name of the environment's resource group; default `<prefix>-<stack>-rg`."""
     managed_resource_group: str | None = None
-    """Name of the resource group Databricks creates and owns for the workspace; must differ from resourceGroup."""
+    """Name of the resource group Databricks creates and owns for the workspace; default
+    `<prefix>-<stack>-workspace-managed-rg`, and it must differ from resourceGroup."""
     workspace: str | None = None
-    """Name of the Azure Databricks workspace; set it to adopt an existing workspace."""
+    """Name of the Azure Databricks workspace; default `<prefix>-<stack>-workspace`."""
     virtual_network: str | None = None
-    """Name of the environment's virtual network."""
+    """Name of the environment's virtual network; default `<prefix>-<stack>-vnet`."""
     storage_account: str | None = None
-    """Name of the lake's storage account; globally unique in Azure, so it must differ from every other stack's."""
+    """Name of the lake's storage account; default `<prefix><stack>lake<hash>`. Globally unique in Azure, so it must
+    differ from every other stack's."""
     key_vault: str | None = None
-    """Name of the environment's Key Vault; globally unique in Azure (and kept while soft-deleted with purge
-    protection)."""
+    """Name of the environment's Key Vault; default `<prefix>-<stack>-kv-<hash>`. Globally unique in Azure (and kept
+    while soft-deleted with purge protection)."""
     # The workspace's DBFS root storage account (workspace parameter storageAccountName; set at creation only).
     # An existing workspace keeps the name Databricks gave it: set this to it (`dbstorage...`).
     dbfs_storage_account: StorageAccountName | None = None
-    """Name of the workspace's DBFS root storage account, set at workspace creation only; an existing workspace keeps
-    the name Databricks gave it (`dbstorage...`), so set it to that."""
+    """Name of the workspace's DBFS root storage account, set at workspace creation only (default
+    `<prefix><stack>dbfs<hash>`); an existing workspace keeps the name Databricks gave it (`dbstorage...`), so set it
+    to that."""
 
     def resolved(self, stack: str) -> naming.Names:
         overrides = {key: value for key in ("resource_group", "managed_resource_group", "workspace", "virtual_network",

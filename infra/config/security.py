@@ -98,7 +98,8 @@ class EncryptionConfig(StrictModel):
     key_size: Literal[2048, 3072, 4096] = 2048
     """Size in bits of the CMK keys."""
     rotation_days: int = Field(default=365, ge=30, le=730)  # rotate this long after creation
-    """Days after creation after which the keys are rotated."""
+    """Days after each key version's creation until Key Vault makes the next one (automatic rotation); each version
+    expires 90 days after that, so a missed rotation is noticed."""
     # Object id of the AzureDatabricks first-party app (app id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d) in this
     # tenant: it reads the Key Vault-backed secret scope (Key Vault Secrets User on the vault) and, with CMK,
     # wraps the managed-services key. Tenant-specific; not discoverable offline.

@@ -398,7 +398,8 @@ class Retraining(StrictModel):
     """The drift -> retrain job (seed): drift detection notebook, a condition on its violation count, training."""
 
     enabled: bool = True
-    """Create the drift -> retrain job."""
+    """Create the drift -> retrain job of each monitored endpoint (drift notebook, then training when drift is
+    found)."""
     drift_notebook: str
     """Workspace path of the drift detection notebook the job runs first."""
     training_notebook: str

@@ -279,7 +279,7 @@ class ExternalLocationConfig(StrictModel):
     container: str
     """Lake container (one of lake.containers) the external location covers; a catalog's storageContainer needs one."""
     name: OptionalSecurableName = None
-    """Name of the external location; default derived from the stack and the container."""
+    """Name of the external location; default `<prefix>-<stack>-<container>`."""
     read_only: bool = False
     """Make the external location read-only."""
     access: dict[str, Literal["NO_ACCESS", "READ", "READ_WRITE", "FULL_ACCESS"]] = {}
@@ -324,7 +324,7 @@ class UnityCatalogConfig(StrictModel):
     stack_references: StackReferenceConfig | None = None  # needed to reach other stacks' outputs
     """Where the other stacks' outputs live (`<organization>/<project>/<stack>`); needed by fromStack keys."""
     storage_credential: OptionalSecurableName = None
-    """Name of the storage credential over the access connector's managed identity; default derived from the stack."""
+    """Name of the storage credential over the access connector's managed identity; default `<prefix>-<stack>-lake`."""
     external_locations: list[ExternalLocationConfig] = []
     """External locations over lake containers, through the storage credential."""
     catalogs: list[CatalogConfig] = []
@@ -358,7 +358,7 @@ ExperimentPermission = Literal["CAN_READ", "CAN_RUN", "CAN_EDIT", "CAN_MANAGE"]
 
 class SecretScopeConfig(StrictModel):
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=128)  # default <prefix>-<env>-kv
-    """Name of the Key Vault-backed secret scope on this stack's vault; default `<prefix>-<env>-kv`."""
+    """Name of the Key Vault-backed secret scope on this stack's vault; default `<prefix>-<stack>-kv`."""
     readers: list[str] = []  # roles that may read secrets through the scope
     """Roles whose groups may read secrets through the scope."""
 
