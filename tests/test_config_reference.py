@@ -48,3 +48,39 @@ def test_every_key_used_in_the_stack_files_is_documented() -> None:
                 continue
             for path in _leaf_paths(value, top):
                 assert _documented(path, types), f"{stack}: {path} is not in the configuration reference"
+
+
+def test_every_key_has_a_description() -> None:
+    empty = [path for path, _typ, _default, _allowed, doc in rows() if not doc.strip()]
+    assert not empty, ("keys without a description (add a docstring line under the field in infra/config): "
+                       + ", ".join(empty))
+
+
+def test_allowed_values_are_words_not_regexes() -> None:
+    raw = [f"{path}: {allowed}" for path, _typ, _default, allowed, _doc in rows()
+           if "^" in allowed or "$`" in allowed or "\\d" in allowed or "\\w" in allowed or "pattern" in allowed
+           or "[A-Za-z" in allowed or "[a-z" in allowed]
+    assert not raw, ("allowed values shown as a regex (give the type a json_schema_extra 'allowed' phrase in "
+                     "infra/config/types.py, or add the pattern to types.PATTERN_WORDS): " + "; ".join(raw))
+
+
+def test_every_allowed_phrase_names_a_field() -> None:
+    from infra.config import model as config_model
+    from infra.config.types import FIELD_WORDS
+
+    models = {cls.__name__: cls for cls in _models(config_model.StackConfig)}
+    for key in FIELD_WORDS:
+        model_name, _, field = key.partition(".")
+        assert model_name in models and field in models[model_name].model_fields, (
+            f"types.FIELD_WORDS has {key!r}, which is no field of the config models")
+
+
+def _models(model: Any) -> list[Any]:
+    from mlopsctl.reports.config_reference import _model_in
+
+    found = [model]
+    for field in model.model_fields.values():
+        nested = _model_in(field.annotation)
+        if nested is not None and nested not in found:
+            found += [m for m in _models(nested) if m not in found]
+    return found

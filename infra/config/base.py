@@ -17,6 +17,8 @@ class StrictModel(BaseModel):
         extra="forbid",
         frozen=True,
         strict=False,
+        # A string literal under a field is its description in the configuration reference.
+        use_attribute_docstrings=True,
     )
 
 

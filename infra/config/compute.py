@@ -82,18 +82,26 @@ class InstancePoolConfig(StrictModel):
     """Warm on-demand instances for the interactive policy (seed: dev and test only)."""
 
     idle_instance_autotermination_minutes: int = Field(ge=1, le=10000)
+    """Minutes an idle pool instance is kept warm before it is released."""
     min_idle_instances: int = Field(default=0, ge=0, le=100)
+    """Instances the pool keeps warm even when unused (they cost VM time); 0 keeps none."""
     max_capacity: int = Field(ge=1, le=1000)
+    """Most instances the pool may hold; must fit one cluster at maxWorkers plus its driver."""
 
 
 class JobsPolicyConfig(StrictModel):
     """Job clusters: spot instances with on-demand fallback, the first node (the driver) on demand."""
 
     availability: Literal["SPOT_WITH_FALLBACK_AZURE"] = "SPOT_WITH_FALLBACK_AZURE"
+    """Job clusters run on spot instances and fall back to on-demand when spot is unavailable."""
     first_on_demand: int = Field(default=1, ge=1, le=100)  # >= 1: the driver is never evicted
+    """How many of the first nodes (the driver first) are on-demand; at least 1 so the driver is never evicted."""
     # USD per hour per node; -1 = up to the on-demand price, never evicted for price (seed: 100 % of on-demand).
     spot_bid_max_price: float = -1
+    """Highest spot price in USD per hour per node; -1 pays up to the on-demand price and is never evicted for
+    price."""
     users: list[Role] = ["mlEngineers", "devopsEngineers"]
+    """Roles whose groups may use the jobs cluster policy (CAN_USE); the CI/CD service principal always may."""
 
     @field_validator("spot_bid_max_price")
     @classmethod
@@ -107,10 +115,15 @@ class SqlWarehouseConfig(StrictModel):
     """The serverless SQL warehouse behind monitoring dashboards and SQL alerts."""
 
     cluster_size: WarehouseSize
+    """Size of the serverless SQL warehouse behind monitoring dashboards and SQL alerts; sets its DBUs per hour."""
     auto_stop_mins: int = Field(ge=1, le=1440)
+    """Minutes idle before the warehouse stops (0, never, is refused)."""
     min_num_clusters: int = Field(default=1, ge=1, le=30)
+    """Fewest clusters the warehouse keeps while running."""
     max_num_clusters: int = Field(default=1, ge=1, le=30)
+    """Most clusters the warehouse scales out to; multiplies its DBUs per hour in the cost table."""
     users: list[Role] = ["dataScientists", "mlEngineers", "devopsEngineers"]
+    """Roles whose groups may use the SQL warehouse (CAN_USE); the CI/CD service principal always may."""
 
     @field_validator("auto_stop_mins", mode="before")
     @classmethod
@@ -135,21 +148,41 @@ class ComputeConfig(StrictModel):
     """`mlops-platform:compute`: what a cluster in this environment may be (the seed's runtime_config)."""
 
     runtime_versions: list[str] = Field(min_length=1)  # the allowlist; the first is the default
+    """Databricks Runtime ML versions the cluster policies allow; the first is the default (e.g.
+    `16.4.x-cpu-ml-scala2.12`)."""
     node_type_id: str
+    """Azure VM size of the worker nodes the policies allow (e.g. `Standard_DS3_v2`); its DBU rate feeds the DBU limit
+    check."""
     driver_node_type_id: str | None = None  # default: node_type_id
+    """Azure VM size of the driver; unset, the same as nodeTypeId."""
     min_workers: int = Field(ge=0, le=1000)
+    """Fewest workers an autoscaling cluster may have."""
     max_workers: int = Field(ge=1, le=1000)
+    """Most workers a cluster may have; with the node's DBU rate it must stay under maxDbusPerHour."""
     autotermination_minutes: int
+    """Minutes idle before an interactive cluster terminates (10 to 10000; 0, never, is refused)."""
     photon: bool = False
+    """Run clusters with the Photon engine (billed at twice the node's DBU rate)."""
     spot_instances: bool = False  # interactive clusters on spot with on-demand fallback (seed: prod)
+    """Interactive clusters on spot instances with on-demand fallback (seed: prod); not allowed with an
+    instancePool."""
     spark_conf: dict[str, str] = {}
+    """Spark settings the policies fix on every cluster (keys start with `spark.`)."""
     data_security_mode: DataSecurityMode = "SINGLE_USER"
+    """Unity Catalog access mode of clusters; ML runtimes run on dedicated (`SINGLE_USER`) compute."""
     max_dbus_per_hour: float = Field(gt=0)
+    """DBU per hour limit of one cluster in the policy; must cover the largest allowed cluster (driver plus
+    maxWorkers)."""
     max_clusters_per_user: int = Field(ge=1, le=100)
+    """How many clusters one user may run under the interactive policy; the cost table multiplies by it."""
     users: list[Role] = ["dataScientists", "mlEngineers"]
+    """Roles whose groups may use the interactive cluster policy (CAN_USE) and attach to the instance pool."""
     instance_pool: InstancePoolConfig | None = None
+    """Warm on-demand instances for the interactive policy (seed: dev and test only); leave out for none."""
     jobs: JobsPolicyConfig = JobsPolicyConfig()
+    """The jobs cluster policy: spot instances with on-demand fallback, the driver on demand."""
     sql_warehouse: SqlWarehouseConfig
+    """The serverless SQL warehouse behind monitoring dashboards and SQL alerts."""
 
     @field_validator("runtime_versions")
     @classmethod

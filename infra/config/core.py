@@ -31,9 +31,14 @@ class TagsConfig(StrictModel):
     """Tags on every taggable resource. environment is added from the stack; these are the rest."""
 
     project: str = "mlops-platform"
+    """Value of the `project` tag on every resource and in the cost tags of clusters, pools, the SQL warehouse and
+    serverless usage."""
     owner: str = Field(min_length=1, max_length=256)
+    """Value of the `owner` tag on every resource: who to ask about it (a team or mailbox)."""
     cost_center: str = Field(min_length=1, max_length=256)
+    """Value of the `costCenter` tag on every resource and in the compute cost tags, for cost attribution."""
     extra: dict[str, str] = {}
+    """More tags (name -> value) added to every taggable resource, e.g. `dataClassification: internal`."""
 
     @field_validator("extra")
     @classmethod
@@ -50,15 +55,29 @@ class NamingConfig(StrictModel):
     """Names default to the seed's scheme (`<prefix>-<env>-rg`, ...); any of them can be overridden."""
 
     prefix: str = Field(default="mlops", pattern=r"^[a-z][a-z0-9-]{1,14}$")
+    """Start of every default name (`<prefix>-<stack>-rg`, ...); change it to run a second platform in the same
+    subscription."""
     resource_group: str | None = None
+    """Name of the environment's resource group; default `<prefix>-<stack>-rg`."""
     managed_resource_group: str | None = None
+    """Name of the resource group Databricks creates and owns for the workspace; default
+    `<prefix>-<stack>-workspace-managed-rg`, and it must differ from resourceGroup."""
     workspace: str | None = None
+    """Name of the Azure Databricks workspace; default `<prefix>-<stack>-workspace`."""
     virtual_network: str | None = None
+    """Name of the environment's virtual network; default `<prefix>-<stack>-vnet`."""
     storage_account: str | None = None
+    """Name of the lake's storage account; default `<prefix><stack>lake<hash>`. Globally unique in Azure, so it must
+    differ from every other stack's."""
     key_vault: str | None = None
+    """Name of the environment's Key Vault; default `<prefix>-<stack>-kv-<hash>`. Globally unique in Azure (and kept
+    while soft-deleted with purge protection)."""
     # The workspace's DBFS root storage account (workspace parameter storageAccountName; set at creation only).
     # An existing workspace keeps the name Databricks gave it: set this to it (`dbstorage...`).
     dbfs_storage_account: StorageAccountName | None = None
+    """Name of the workspace's DBFS root storage account, set at workspace creation only (default
+    `<prefix><stack>dbfs<hash>`); an existing workspace keeps the name Databricks gave it (`dbstorage...`), so set it
+    to that."""
 
     def resolved(self, stack: str) -> naming.Names:
         overrides = {key: value for key in ("resource_group", "managed_resource_group", "workspace", "virtual_network",
@@ -84,13 +103,24 @@ class NetworkConfig(StrictModel):
     """One VNet per environment: Databricks host (public) and container (private) subnets, a PE subnet."""
 
     vnet_cidr: Ipv4Cidr
+    """Address space of the environment's VNet (/8 to /24); must hold the three subnets and not overlap networks it is
+    peered with."""
     host_subnet_cidr: Ipv4Cidr
+    """The Databricks host (public) subnet, inside vnetCidr (/17 to /26); its size limits how many cluster nodes can
+    run."""
     container_subnet_cidr: Ipv4Cidr
+    """The Databricks container (private) subnet that cluster containers use, inside vnetCidr (/17 to /26)."""
     private_endpoint_subnet_cidr: Ipv4Cidr
+    """The subnet of the private endpoints (workspace, lake, key vault), inside vnetCidr."""
     host_subnet_name: SubnetName = "public-subnet"
+    """Name of the host (public) subnet; override to match an existing network."""
     container_subnet_name: SubnetName = "private-subnet"
+    """Name of the container (private) subnet; override to match an existing network."""
     private_endpoint_subnet_name: SubnetName = "pe-subnet"
+    """Name of the private-endpoint subnet; override to match an existing network."""
     egress: Literal["natGateway"] = "natGateway"
+    """How cluster nodes reach the internet: through a NAT gateway on both Databricks subnets (the only option, as
+    no-public-IP nodes need one)."""
 
     @field_validator("vnet_cidr")
     @classmethod
@@ -143,9 +173,15 @@ class WorkspaceConfig(StrictModel):
     """The Azure Databricks workspace (VNet-injected, secure cluster connectivity)."""
 
     sku: Literal["premium"] = "premium"  # Unity Catalog, private link and CMK need premium
+    """Workspace pricing tier; premium because Unity Catalog, private link and customer-managed keys need it."""
     enable_no_public_ip: bool = True
+    """Secure cluster connectivity: cluster nodes get no public IP addresses."""
     public_network_access: Literal["Enabled", "Disabled"] = "Disabled"
+    """Whether the workspace UI/API is reachable from the internet (`Enabled`, optionally behind
+    workspaceSecurity.ipAccessList) or over private link only (`Disabled`, which needs deploy.runner.hubVnetId)."""
     required_nsg_rules: Literal["AllRules", "NoAzureDatabricksRules"] = "NoAzureDatabricksRules"
+    """Which NSG rules Databricks requires; a private front end (publicNetworkAccess `Disabled`) needs
+    `NoAzureDatabricksRules` (back-end private link)."""
 
     @model_validator(mode="after")
     def _front_end(self) -> WorkspaceConfig:

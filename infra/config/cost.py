@@ -22,7 +22,9 @@ def today() -> dt.date:
 
 class BudgetThreshold(StrictModel):
     percent: float = Field(gt=0, le=1000)  # Azure: 0-1000 % of the amount
+    """Percentage of the monthly amount at which the budget notifies its contacts."""
     kind: Literal["Actual", "Forecasted"]
+    """Whether the threshold compares actual cost (`Actual`) or the forecast for the month (`Forecasted`)."""
 
 
 DEFAULT_THRESHOLDS = [BudgetThreshold(percent=80, kind="Actual"), BudgetThreshold(percent=100, kind="Actual"),
@@ -33,11 +35,15 @@ class BudgetConfig(StrictModel):
     """A monthly Azure cost budget scoped to the environment's resource group."""
 
     monthly_amount: float = Field(gt=0)  # in the subscription's billing currency
+    """Monthly budget for the environment's resource group, in the subscription's billing currency."""
     contact_emails: EmailList
+    """Who the budget notifications are e-mailed to (at least one address)."""
     # First day of a month (YYYY-MM-01). Unset: the first of the month in which the budget is created (Azure
     # rejects past start dates outside the current month); later runs leave the created date alone.
     start_date: dt.date | None = None
+    """First day of the month the budget starts (YYYY-MM-01); unset, the month in which it is created."""
     thresholds: list[BudgetThreshold] = DEFAULT_THRESHOLDS
+    """When the budget notifies (1 to 5 thresholds); default 80 % and 100 % of actual cost and 110 % of forecast."""
 
     @field_validator("contact_emails")
     @classmethod
@@ -77,12 +83,17 @@ class DbuPricesConfig(StrictModel):
     """USD per DBU, Azure Databricks premium tier list prices (the seed's 0.55 all-purpose rate)."""
 
     all_purpose: float = Field(default=0.55, gt=0)
+    """USD per DBU of all-purpose (interactive) compute, used by the cost table."""
     jobs: float = Field(default=0.30, gt=0)
+    """USD per DBU of jobs compute, used by the cost table."""
     serverless_sql: float = Field(default=0.70, gt=0)
+    """USD per DBU of the serverless SQL warehouse, used by the cost table."""
 
 
 class CostConfig(StrictModel):
     """`mlops-platform:cost`."""
 
     budget: BudgetConfig
+    """The monthly Azure cost budget on the environment's resource group."""
     dbu_prices_usd: DbuPricesConfig = DbuPricesConfig()
+    """DBU list prices the cost table multiplies the compute limits by; update them when your contract differs."""

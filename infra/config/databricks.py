@@ -15,5 +15,8 @@ class DatabricksConfig(StrictModel):
 
     account_id: Uuid = Field(description="Databricks account id (a UUID; not a secret)")
     account_host: Literal["https://accounts.azuredatabricks.net"] = "https://accounts.azuredatabricks.net"
+    """The Databricks account console URL the account-level provider talks to (Azure's only)."""
     # None: the provider picks up whatever the environment offers (Azure CLI, OIDC, managed identity).
     auth_type: Literal["azure-cli", "github-oidc-azure", "azure-msi", "azure-client-secret"] | None = None
+    """How the Databricks providers authenticate; unset lets the provider use whatever the environment offers (Azure
+    CLI, OIDC, managed identity). Never a secret in the stack file."""

@@ -36,9 +36,14 @@ class DeployRunnerConfig(StrictModel):
     # ARM id of the hub VNet the runner sits in. The stack peers its VNet with it and links the private DNS
     # zone of the workspace front end to it, so a private front end is reachable from the runner.
     hub_vnet_id: str | None = None
+    """ARM id of the hub VNet the deploy runner sits in; the stack peers its VNet with it and links the workspace's
+    private DNS zone to it, so a private front end is reachable. Required when workspace.publicNetworkAccess is
+    `Disabled`."""
     # The runner's public egress (e.g. the hub's NAT gateway address), one CIDR each. A public front end
     # with IP access lists must allow it, or every call after the list exists is refused (403).
     egress_cidrs: list[str] = Field(default_factory=list)
+    """The runner's public egress ranges (e.g. the hub NAT gateway's address); added to the workspace IP access list so
+    the deploy's own calls are not refused. Required with workspaceSecurity.ipAccessList."""
 
     @field_validator("hub_vnet_id")
     @classmethod
@@ -84,10 +89,13 @@ class DeployConfig(StrictModel):
     """How this stack is deployed."""
 
     runner: DeployRunnerConfig = DeployRunnerConfig()
+    """The runner (self-hosted agent or managed DevOps pool) that runs `pulumi preview/up` for this stack."""
     # The first `pulumi up` of a stack from nothing: what cannot exist yet is left out (serving endpoints and
     # monitors, whose model versions and tables come later) and two-step encryption runs its first step.
     # Remove it for the second `up`. `mlopsctl plan --first-deploy` plans it offline.
     first_deploy: bool = False
+    """Set for the first `pulumi up` of a stack from nothing: leaves out serving endpoints and monitors and runs the
+    first step of DBFS root encryption; remove it for the second `up`."""
 
 
 def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:

@@ -22,10 +22,16 @@ class GroupsConfig(StrictModel):
     """Account-level group display names per role, plus the platform admins."""
 
     data_scientists: GroupName = "mlops-data-scientists"
+    """Account group display name of the data scientists role."""
     ml_engineers: GroupName = "mlops-ml-engineers"
+    """Account group display name of the ML engineers role."""
     devops_engineers: GroupName = "mlops-devops-engineers"
+    """Account group display name of the DevOps engineers role."""
     model_consumers: GroupName = "mlops-model-consumers"
+    """Account group display name of the model consumers role (those who query served models)."""
     admins: GroupName = "mlops-platform-admins"
+    """Account group display name of the platform admins; it gets MANAGE on the catalogs through the grants and may
+    hold admin-only privileges."""
 
     @field_validator("*")
     @classmethod
@@ -43,8 +49,11 @@ class ServicePrincipalConfig(StrictModel):
     """The environment's CI/CD service principal (the seed's `databricks-cicd`)."""
 
     display_name: GroupName = "databricks-cicd"
+    """Display name of the environment's CI/CD service principal, which runs jobs and drift alerts."""
     # The Entra ID application (client) id of the principal; an identifier, not a secret.
     application_id: Uuid
+    """Entra ID application (client) id of the CI/CD service principal; an identifier, not a secret. Must differ per
+    stack and from identity.deployer.applicationId."""
 
 
 class AccountGroupsConfig(StrictModel):
@@ -59,10 +68,17 @@ class AccountGroupsConfig(StrictModel):
     """
 
     lookup: bool = False
+    """Read each account group by display name (groups synced from Entra ID); the default, so no stack creates or
+    deletes a shared group."""
     manage: bool = False
+    """Create the account groups in this stack (protected and retained on delete); only allowed in a protected stack,
+    and in one stack only."""
     from_stack: Environment | None = None
+    """Read the account group ids from the outputs of the stack that manages them (needs
+    unityCatalog.stackReferences)."""
     # Account SCIM ids per role key (+ 'admins') of groups synced from Entra ID.
     ids: dict[str, str] | None = None
+    """Account SCIM ids of groups synced from Entra ID, per role key plus `admins`."""
 
     @model_validator(mode="before")
     @classmethod
@@ -94,16 +110,26 @@ class DeployerConfig(StrictModel):
     # The Entra ID application (client) id of the deploying service principal (CI's AZURE_CLIENT_ID).
     # It keeps ownership of the Unity Catalog objects it creates and must not be the CI/CD principal.
     application_id: Uuid
+    """Entra ID application (client) id of the principal that runs `pulumi up` (CI's AZURE_CLIENT_ID); it keeps
+    ownership of the Unity Catalog objects it creates and must not be the CI/CD principal."""
 
 
 class IdentityConfig(StrictModel):
     groups: GroupsConfig = GroupsConfig()
+    """Account group display names per role of the access-control matrix, plus the platform admins."""
     cicd_service_principal: ServicePrincipalConfig
+    """The environment's CI/CD service principal (the seed's `databricks-cicd`), registered in the account by this
+    stack."""
     deployer: DeployerConfig
+    """The principal that runs `pulumi up` for this stack (CI's federated identity)."""
     account_groups: AccountGroupsConfig = AccountGroupsConfig(lookup=True)
+    """Where the account groups come from: looked up by name (default), created here, read from another stack, or given
+    by id; set exactly one."""
     # More roles beyond the matrix's four, through config alone: role key -> account group display name.
     # Use the key in unityCatalog access maps like a built-in role.
     extra_roles: dict[str, str] = {}
+    """Roles beyond the matrix's four: role key -> account group display name; use the key in unityCatalog access maps
+    like a built-in role."""
 
     @model_validator(mode="after")
     def _roles(self) -> IdentityConfig:

@@ -28,26 +28,49 @@ class StackConfig(StrictModel):
     """Everything `mlops-platform:*` in Pulumi.<stack>.yaml."""
 
     environment: Environment
+    """The tier of this stack: what it may relax (dev, test) or must refuse (prod); not its name. Prod turns every
+    security relaxation into an error."""
     # The stack's name, from the validation context (validate() passes it): names derive from it, so two
     # stacks of one environment (test and staging) differ. Not a config key.
     _stack: str | None = PrivateAttr(default=None)
     location: Region = "eastus2"
+    """Azure region of the resource group, VNet, workspace and lake; the Unity Catalog metastore is regional, so stacks
+    in one region share it."""
     tags: TagsConfig
+    """Tags put on every taggable Azure resource (the stack name is added as `environment`)."""
     naming: NamingConfig = NamingConfig()
+    """Names of the Azure resources; each defaults to `<prefix>-<stack>-...` and can be overridden, e.g. to adopt
+    existing resources."""
     network: NetworkConfig
+    """The environment's VNet and its Databricks host, container and private-endpoint subnets."""
     workspace: WorkspaceConfig = WorkspaceConfig()
+    """The Azure Databricks workspace: SKU, secure cluster connectivity and whether its front end is public."""
     databricks: DatabricksConfig
+    """The Databricks account (for account-level resources) and how the providers authenticate."""
     identity: IdentityConfig
+    """The account groups of the access-control matrix's roles, the CI/CD service principal and the deploying
+    principal."""
     # --- security landing ---
     lake: security.LakeConfig
+    """The environment's ADLS Gen2 storage account: Unity Catalog managed storage and MLflow artifacts."""
     key_vault: security.KeyVaultConfig = security.KeyVaultConfig()
+    """The environment's Key Vault (RBAC, soft delete, private endpoint): CMK keys and the secret scope's secrets."""
     encryption: security.EncryptionConfig  # per environment: prod needs the tenant's AzureDatabricks object id
+    """Customer-managed keys for the workspace's managed services, managed disks and DBFS root; prod needs the tenant's
+    AzureDatabricks object id."""
     workspace_security: security.WorkspaceSecurityConfig = security.WorkspaceSecurityConfig()
+    """Workspace hardening beyond the network: front-end IP access list, DBFS root storage firewall, compliance
+    security profile."""
     private_link: security.PrivateLinkConfig = security.PrivateLinkConfig()
+    """Private endpoints and private DNS for the workspace, lake and key vault."""
     observability: security.ObservabilityConfig = security.ObservabilityConfig()
+    """The Log Analytics workspace that diagnostic settings of every resource send their logs to."""
     protection: security.ProtectionConfig = security.ProtectionConfig()
+    """Guards against deleting data by mistake (Pulumi protect, retain on delete, resource group lock); prod refuses
+    any of them off."""
 
     deploy: deploy_config.DeployConfig = deploy_config.DeployConfig()
+    """Where and how `pulumi up` runs for this stack: the deploy runner's network and the first-deploy switch."""
 
     @model_validator(mode="after")
     def _stack_name(self, info: ValidationInfo) -> StackConfig:
@@ -64,7 +87,10 @@ class StackConfig(StrictModel):
 
     # --- unity catalog and access ---
     unity_catalog: uc_config.UnityCatalogConfig
+    """Unity Catalog: the metastore, catalogs and schemas, external locations, the access-control matrix and grants."""
     workspace_settings: uc_config.WorkspaceSettingsConfig = uc_config.WorkspaceSettingsConfig()
+    """Platform settings of this stack's workspace: system schemas, legacy access, the secret scope and the experiment
+    folder."""
 
     @model_validator(mode="after")
     def _unity_catalog(self) -> StackConfig:
@@ -75,11 +101,18 @@ class StackConfig(StrictModel):
 
     # --- compute and cost ---
     compute: ComputeConfig
+    """What a cluster in this environment may be: cluster policies (interactive and jobs), instance pool and the
+    serverless SQL warehouse."""
     cost: CostConfig
+    """The Azure consumption budget on the environment's resource group and the DBU prices the cost table uses."""
     # --- serving and monitoring ---
     serving: ServingConfig | None = None
+    """Model serving endpoints, their Lakehouse monitors, drift alerts and the drift -> retrain job; leave out for a
+    stack without serving."""
     # Secret (pulumi config set --secret alertWebhookUrl <url>): the Teams/Slack webhook for drift alerts.
     alert_webhook_url: SecretStr | None = None
+    """Secret: the Teams/Slack/generic webhook URL drift alerts are sent to; set it with `pulumi config set --secret
+    alertWebhookUrl <url>` when serving.notifications.webhook is set."""
 
     @model_validator(mode="after")
     def _serving(self) -> StackConfig:

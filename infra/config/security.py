@@ -28,12 +28,18 @@ class LakeConfig(StrictModel):
     """ADLS Gen2 account per environment: Unity Catalog managed storage and MLflow artifacts."""
 
     containers: list[str]  # catalog storage roots, mlflow-artifacts-<env> (docs/security-landing.md "Lake containers")
+    """Blob containers on the lake: catalog storage roots and `mlflow-artifacts-<env>`; catalogs and external locations
+    refer to them by name."""
     sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGRS",
                  "Standard_RAGZRS"] = "Standard_ZRS"
+    """Replication of the lake's storage account (locally, zone or geo redundant)."""
     # Enabled still means default-deny with no IP rules: only trusted resource instances (the access
     # connector) and private endpoints get in.
     public_network_access: PublicAccess = "Disabled"
+    """Whether the lake's public endpoint is on; even `Enabled` is default-deny with no IP rules (only the access
+    connector and private endpoints get in). Prod needs `Disabled`."""
     soft_delete_days: int = Field(default=7, ge=1, le=365)  # blob and container soft delete
+    """Days deleted blobs and containers are kept and can be restored."""
 
     @field_validator("containers")
     @classmethod
@@ -54,36 +60,55 @@ class KeyVaultConfig(StrictModel):
     """Key Vault per environment: RBAC, soft delete (+ purge protection), private endpoint."""
 
     sku: Literal["standard", "premium"] = "premium"  # premium: HSM-backed keys (RSA-HSM)
+    """Key Vault tier; `premium` holds HSM-backed keys (RSA-HSM), which encryption.keyType `RSA-HSM` needs."""
     public_network_access: PublicAccess = "Disabled"
+    """Whether the vault's public endpoint is on; prod needs `Disabled` (private endpoint only)."""
     soft_delete_retention_days: int = Field(default=90, ge=7, le=90)  # set at creation only
+    """Days a deleted vault and its objects are kept recoverable; set at creation only."""
     # Purge protection keeps a deleted vault's name taken for the whole retention: with a deterministic name a
     # `pulumi destroy` then `up` fails until it expires. Required with CMK (keys guard data) and in prod;
     # a disposable stack without keys turns it off and purges after destroy (docs/security-landing.md
     # "Tearing down dev/test").
     purge_protection: bool = True
+    """Keep deleted vaults unpurgeable for the retention; required with CMK and in prod. A disposable stack without
+    keys turns it off so its name can be reused after destroy."""
     # The kind of identity that runs `pulumi up` here. With CMK it is granted Key Vault Crypto Officer to create
     # the keys, and Azure refuses a role assignment whose principalType does not match the principal
     # (UnmatchedPrincipalType): the CI runner's service principal or managed identity, or a person ('User').
     deployer_principal_type: Literal["ServicePrincipal", "User"] = "ServicePrincipal"
+    """Kind of identity that runs `pulumi up` (granted Key Vault Crypto Officer with CMK); Azure refuses a role
+    assignment whose type does not match, so use `User` when a person deploys."""
 
 
 class EncryptionConfig(StrictModel):
     """Customer-managed keys for the workspace (managed services, managed disks, DBFS root)."""
 
     customer_managed_keys: bool = True
+    """Encrypt the workspace's managed services and managed disks with keys from this stack's Key Vault; prod needs
+    it."""
     # DBFS root CMK needs the workspace's storage identity, which exists only after creation:
     # 'prepare' creates it (prepareEncryption) and grants it the key; 'enabled' then switches the key on.
     # A brand-new workspace goes 'prepare' -> 'enabled' in two deployments (docs/security-landing.md
     # "First deployment of a prod workspace with DBFS root CMK").
     dbfs_root: Literal["off", "prepare", "enabled"] = "enabled"
+    """DBFS root CMK stage: a new workspace goes `prepare` (creates and grants the storage identity) then `enabled` on
+    the next deploy; `off` without CMK."""
     key_type: Literal["RSA-HSM", "RSA"] = "RSA-HSM"
+    """Type of the CMK keys; `RSA-HSM` needs keyVault.sku `premium`."""
     key_size: Literal[2048, 3072, 4096] = 2048
+    """Size in bits of the CMK keys."""
     rotation_days: int = Field(default=365, ge=30, le=730)  # rotate this long after creation
+    """Days after each key version's creation until Key Vault makes the next one (automatic rotation); each version
+    expires 90 days after that, so a missed rotation is noticed."""
     # Object id of the AzureDatabricks first-party app (app id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d) in this
     # tenant: it reads the Key Vault-backed secret scope (Key Vault Secrets User on the vault) and, with CMK,
     # wraps the managed-services key. Tenant-specific; not discoverable offline.
     databricks_service_object_id: OptionalUuid = None
+    """Object id of the AzureDatabricks first-party app in your tenant (`az ad sp show --id
+    2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv`); it reads the Key Vault-backed secret scope and wraps the
+    managed-services key. Required."""
     infrastructure_encryption: bool = True  # DBFS root double encryption; set at creation only
+    """Double encryption of the DBFS root at the infrastructure layer; set at creation only, and prod needs it."""
 
     @model_validator(mode="after")
     def _needs(self) -> EncryptionConfig:
@@ -107,11 +132,17 @@ class WorkspaceSecurityConfig(StrictModel):
 
     # Public front end only (publicNetworkAccess Enabled): the only source ranges the UI/API accept.
     ip_access_list: list[str] = []
+    """The only source ranges the workspace UI/API accepts, with a public front end only (workspace.publicNetworkAccess
+    `Enabled`); list your organisation's egress ranges."""
     default_storage_firewall: bool = True  # DBFS root reachable only through the access connector
+    """Put the DBFS root behind the storage firewall, reachable only through the access connector; prod needs it."""
     enhanced_security_compliance: bool = True  # compliance security profile + monitoring + auto update
+    """Turn on the compliance security profile, enhanced security monitoring and automatic cluster update; prod needs
+    it."""
     compliance_standards: list[Literal["HIPAA", "PCI_DSS", "CYBER_ESSENTIAL_PLUS", "FEDRAMP_HIGH",
                                        "FEDRAMP_MODERATE", "HITRUST", "IRAP_PROTECTED", "ISMAP", "K_FSI",
                                        "CANADA_PROTECTED_B", "UK_CYBER_ESSENTIALS_PLUS", "NONE"]] = []
+    """Compliance standards the compliance security profile applies (e.g. HIPAA, PCI_DSS)."""
 
     @field_validator("ip_access_list")
     @classmethod
@@ -152,24 +183,34 @@ class PrivateLinkConfig(StrictModel):
     # One browser_authentication endpoint per region serves SSO for every private workspace there;
     # exactly one stack per region owns it (checked across stacks).
     browser_authentication: bool = False
+    """Create the region's browser_authentication private endpoint, which serves SSO for every private workspace there;
+    exactly one stack per region sets it."""
     # False when Azure Policy (DeployIfNotExists) manages the endpoints' DNS zone groups centrally:
     # Pulumi then leaves them alone instead of fighting the policy.
     manage_dns_zone_groups: bool = True
+    """Let Pulumi manage the private endpoints' DNS zone groups; set false when Azure Policy (DeployIfNotExists)
+    manages them centrally."""
 
 
 class ObservabilityConfig(StrictModel):
     """Log Analytics per environment, fed by diagnostic settings (all logs)."""
 
     retention_days: int = Field(default=90, ge=30, le=730)
+    """Days Log Analytics keeps the diagnostic logs."""
     daily_quota_gb: float = Field(default=-1, ge=-1)  # -1 = no cap
+    """Daily ingestion cap of the Log Analytics workspace in GB; -1 means no cap."""
 
 
 class ProtectionConfig(StrictModel):
     """Guards against deleting data by mistake. Prod refuses any of them off."""
 
     protect: bool = True  # pulumi protect on workspace, lake, key vault, Log Analytics
+    """Pulumi `protect` on the workspace, lake, key vault and Log Analytics, so a destroy cannot delete them; prod
+    needs it."""
     retain_on_delete: bool = True  # removing them from the program leaves them in Azure
+    """Removing these resources from the program leaves them in Azure instead of deleting them; prod needs it."""
     resource_group_lock: bool = True  # CanNotDelete lock on the resource group
+    """A CanNotDelete lock on the environment's resource group; prod needs it."""
 
 
 _WHY = {

@@ -84,7 +84,10 @@ class Schedule(StrictModel):
     """When something runs: a 5-field cron as the seeds write it, converted to Quartz for Databricks."""
 
     cron: str = "0 0 * * *"
+    """When it runs, as a 5-field cron (`minute hour day-of-month month day-of-week`), e.g. `0 0 * * *` for daily at
+    midnight; converted to Quartz for Databricks."""
     timezone: str = "UTC"
+    """Time zone the cron is read in, e.g. `UTC` or `Europe/Berlin`."""
 
     @field_validator("cron")
     @classmethod
@@ -111,12 +114,18 @@ class ServedEntity(StrictModel):
     """One UC model version behind the endpoint. `name` is what routes refer to (e.g. champion)."""
 
     name: ServingName
+    """Name of the served entity on the endpoint (e.g. `champion`); routes refer to it."""
     entity_name: str
+    """The Unity Catalog model served, as `catalog.schema.model`."""
     entity_version: int
+    """Registered model version served (a whole number from 1; the promotion PR pins it)."""
     # None: the serving-level default of this environment.
     workload_size: WorkloadSize | None = None
+    """Compute size of this entity; unset, serving.workloadSize."""
     workload_type: WorkloadType = "CPU"
+    """CPU or GPU compute for this entity."""
     scale_to_zero: bool | None = None
+    """Let this entity scale to zero when idle; unset, serving.scaleToZero."""
 
     @field_validator("entity_name")
     @classmethod
@@ -139,9 +148,13 @@ class InferenceTable(StrictModel):
     """AI Gateway inference table (not the retired auto_capture_config): where requests are logged."""
 
     enabled: bool = True
+    """Log the endpoint's requests and responses to an AI Gateway inference table."""
     catalog: UcIdentifier
+    """Catalog of the inference table."""
     schema_name: UcIdentifier = Field(default="model_inference_logs", alias="schema")
+    """Schema of the inference table; must be declared in unityCatalog.catalogs."""
     table_prefix: str = Field(default="inference_logs_", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
+    """Prefix of the inference table's name."""
 
     @property
     def full_schema(self) -> str:
@@ -152,9 +165,14 @@ class RateLimit(StrictModel):
     """AI Gateway rate limit (calls per minute) for the endpoint, a user, a group or a principal."""
 
     calls: int = Field(ge=1)
+    """Calls allowed per renewal period."""
     key: Literal["endpoint", "user", "user_group", "service_principal"] = "endpoint"
+    """What the limit counts per: the whole endpoint, each user, a user group or a service principal."""
     principal: str | None = None
+    """The group name or the service principal's application id; required for key `user_group` or
+    `service_principal`."""
     renewal_period: Literal["minute"] = "minute"
+    """Period the calls are counted over."""
 
     @model_validator(mode="after")
     def _principal(self) -> RateLimit:
@@ -168,10 +186,15 @@ class CustomMetric(StrictModel):
     """A Lakehouse Monitoring custom metric, e.g. the seed's expected_loss business metric."""
 
     name: UcIdentifier
+    """Name of the custom metric (a column in the monitor's metric tables)."""
     type: Literal["aggregate", "derived", "drift"] = "aggregate"
+    """Kind of custom metric: aggregate over the table, derived from other metrics, or drift between windows."""
     input_columns: list[str] = Field(default=[":table"], min_length=1)
+    """Columns the metric is computed from; `:table` for the whole table."""
     definition: str = Field(min_length=1)
+    """SQL expression (Jinja template) that computes the metric."""
     output_data_type: Literal["double", "long", "int", "string", "boolean"] = "double"
+    """Spark data type of the metric's value."""
 
     @property
     def api_type(self) -> str:
@@ -187,12 +210,17 @@ class DriftAlert(StrictModel):
     """A SQL alert on the monitor's drift metrics table (seed: prediction drift > 0.1 dev, 0.05 prod)."""
 
     metric: Literal["prediction_drift", "label_drift"] = "prediction_drift"
+    """Which drift the alert watches: of the predictions, or of the labels (needs monitor.labelCol)."""
     statistic: Literal["js_distance", "ks_test.statistic", "wasserstein_distance", "population_stability_index",
                        "chi_squared_test.statistic", "tv_distance", "l_infinity_distance"] = "js_distance"
+    """Drift statistic compared with the threshold."""
     threshold: float = Field(gt=0)
+    """Alert when the statistic exceeds this value (seed: 0.1 in dev, 0.05 in prod)."""
     drift_type: Literal["CONSECUTIVE", "BASELINE"] = "CONSECUTIVE"
+    """Compare with the previous window (`CONSECUTIVE`) or with the baseline table (`BASELINE`)."""
     # Evaluated an hour after the seed's daily refresh at midnight.
     schedule: Schedule = Schedule(cron="0 1 * * *")
+    """When the alert is evaluated; default an hour after the daily monitor refresh."""
 
     @model_validator(mode="after")
     def _reachable(self) -> DriftAlert:
@@ -212,25 +240,44 @@ class Monitor(StrictModel):
     """Lakehouse Monitoring (InferenceLog profile) on the endpoint's processed inference table."""
 
     table_name: str
+    """The processed inference table monitored, as `catalog.schema.table`."""
     # Two-phase rollout: false until the table exists (the endpoint logged requests, the unpacking job ran).
     table_exists: bool = False
+    """Set true once the table exists (the endpoint logged requests and the unpacking job ran); until then the monitor,
+    its alerts and the retrain job wait."""
     problem_type: Literal["classification", "regression"]
+    """Whether the model classifies or predicts a number; sets the monitor's quality metrics."""
     prediction_col: str = "prediction"
+    """Column of the model's predictions."""
     label_col: str | None = "label"
+    """Column of the ground-truth labels; needed for label drift."""
     timestamp_col: str = "timestamp"
+    """Column of the request timestamp, which splits rows into time windows."""
     model_id_col: str = "model_version"
+    """Column of the model version that served the request."""
     prediction_proba_col: str | None = None
+    """Column of the predicted probabilities (classification)."""
     granularities: list[Granularity] = Field(default=["1 day"], min_length=1)
+    """Time windows the monitor aggregates over."""
     baseline_table: str | None = None
+    """Table to compare drift against, as `catalog.schema.table`."""
     slicing_exprs: list[str] = []
+    """SQL expressions whose values slice the metrics (e.g. `region`)."""
     custom_metrics: list[CustomMetric] = []
+    """Business metrics computed along the built-in ones (e.g. the seed's expected_loss)."""
     # Schema name in the monitored table's catalog (seed: `monitoring`).
     output_schema: UcIdentifier = "monitoring"
+    """Schema in the monitored table's catalog where the metric tables are written (seed: `monitoring`)."""
     # None: /Workspace/Shared/lakehouse_monitoring/<catalog>_<schema>_<table> (the seed's location).
     assets_dir: str | None = None
+    """Workspace folder of the monitor's dashboard and assets; default
+    `/Workspace/Shared/lakehouse_monitoring/<catalog>_<schema>_<table>`."""
     schedule: Schedule = Schedule()
+    """When the monitor refreshes (default daily at midnight)."""
     failure_recipients: EmailList
+    """Who is e-mailed when a refresh fails (at least one address)."""
     drift_alerts: list[DriftAlert] = []
+    """SQL alerts on the monitor's drift metrics."""
 
     @field_validator("table_name", "baseline_table")
     @classmethod
@@ -279,15 +326,25 @@ class Endpoint(StrictModel):
     """One model serving endpoint: served UC model versions, traffic split, inference table, gateway."""
 
     name: ServingName
+    """Name of the serving endpoint, unique in the workspace."""
     # The pinned versions are registered in UC; false skips the endpoint (and its monitor) with a note.
     model_registered: bool = False
+    """Set true once the pinned model versions are registered in Unity Catalog; until then the endpoint and its monitor
+    are skipped with a note."""
     entities: list[ServedEntity] = Field(min_length=1, max_length=10)
+    """Model versions served by the endpoint (1 to 10)."""
     # served entity name -> traffic percent; may be left out when there is exactly one entity (100).
     routes: dict[str, int] | None = None
+    """Served entity name -> traffic percent, adding up to 100 (e.g. 90/10 for an A/B test); may be left out with one
+    entity."""
     inference_table: InferenceTable
+    """Where the endpoint's requests are logged (AI Gateway inference table)."""
     usage_tracking: bool = True
+    """Record the endpoint's usage in the AI Gateway usage system table."""
     rate_limits: list[RateLimit] = []
+    """AI Gateway rate limits of the endpoint."""
     monitor: Monitor | None = None
+    """Lakehouse Monitoring of the endpoint's processed inference table."""
 
     @model_validator(mode="after")
     def _routes(self) -> Endpoint:
@@ -345,19 +402,28 @@ class Notifications(StrictModel):
     """
 
     emails: EmailList = Field(min_length=1)
+    """Who drift alerts are e-mailed to (at least one address)."""
     webhook: Literal["microsoftTeams", "slack", "genericWebhook"] | None = None
+    """Also send drift alerts to a webhook of this kind; the URL is the secret alertWebhookUrl."""
 
 
 class Retraining(StrictModel):
     """The drift -> retrain job (seed): drift detection notebook, a condition on its violation count, training."""
 
     enabled: bool = True
+    """Create the drift -> retrain job of each monitored endpoint (drift notebook, then training when drift is
+    found)."""
     drift_notebook: str
+    """Workspace path of the drift detection notebook the job runs first."""
     training_notebook: str
+    """Workspace path of the training notebook, run when drift is detected."""
     # Runs after the monitor refresh and the alert evaluation.
     schedule: Schedule = Schedule(cron="0 2 * * *")
+    """When the job runs; default after the monitor refresh and the alert evaluation."""
     paused: bool = False
+    """Pause the job's schedule so it runs on demand only (saves DBUs; seed: dev)."""
     failure_recipients: EmailList = []
+    """Who is e-mailed when the job fails."""
 
     @field_validator("drift_notebook", "training_notebook")
     @classmethod
@@ -370,12 +436,19 @@ class ServingConfig(StrictModel):
 
     # Traceability tag on every endpoint and job; CI sets it: pulumi config set --path serving.gitSha <sha>.
     git_sha: str = "unknown"
+    """Commit the deploy comes from, tagged on every endpoint and job for traceability; CI sets it: `pulumi config set
+    --path serving.gitSha <sha>`."""
     # Environment defaults for served entities (seed: Small + scale-to-zero in dev, Medium always-on in prod).
     workload_size: WorkloadSize
+    """Default compute size of served entities (seed: Small in dev, Medium in prod)."""
     scale_to_zero: bool
+    """Default for served entities: scale to zero when idle (seed: dev) or stay warm (prod)."""
     notifications: Notifications
+    """Where drift alerts go: e-mail, optionally a webhook."""
     retraining: Retraining | None = None
+    """The drift -> retrain job; leave out for none."""
     endpoints: list[Endpoint] = []
+    """The environment's model serving endpoints."""
 
     @field_validator("git_sha")
     @classmethod

@@ -20,7 +20,8 @@ Environment = Literal["dev", "test", "prod"]
 
 # --- identifiers ---
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-_UUID = Field(pattern=UUID_PATTERN)
+_UUID = Field(pattern=UUID_PATTERN, json_schema_extra={
+    "allowed": "a UUID in lowercase hex, e.g. 01234567-89ab-cdef-0123-456789abcdef"})
 Uuid = Annotated[str, _UUID]
 OptionalUuid = Annotated[str | None, _UUID]
 
@@ -36,7 +37,8 @@ def check_emails(values: list[str]) -> list[str]:
     return values
 
 
-EmailList = Annotated[list[str], AfterValidator(check_emails)]
+EmailList = Annotated[list[str], AfterValidator(check_emails),
+                      Field(json_schema_extra={"allowed": "a list of e-mail addresses, e.g. [mlops-team@example.com]"})]
 
 
 # --- CIDR ---
@@ -58,7 +60,8 @@ def _ipv4_cidr(value: str) -> str:
     return value
 
 
-Ipv4Cidr = Annotated[str, AfterValidator(_ipv4_cidr)]
+Ipv4Cidr = Annotated[str, AfterValidator(_ipv4_cidr),
+                     Field(json_schema_extra={"allowed": "an IPv4 CIDR range without host bits, e.g. 10.1.0.0/16"})]
 
 
 # --- names ---
@@ -72,23 +75,103 @@ def _azure_name(kind: str) -> Callable[[str], str]:
     return check
 
 
-SubnetName = Annotated[str, AfterValidator(_azure_name("subnet"))]
-StorageAccountName = Annotated[str, AfterValidator(_azure_name("storageAccount"))]
+SubnetName = Annotated[str, AfterValidator(_azure_name("subnet")), Field(json_schema_extra={
+    "allowed": "1-80 letters, digits, hyphens, underscores and dots, starting with a letter or digit"})]
+StorageAccountName = Annotated[str, AfterValidator(_azure_name("storageAccount")), Field(json_schema_extra={
+    "allowed": "3-24 lowercase letters and digits, globally unique in Azure"})]
 
 # Account group display names (also the CI/CD principal's display name).
 GROUP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,127}$"
-GroupName = Annotated[str, Field(pattern=GROUP_NAME_PATTERN)]
+GroupName = Annotated[str, Field(pattern=GROUP_NAME_PATTERN, json_schema_extra={
+    "allowed": "1-128 letters, digits, spaces, dots, underscores and hyphens, starting with a letter or digit"})]
 
 # Catalogs and schemas this program creates: lowercase, so names match what Unity Catalog stores.
-UcName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=255)]
+UcName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=255, json_schema_extra={
+    "allowed": "up to 255 lowercase letters, digits and underscores, starting with a letter, e.g. ml_dev"})]
 # Storage credentials and external locations (hyphens allowed).
-_SECURABLE = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=255)
+_SECURABLE = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=255, json_schema_extra={
+    "allowed": "up to 255 lowercase letters, digits, underscores and hyphens, starting with a letter"})
 OptionalSecurableName = Annotated[str | None, _SECURABLE]
 # A metastore, or a Pulumi organization or project.
 OBJECT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 # Unity Catalog identifiers the program reads or writes into (existing catalogs, schemas, tables, metrics).
 UC_IDENTIFIER_PATTERN = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
-UcIdentifier = Annotated[str, Field(pattern=rf"^{UC_IDENTIFIER_PATTERN}$")]
+UcIdentifier = Annotated[str, Field(pattern=rf"^{UC_IDENTIFIER_PATTERN}$", json_schema_extra={
+    "allowed": "up to 255 letters, digits and underscores, not starting with a digit"})]
 # Serving endpoints and their served entities: alphanumerics, dashes and underscores, at most 63 (API rule).
-ServingName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")]
+ServingName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$", json_schema_extra={
+    "allowed": "1-63 letters, digits, underscores and hyphens, starting with a letter or digit"})]
+
+# Plain words for the patterns that fields set inline: the configuration reference shows these, never the regex.
+PATTERN_WORDS: dict[str, str] = {
+    r"^[a-z][a-z0-9-]{1,14}$": "2-15 lowercase letters, digits and hyphens, starting with a letter",
+    r"^[A-Za-z_][A-Za-z0-9_]{0,100}$": "1-101 letters, digits and underscores, not starting with a digit",
+    OBJECT_NAME_PATTERN: "letters, digits, underscores, dots and hyphens, starting with a letter or digit",
+    r"^[A-Za-z0-9_.-]+$": "letters, digits, underscores, dots and hyphens",
+    r"^/[\w./-]*[\w-]$": "an absolute workspace path without a trailing slash, e.g. /Workspace/ml_experiments",
+}
+
+
+def _name_words(kind: str) -> str:
+    low, high, _pattern, allowed = naming.LIMITS[kind]
+    return f"{low}-{high} characters: {allowed}"
+
+
+# Allowed values in words for fields a validator checks (no constraint the reference could read), keyed by
+# `Model.field`. tests/test_config_reference.py checks that every key names a field.
+FIELD_WORDS: dict[str, str] = {
+    "TagsConfig.extra": "tag name -> value; names up to 512 characters without < > % & \\ ? /, values up to 256",
+    "NamingConfig.resource_group": _name_words("resourceGroup"),
+    "NamingConfig.managed_resource_group": _name_words("resourceGroup"),
+    "NamingConfig.workspace": _name_words("workspace"),
+    "NamingConfig.virtual_network": _name_words("virtualNetwork"),
+    "NamingConfig.storage_account": _name_words("storageAccount") + ", globally unique in Azure",
+    "NamingConfig.key_vault": _name_words("keyVault") + ", globally unique in Azure",
+    "NamingConfig.dbfs_storage_account": _name_words("storageAccount") + ", globally unique in Azure",
+    "AccountGroupsConfig.ids": "role key (the four roles, extraRoles and `admins`) -> the group's account id (digits)",
+    "IdentityConfig.extra_roles": "camelCase role key (not a built-in role) -> account group display name",
+    "LakeConfig.containers": "one or more unique names of 3-63 lowercase letters, digits and single hyphens, starting "
+                             "and ending with a letter or digit, e.g. mlflow-artifacts-dev",
+    "WorkspaceSecurityConfig.ip_access_list": "CIDR ranges without host bits, not 0.0.0.0/0, e.g. 203.0.113.0/24",
+    "DeployRunnerConfig.hub_vnet_id": "a virtual network's ARM id: /subscriptions/<uuid>/resourceGroups/<rg>/providers/"
+                                      "Microsoft.Network/virtualNetworks/<name>",
+    "DeployRunnerConfig.egress_cidrs": "public IPv4 CIDR ranges, e.g. 203.0.113.10/32",
+    "ExternalLocationConfig.container": "one of lake.containers",
+    "CatalogConfig.storage_container": "one of lake.containers that has an external location",
+    "RoleAccess.schemas": "schema names of this catalog",
+    "GrantConfig.schema_": "a schema name of this catalog",
+    "UnityCatalogConfig.default_catalog": "a catalog name of this stack",
+    "CicdGrantsConfig.catalog": "a catalog name of this stack",
+    "CicdGrantsConfig.schema_": "a schema name of the CI/CD catalog",
+    "CicdGrantsConfig.catalog_privileges": "Unity Catalog catalog privileges, e.g. USE_CATALOG, CREATE_SCHEMA; not "
+                                           "MANAGE or ALL_PRIVILEGES",
+    "CicdGrantsConfig.schema_privileges": "Unity Catalog schema privileges, e.g. USE_SCHEMA, SELECT, MODIFY; not "
+                                          "MANAGE or ALL_PRIVILEGES",
+    "UnityCatalogConfig.admin_groups": "account group display names (no user e-mails)",
+    "SecretScopeConfig.readers": "role keys (the four roles and identity.extraRoles)",
+    "ComputeConfig.node_type_id": "an Azure VM size of family DSv2, Dsv3 or Esv3 with a known DBU rate, e.g. "
+                                  "Standard_DS3_v2",
+    "ComputeConfig.driver_node_type_id": "an Azure VM size of family DSv2, Dsv3 or Esv3 with a known DBU rate, e.g. "
+                                         "Standard_DS4_v2",
+    "ComputeConfig.runtime_versions": "supported LTS ML runtimes: 17.3.x-cpu-ml-scala2.13, 16.4.x-cpu-ml-scala2.13, "
+                                      "16.4.x-cpu-ml-scala2.12, 15.4.x-cpu-ml-scala2.12; no repeats",
+    "ComputeConfig.autotermination_minutes": "from 10 to 10000",
+    "ComputeConfig.spark_conf": "Spark setting -> value; setting names start with `spark.`",
+    "JobsPolicyConfig.spot_bid_max_price": "-1 (up to the on-demand price) or a price above 0",
+    "BudgetConfig.start_date": "the first day of a month, e.g. 2026-01-01",
+    "BudgetConfig.thresholds": "1 to 5 thresholds",
+    "ServingConfig.git_sha": "7 to 40 lowercase hex digits, or `unknown`",
+    "Retraining.drift_notebook": "an absolute path under /Workspace, e.g. /Workspace/Shared/mlops/notebooks/drift",
+    "Retraining.training_notebook": "an absolute path under /Workspace, e.g. /Workspace/Shared/mlops/notebooks/train",
+    "Schedule.cron": "a 5-field cron; not both day-of-month and day-of-week, no step in day-of-week",
+    "Schedule.timezone": "an IANA time zone id, e.g. UTC or Europe/Berlin",
+    "ServedEntity.entity_name": "catalog.schema.model (letters, digits and underscores)",
+    "ServedEntity.entity_version": "a whole number, 1 or more",
+    "Endpoint.routes": "served entity name -> percent from 0 to 100; one per entity, adding up to 100",
+    "RateLimit.principal": "a group name or a service principal's application id",
+    "Monitor.table_name": "catalog.schema.table (letters, digits and underscores)",
+    "Monitor.baseline_table": "catalog.schema.table (letters, digits and underscores)",
+    "Monitor.assets_dir": "an absolute path under /Workspace",
+    "StackConfig.alert_webhook_url": "an https:// URL, stored as a Pulumi secret",
+}

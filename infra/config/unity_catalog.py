@@ -105,11 +105,18 @@ class MetastoreConfig(StrictModel):
     """The region's metastore: referenced by id, created by exactly one stack, or read from that stack."""
 
     id: OptionalUuid = None
+    """Id of the region's existing metastore (Account console > Catalog) to assign to this workspace; set exactly one
+    of id, create and fromStack."""
     create: bool = False
+    """This stack creates the region's metastore; only in one protected stack per region."""
     from_stack: Environment | None = None  # the stack that creates it (its `metastoreId` output)
+    """The stack that creates the metastore; its `metastoreId` output is read (needs stackReferences)."""
     name: str = Field(default="company_mlops_metastore", pattern=OBJECT_NAME_PATTERN, max_length=255)
+    """Name of the metastore when this stack creates it."""
     delta_sharing_scope: Literal["INTERNAL", "INTERNAL_AND_EXTERNAL"] = "INTERNAL"
+    """Whether Delta Sharing may share with recipients outside the account (`INTERNAL_AND_EXTERNAL`) or not."""
     delta_sharing_recipient_token_lifetime_days: int = Field(default=90, ge=1, le=365)
+    """Days a Delta Sharing recipient token stays valid; used only with scope `INTERNAL_AND_EXTERNAL`."""
 
     @model_validator(mode="after")
     def _one_source(self) -> MetastoreConfig:
@@ -125,7 +132,10 @@ class StackReferenceConfig(StrictModel):
     """Where the other stacks' outputs live: `<organization>/<project>/<stack>`."""
 
     organization: str = Field(pattern=OBJECT_NAME_PATTERN, max_length=100)
+    """Pulumi organization of the other stacks (`pulumi whoami`; the self-managed azblob backend accepts only
+    `organization`)."""
     project: str = Field(default="mlops-platform", pattern=OBJECT_NAME_PATTERN, max_length=100)
+    """Pulumi project of the other stacks."""
 
     def name(self, stack: str) -> str:
         return f"{self.organization}/{self.project}/{stack}"
@@ -135,7 +145,10 @@ class RoleAccess(StrictModel):
     """One matrix cell: a level, optionally limited to some schemas (`CREATE/UPDATE (dev_models)`)."""
 
     level: AccessLevel
+    """Access level of the role on the catalog; each level maps to Unity Catalog privileges (docs/unity-catalog.md
+    "Privilege mapping"). May be written alone, e.g. `dataScientists: READ_WRITE`."""
     schemas: list[str] | None = None
+    """Limit the level to these schemas of the catalog; unset, the whole catalog."""
 
     @model_validator(mode="before")
     @classmethod
@@ -147,8 +160,13 @@ class GrantConfig(StrictModel):
     """An explicit grant beyond the matrix (e.g. MANAGE to an admin group)."""
 
     principal: str = Field(min_length=1)
+    """Who gets the privileges: a role key, `admins`, `cicdServicePrincipal` or an account group's display name (never
+    a user)."""
     privileges: list[str] = Field(min_length=1)
+    """Unity Catalog privileges to grant, in current names (e.g. `USE_CATALOG`, `MANAGE`); MANAGE and ALL_PRIVILEGES
+    only to admin groups."""
     schema_: str | None = Field(default=None, alias="schema")
+    """Grant on this schema of the catalog instead of the catalog itself."""
 
     @field_validator("principal")
     @classmethod
@@ -164,9 +182,13 @@ RESERVED_SCHEMA_NAMES = ("information_schema",)
 
 class SchemaConfig(StrictModel):
     name: UcName
+    """Name of the schema in the catalog; may be written alone as a list item, e.g. `- raw`."""
     comment: str | None = None
+    """Comment shown on the schema in Unity Catalog."""
     retention_days: int | None = Field(default=None, ge=1, le=3650)  # recorded as a schema property
+    """Data retention in days, recorded as the schema property `retention_days`."""
     properties: dict[str, str] = {}
+    """More schema properties (name -> value)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -194,7 +216,10 @@ class BindingConfig(StrictModel):
     """A workspace that may use the catalog: this stack's, or another stack's (via its outputs)."""
 
     stack: Environment
+    """Stack whose workspace may use the catalog; only this stack can be listed (another stack's workspace cannot reach
+    this stack's lake)."""
     read_only: bool = False
+    """Bind the workspace read-only instead of read-write."""
 
     @model_validator(mode="before")
     @classmethod
@@ -206,15 +231,24 @@ class CatalogConfig(StrictModel):
     """One catalog this stack owns: isolated, managed storage on the lake, schemas, matrix row."""
 
     name: UcName
+    """Name of the catalog; one stack owns each catalog."""
     comment: str | None = None
+    """Comment shown on the catalog in Unity Catalog."""
     storage_container: str  # a lake container (lake.containers) with an external location
+    """Lake container (one of lake.containers, covered by an external location) that holds the catalog's managed
+    storage."""
     # Empty: this stack's workspace only, read-write. Another stack's workspace cannot reach this stack's
     # lake (no private endpoint, DNS record or NCC rule there), so only this stack may be listed.
     bindings: list[BindingConfig] = []
+    """Workspaces that may use the (isolated) catalog; empty, this stack's workspace only, read-write."""
     schemas: list[SchemaConfig] = Field(min_length=1)
+    """Schemas created in the catalog (at least one)."""
     access: dict[str, RoleAccess] = {}  # role key (identity roles and extraRoles) -> matrix cell
+    """The access-control matrix row: role key -> access level on this catalog, e.g. `dataScientists: READ_WRITE`."""
     grants: list[GrantConfig] = []
+    """Explicit grants beyond the matrix (e.g. MANAGE to an admin group)."""
     properties: dict[str, str] = {}
+    """Catalog properties (name -> value)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -256,20 +290,29 @@ class ExternalLocationConfig(StrictModel):
     """An external location over a lake container (the storage credential is the access connector)."""
 
     container: str
+    """Lake container (one of lake.containers) the external location covers; a catalog's storageContainer needs one."""
     name: OptionalSecurableName = None
+    """Name of the external location; default `<prefix>-<stack>-<container>`."""
     read_only: bool = False
+    """Make the external location read-only."""
     access: dict[str, Literal["NO_ACCESS", "READ", "READ_WRITE", "FULL_ACCESS"]] = {}
+    """Role key -> access level on the files under the location."""
 
 
 class CicdGrantsConfig(StrictModel):
     """The CI/CD service principal's rights (the monitoring guide's, in current privilege names)."""
 
     catalog: str | None = None  # default: unityCatalog.defaultCatalog
+    """Catalog the CI/CD service principal works in; default unityCatalog.defaultCatalog."""
     schema_: str = Field(default="databricks_monitoring", alias="schema")
+    """Schema in that catalog where the CI/CD principal creates tables, models and inference logs; must be one of the
+    catalog's schemas."""
     catalog_privileges: list[str] = ["USE_CATALOG", "CREATE_SCHEMA"]  # seed: CREATE, USAGE ON CATALOG
+    """Privileges of the CI/CD principal on the catalog (named privileges only, no MANAGE or ALL_PRIVILEGES)."""
     # seed: CREATE, USAGE ON SCHEMA; plus what the framework does there (tables, models, inference logs).
     schema_privileges: list[str] = ["USE_SCHEMA", "CREATE_TABLE", "CREATE_FUNCTION", "CREATE_MODEL",
                                     "CREATE_VOLUME", "SELECT", "MODIFY", "EXECUTE", "READ_VOLUME", "WRITE_VOLUME"]
+    """Privileges of the CI/CD principal on its schema (named privileges only, no MANAGE or ALL_PRIVILEGES)."""
 
     @model_validator(mode="after")
     def _privileges(self) -> CicdGrantsConfig:
@@ -290,13 +333,21 @@ class CicdGrantsConfig(StrictModel):
 
 class UnityCatalogConfig(StrictModel):
     metastore: MetastoreConfig
+    """The region's metastore: referenced by id, created by exactly one stack, or read from that stack."""
     stack_references: StackReferenceConfig | None = None  # needed to reach other stacks' outputs
+    """Where the other stacks' outputs live (`<organization>/<project>/<stack>`); needed by fromStack keys."""
     storage_credential: OptionalSecurableName = None
+    """Name of the storage credential over the access connector's managed identity; default `<prefix>-<stack>-lake`."""
     external_locations: list[ExternalLocationConfig] = []
+    """External locations over lake containers, through the storage credential."""
     catalogs: list[CatalogConfig] = []
+    """Catalogs this stack owns: isolated, managed storage on the lake, schemas and their matrix row."""
     default_catalog: str | None = None  # default: the first catalog
+    """Catalog used where one is needed by default (e.g. the CI/CD grants); default the first catalog."""
     cicd: CicdGrantsConfig = CicdGrantsConfig()
+    """Rights of the CI/CD service principal (the monitoring guide's, in current privilege names)."""
     admin_groups: list[str] = []  # beyond identity.groups.admins: groups allowed MANAGE / ALL_PRIVILEGES
+    """Groups beyond identity.groups.admins that may hold MANAGE and ALL_PRIVILEGES in explicit grants."""
 
     @field_validator("admin_groups")
     @classmethod
@@ -320,12 +371,16 @@ ExperimentPermission = Literal["CAN_READ", "CAN_RUN", "CAN_EDIT", "CAN_MANAGE"]
 
 class SecretScopeConfig(StrictModel):
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$", max_length=128)  # default <prefix>-<env>-kv
+    """Name of the Key Vault-backed secret scope on this stack's vault; default `<prefix>-<stack>-kv`."""
     readers: list[str] = []  # roles that may read secrets through the scope
+    """Roles whose groups may read secrets through the scope."""
 
 
 class ExperimentFolderConfig(StrictModel):
     root: str = Field(default="/Workspace/ml_experiments", pattern=r"^/[\w./-]*[\w-]$")
+    """Workspace folder under which the stack's MLflow experiment folder `<root>/<stack>` is created."""
     permissions: dict[str, ExperimentPermission] = {}
+    """Role key -> permission on the experiment folder."""
 
 
 class WorkspaceSettingsConfig(StrictModel):
@@ -333,10 +388,17 @@ class WorkspaceSettingsConfig(StrictModel):
 
     # Metastore-wide: one stack per region enables them (checked across stacks).
     system_schemas: list[SystemSchemaName] = []
+    """System schemas to enable (billing is always on); metastore-wide, so only in the protected stack, one per
+    region."""
     disable_legacy_access: bool = True  # Hive metastore, fallback mode, pre-13.3 runtimes
+    """Turn off the Hive metastore, fallback mode and pre-13.3 runtimes so every read goes through Unity Catalog; prod
+    needs it."""
     disable_legacy_dbfs: bool = True  # DBFS root and mounts
+    """Turn off the DBFS root and mounts, which bypass Unity Catalog; prod needs it."""
     secret_scope: SecretScopeConfig = SecretScopeConfig()
+    """The Key Vault-backed secret scope of this workspace and who may read it."""
     experiment_folder: ExperimentFolderConfig = ExperimentFolderConfig()
+    """The workspace folder for MLflow experiments and who may use it."""
 
     @field_validator("system_schemas", mode="before")
     @classmethod
