@@ -249,3 +249,25 @@ def test_the_cicd_principal_survives_destroy_then_up(stack: str) -> None:
     failing with "Service principal with application ID ... already exists"."""
     (sp,) = of_type(plan_of(stack).as_json(), "databricks:index/servicePrincipal:ServicePrincipal")
     assert sp["inputs"]["disableAsUserDeletion"] is True and sp["inputs"]["force"] is True
+
+
+UC_STORAGE = ("databricks:index/storageCredential:StorageCredential",
+              "databricks:index/externalLocation:ExternalLocation")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_unity_catalog_storage_waits_for_the_connector_grants_to_propagate(stack: str) -> None:
+    """Creating the storage credential and the external locations validates the connector's access to the
+    lake: right after the role assignments Azure RBAC may still refuse it, so they wait for a sleep that
+    follows every connector grant on the lake."""
+    doc = first_deploy_plan_of(stack).as_json()
+    by_urn = {r["urn"]: r for r in doc["resources"]}
+    (sleep,) = [r for r in doc["resources"]
+                if r["type"] == "time:index/sleep:Sleep" and r["name"] == "lake-connector-roles-propagation"]
+    grants = {r["urn"] for r in of_type(doc, "azure-native:authorization:RoleAssignment")
+              if r["name"].startswith("lake-connector-")}
+    assert len(grants) == 3 and grants <= set(sleep["dependencies"])
+    assert sleep["inputs"]["createDuration"] == "60s"
+    for typ in UC_STORAGE:
+        for res in of_type(doc, typ):
+            assert sleep["urn"] in res["dependencies"], (by_urn[res["urn"]]["name"], "does not wait")

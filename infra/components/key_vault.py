@@ -8,7 +8,7 @@ import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import authorization, keyvault
 
-from infra.components.roles import grant
+from infra.components.roles import RBAC_PROPAGATION, grant
 from infra.config.security import EncryptionConfig, KeyVaultConfig
 
 # One key per purpose, so each can be rotated or revoked on its own.
@@ -17,8 +17,7 @@ KEY_PURPOSES = ("managed-services", "managed-disk", "dbfs-root")
 # Azure RBAC is eventually consistent: a Key Vault data-plane check right after a new role assignment fails
 # with ForbiddenByRbac ("If role assignments ... were changed recently, please observe propagation time").
 # The Azure Verified Module for Key Vault waits after its role assignments before any key or secret operation
-# (time_sleep wait_for_rbac_before_key_operations, 30s by default; its CMK examples use 60s). Same here.
-RBAC_PROPAGATION = "60s"
+# (time_sleep wait_for_rbac_before_key_operations, 30s by default; its CMK examples use 60s): RBAC_PROPAGATION.
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumiverse_time as time
 from pulumi_azure_native import authorization, storage
 
-from infra.components.roles import grant
+from infra.components.roles import RBAC_PROPAGATION, grant
 from infra.config.security import LakeConfig
 
 # What Unity Catalog needs on the lake through the access connector (storage credential): data access, and
@@ -104,6 +105,12 @@ class Lake(pulumi.ComponentResource):
                   parent=self)
             for role in CONNECTOR_ROLES
         ]
+        # Unity Catalog checks the connector's access when it creates the storage credential and the external
+        # locations (their skip_validation is off): they wait for the grants to propagate, as a child of this
+        # component, which they depend on.
+        self.connector_roles_ready = time.Sleep(
+            f"{name}-connector-roles-propagation", create_duration=RBAC_PROPAGATION,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.connector_role_assignments))
 
         self.resource = account
         self.account_name = account.name

@@ -5,6 +5,11 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization
 
+# Azure RBAC is eventually consistent: a data-plane call right after a role assignment can still be refused
+# (Microsoft Learn, "Troubleshoot Azure RBAC": changes can take several minutes to take effect). What acts on a
+# new grant waits this long after it (as the Azure Verified Modules do after their role assignments).
+RBAC_PROPAGATION = "60s"
+
 # Built-in role definition GUIDs (identical in every tenant).
 ROLES: dict[str, str] = {
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
