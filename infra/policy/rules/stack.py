@@ -153,6 +153,7 @@ def vault_private_endpoint(views: Views, _: Mapping[str, Any]) -> Result:
 
 def _diagnostics(views: Views, target: ResourceView, groups: tuple[str, ...], what: str,
                  sub_resources: bool = False) -> Result:
+    """A diagnostic setting on `target` sends an enabled log category group of `groups` to Log Analytics."""
     by_urn = {v.urn: v for v in views}
     settings = [d for d in of_type(views, T.DIAGNOSTIC_SETTING)
                 if refers(d, d.get("resourceUri"), target, prefix=sub_resources, by_urn=by_urn)]
@@ -161,14 +162,12 @@ def _diagnostics(views: Views, target: ResourceView, groups: tuple[str, ...], wh
         workspace = d.get("workspaceId")
         logs = [log for log in items(d.get("logs")) if isinstance(log, Mapping)
                 and (get(log, "enabled") is True or is_unknown(get(log, "enabled")))]
-        covered = any(str(get(log, "categoryGroup") or "").lower() in groups
-                      or (not groups and get(log, "category")) for log in logs)
+        covered = any(str(get(log, "categoryGroup") or "").lower() in groups for log in logs)
         if (workspace or is_unknown(workspace)) and covered:
             ok = True
     if not ok:
-        wanted = " or ".join(groups) if groups else "any category"
-        yield Finding(f"{label(target)} has no diagnostic setting sending {what} ({wanted}) to Log Analytics "
-                      f"(found {len(settings)} setting(s))", target.urn)
+        yield Finding(f"{label(target)} has no diagnostic setting sending {what} ({' or '.join(groups)}) to Log "
+                      f"Analytics (found {len(settings)} setting(s))", target.urn)
 
 
 @stack_rule("databricks-workspace-diagnostic-logs", "medium", "Each workspace sends all resource logs to Log "
@@ -305,14 +304,13 @@ def after_assignment(views: Views, _: Mapping[str, Any]) -> Result:
         return
     by_urn = {v.urn: v for v in views}
     for view in of_type(views, *UC_DEPENDENT):
-        if view.type in (T.STORAGE_CREDENTIAL, T.EXTERNAL_LOCATION, T.GRANTS, T.GRANT) and \
-                _is_account_level(view, by_urn):
+        if _is_account_level(view):
             continue
         if not _ancestors_deps(view, by_urn, set()) & assignments:
             yield Finding(f"{label(view)} does not depend on the metastore assignment", view.urn)
 
 
-def _is_account_level(view: ResourceView, by_urn: Mapping[str, ResourceView]) -> bool:
+def _is_account_level(view: ResourceView) -> bool:
     """Grants on the metastore itself run before/independent of a workspace's assignment."""
     return view.type in (T.GRANTS, T.GRANT) and view.get("metastore") is not None
 
