@@ -49,8 +49,12 @@ class Area:
 
 RULES = Area(("tests/test_policy_rules.py", "tests/test_rules_edges.py", "tests/test_stack_rules_edges.py"),
              deselect=("tests/test_policy_rules.py::test_taggable_reads_the_same_answer_as_the_sdk_signature",))
-CONFIG = Area(("tests/test_config_errors.py", "tests/test_compute_config_errors.py", "tests/test_config_edges.py",
-               "tests/test_config_limits.py"))
+LIMITS = "tests/test_config_limits.py"
+CONFIG = Area(("tests/test_config_errors.py", "tests/test_config_edges.py", LIMITS))
+SECURITY = Area(("tests/test_security_config.py", "tests/test_config_edges_security.py", LIMITS))
+UNITY_CATALOG = Area(("tests/test_config_edges_uc.py", LIMITS))
+COMPUTE = Area(("tests/test_compute_config_errors.py", "tests/test_config_edges_compute.py", LIMITS))
+SERVING = Area(("tests/test_serving_config.py", "tests/test_config_edges_serving.py", LIMITS))
 GRANTS = Area(("tests/test_grant_table.py",))
 
 # group -> module -> the tests of its area
@@ -68,12 +72,12 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/config/core.py": CONFIG,
         "infra/config/model.py": CONFIG,
         "infra/config/identity.py": CONFIG,
-        "infra/config/security.py": CONFIG,
         "infra/config/deploy.py": CONFIG,
-        "infra/config/unity_catalog.py": CONFIG,
-        "infra/config/compute.py": CONFIG,
-        "infra/config/cost.py": CONFIG,
-        "infra/config/serving.py": CONFIG,
+        "infra/config/security.py": SECURITY,
+        "infra/config/unity_catalog.py": UNITY_CATALOG,
+        "infra/config/compute.py": COMPUTE,
+        "infra/config/cost.py": COMPUTE,
+        "infra/config/serving.py": SERVING,
     },
     "grant table": {
         "infra/components/grants.py": GRANTS,

@@ -1,0 +1,426 @@
+"""Config validation at its edges (core, naming, identity, deploy runner, loading, error lines).
+
+Each refused case changes ONE key of a checked-in stack file and asserts every problem line it gets, exactly;
+each accepted case sits on the other side of the same limit. Per-environment expectations are tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from infra.config import (
+    ConfigError,
+    StackConfig,
+    cross_stack_problems,
+    known_stacks,
+    read_stack_file,
+    sibling_configs,
+    validate,
+)
+from infra.config.base import check_emails, format_validation_error, key_path, show
+from infra.config.core import NetworkConfig
+from infra.config.deploy import DeployRunnerConfig
+from infra.config.identity import AccountGroupsConfig
+from tests.support import DELETE, STACKS, siblings, stack_raw, with_changes
+
+HUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/hub-rg/providers/Microsoft.Network/" \
+      "virtualNetworks/hub-vnet"
+ACCOUNT_GROUP_IDS = {"dataScientists": "1", "mlEngineers": "2", "devopsEngineers": "3", "modelConsumers": "4",
+                     "admins": "5"}
+
+
+def problems(stack: str, changes: list[tuple[str, Any]], others: dict[str, Any] | None = None) -> list[str]:
+    """Every problem line of the stack file with `changes` (siblings: the checked-in stacks unless given)."""
+    try:
+        validate(stack, with_changes(stack, changes), siblings(stack) if others is None else others)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+# (case id, stack, [(key path, value)], every problem line)
+REFUSED: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
+    # tags
+    ("tag-key-forbidden-char", "dev", [("tags.extra", {"a/b": "x"})],
+     ["dev: tags.extra: {a/b: 'x'} tag key 'a/b' is not allowed (max 512 chars, none of < > % & \\ ? /)"]),
+    ("tag-key-513", "dev", [("tags.extra", {"k" * 513: "x"})],
+     [f"dev: tags.extra: {{{'k' * 513}: 'x'}} tag key '{'k' * 513}' is not allowed (max 512 chars, none of "
+      "< > % & \\ ? /)"]),
+    ("tag-value-257", "dev", [("tags.extra", {"team": "v" * 257})],
+     [f"dev: tags.extra: {{team: '{'v' * 257}'}} tag 'team' value is longer than 256 characters"]),
+    ("owner-empty", "dev", [("tags.owner", "")],
+     ["dev: tags.owner: '' is not allowed (string should have at least 1 character)"]),
+    ("cost-center-257", "dev", [("tags.costCenter", "c" * 257)],
+     [f"dev: tags.costCenter: '{'c' * 257}' is not allowed (string should have at most 256 characters)"]),
+    # naming
+    ("prefix-one-char", "dev", [("naming.prefix", "m")],
+     ["dev: naming.prefix: 'm' is not allowed (string should match pattern '^[a-z][a-z0-9-]{1,14}$')"]),
+    ("prefix-16-chars", "dev", [("naming.prefix", "m" * 16)],
+     [f"dev: naming.prefix: '{'m' * 16}' is not allowed (string should match pattern '^[a-z][a-z0-9-]{{1,14}}$')"]),
+    ("managed-rg-is-the-rg", "dev", [("naming.managedResourceGroup", "mlops-dev-rg")],
+     ["dev: naming.managedResourceGroup: 'mlops-dev-rg' must differ from naming.resourceGroup (Databricks owns "
+      "the managed group)"]),
+    ("managed-rg-name", "dev", [("naming.managedResourceGroup", "rg.")],
+     ["dev: naming.managedResourceGroup: 'rg.' has characters Azure does not allow; allowed: letters, digits, "
+      "- _ . ( ), not ending in '.'"]),
+    ("rg-name", "dev", [("naming.resourceGroup", "r" * 91)],
+     [f"dev: naming.resourceGroup: '{'r' * 91}' must be 1-90 characters (has 91); allowed: letters, digits, "
+      "- _ . ( ), not ending in '.'"]),
+    ("vnet-name", "dev", [("naming.virtualNetwork", "-vnet")],
+     ["dev: naming.virtualNetwork: '-vnet' has characters Azure does not allow; allowed: letters, digits, - _ ., "
+      "starting alphanumeric"]),
+    ("key-vault-name", "dev", [("naming.keyVault", "kv--dev")],
+     ["dev: naming.keyVault: 'kv--dev' has characters Azure does not allow; allowed: letters, digits and single "
+      "hyphens, starting with a letter"]),
+    # network
+    ("vnet-ipv6", "dev", [("network.vnetCidr", "fd00::/48")],
+     ["dev: network.vnetCidr: 'fd00::/48' is not an IPv4 CIDR; Azure Databricks VNet injection needs IPv4"]),
+    ("vnet-slash-7", "dev", [("network.vnetCidr", "10.0.0.0/7")],
+     ["dev: network.vnetCidr: '10.0.0.0/7' must be between /8 and /24 (room for two Databricks subnets and a PE "
+      "subnet)"]),
+    ("vnet-slash-25", "dev", [("network.vnetCidr", "10.1.0.0/25")],
+     ["dev: network.vnetCidr: '10.1.0.0/25' must be between /8 and /24 (room for two Databricks subnets and a PE "
+      "subnet)"]),
+    ("host-subnet-slash-16", "dev", [("network.hostSubnetCidr", "10.1.0.0/16")],
+     ["dev: network.hostSubnetCidr: '10.1.0.0/16' must be between /17 and /26 (Azure Databricks subnet sizes)"]),
+    ("container-subnet-slash-27", "dev", [("network.containerSubnetCidr", "10.1.2.0/27")],
+     ["dev: network.containerSubnetCidr: '10.1.2.0/27' must be between /17 and /26 (Azure Databricks subnet "
+      "sizes)"]),
+    ("pe-subnet-slash-29", "dev", [("network.privateEndpointSubnetCidr", "10.1.3.0/29")],
+     ["dev: network.privateEndpointSubnetCidr: '10.1.3.0/29' must be /28 or larger (private endpoints need "
+      "addresses)"]),
+    ("pe-subnet-outside", "dev", [("network.privateEndpointSubnetCidr", "10.9.3.0/24")],
+     ["dev: network.privateEndpointSubnetCidr: '10.9.3.0/24' is not inside vnetCidr '10.1.0.0/16'"]),
+    ("host-overlaps-container", "dev", [("network.containerSubnetCidr", "10.1.1.0/25")],
+     ["dev: network.containerSubnetCidr: '10.1.1.0/25' overlaps hostSubnetCidr '10.1.1.0/24'"]),
+    ("container-overlaps-pe", "dev", [("network.privateEndpointSubnetCidr", "10.1.2.128/25")],
+     ["dev: network.privateEndpointSubnetCidr: '10.1.2.128/25' overlaps containerSubnetCidr '10.1.2.0/24'"]),
+    ("subnet-names-differ", "dev", [("network.privateEndpointSubnetName", "public-subnet")],
+     ["dev: network.containerSubnetName: 'private-subnet' subnet names must all differ"]),
+    ("subnet-name-charset", "dev", [("network.hostSubnetName", "host subnet")],
+     ["dev: network.hostSubnetName: 'host subnet' has characters Azure does not allow; allowed: letters, digits, "
+      "- _ ., starting alphanumeric"]),
+    ("egress-literal", "dev", [("network.egress", "firewall")],
+     ["dev: network.egress: 'firewall' is not allowed; allowed: 'natGateway'"]),
+    # identity
+    ("application-id", "dev", [("identity.cicdServicePrincipal.applicationId", "databricks-cicd")],
+     ["dev: identity.cicdServicePrincipal.applicationId: 'databricks-cicd' is not allowed (string should match "
+      "pattern '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')"]),
+    ("account-groups-none", "dev", [("identity.accountGroups", {"manage": False})],
+     ["dev: identity.accountGroups.manage: false set exactly one of accountGroups.manage: true, "
+      "accountGroups.fromStack or accountGroups.ids; got none"]),
+    ("account-groups-two", "dev", [("identity.accountGroups", {"manage": True, "fromStack": "test"})],
+     ["dev: identity.accountGroups.manage: true set exactly one of accountGroups.manage: true, "
+      "accountGroups.fromStack or accountGroups.ids; got ['manage', 'fromStack']"]),
+    ("account-group-id-not-digits", "test",
+     [("identity.accountGroups", {"ids": {**ACCOUNT_GROUP_IDS, "admins": "a5"}})],
+     ["test: identity.accountGroups.ids.admins: 'a5' is not an account group id (digits)"]),
+    ("account-group-ids-unknown-role", "test",
+     [("identity.accountGroups", {"ids": {**ACCOUNT_GROUP_IDS, "auditors": "6"}})],
+     ["test: identity.accountGroups.ids.auditors: '6' is not a role key; allowed: dataScientists, mlEngineers, "
+      "devopsEngineers, modelConsumers, admins"]),
+    ("account-group-ids-missing-role", "test",
+     [("identity.accountGroups", {"ids": {k: v for k, v in ACCOUNT_GROUP_IDS.items() if k != "mlEngineers"}})],
+     ["test: identity.accountGroups.ids: ['admins', 'dataScientists', 'devopsEngineers', 'modelConsumers'] lacks "
+      "mlEngineers"]),
+    ("extra-role-builtin", "dev", [("identity.extraRoles", {"mlEngineers": "ml"})],
+     ["dev: identity.extraRoles.mlEngineers: 'ml' needs a new camelCase role key (not a built-in role)"]),
+    ("extra-role-admins", "dev", [("identity.extraRoles", {"admins": "ml"})],
+     ["dev: identity.extraRoles.admins: 'ml' needs a new camelCase role key (not a built-in role)"]),
+    ("extra-role-cicd", "dev", [("identity.extraRoles", {"cicdServicePrincipal": "ml"})],
+     ["dev: identity.extraRoles.cicdServicePrincipal: 'ml' needs a new camelCase role key (not a built-in role)"]),
+    ("extra-role-key-case", "dev", [("identity.extraRoles", {"Auditors": "mlops-auditors"})],
+     ["dev: identity.extraRoles.Auditors: 'mlops-auditors' needs a new camelCase role key (not a built-in role)"]),
+    ("extra-role-user", "dev", [("identity.extraRoles", {"auditors": "jane@example.com"})],
+     ["dev: identity.extraRoles.auditors: 'jane@example.com' is not an account group name (roles map to groups, "
+      "never to individuals)"]),
+    ("extra-role-group-pattern", "dev", [("identity.extraRoles", {"auditors": "_auditors"})],
+     ["dev: identity.extraRoles.auditors: '_auditors' is not an account group name (roles map to groups, never "
+      "to individuals)"]),
+    # deploy runner
+    ("hub-vnet-not-an-id", "prod", [("deploy.runner.hubVnetId", "mlops-hub-vnet")],
+     ["prod: deploy.runner.hubVnetId: 'mlops-hub-vnet' must be a virtual network's ARM id: /subscriptions/<uuid>/"
+      "resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<name>"]),
+    ("private-front-end-needs-hub", "prod", [("deploy.runner.hubVnetId", DELETE)],
+     ["prod: deploy.runner.hubVnetId: null is required when workspace.publicNetworkAccess is 'Disabled': a private "
+      "front end is reachable only from a network peered with this VNet (the deploy runner's hub VNet)"]),
+    ("public-front-end-needs-egress", "dev", [("deploy.runner.egressCidrs", [])],
+     ["dev: deploy.runner.egressCidrs: [] is required with workspaceSecurity.ipAccessList: list the deploy "
+      "runner's public egress, or the workspace refuses the deploy's own calls once the list exists"]),
+    ("egress-not-a-cidr", "dev", [("deploy.runner.egressCidrs", ["203.0.113.10/33"])],
+     ["dev: deploy.runner.egressCidrs: ['203.0.113.10/33'] has '203.0.113.10/33', which is not an IPv4 CIDR such "
+      "as '203.0.113.10/32'"]),
+    ("egress-host-bits", "dev", [("deploy.runner.egressCidrs", ["203.0.113.10/24"])],
+     ["dev: deploy.runner.egressCidrs: ['203.0.113.10/24'] has '203.0.113.10/24', which is not an IPv4 CIDR such "
+      "as '203.0.113.10/32'"]),
+    ("egress-ipv6", "dev", [("deploy.runner.egressCidrs", ["2001:db8::/32"])],
+     ["dev: deploy.runner.egressCidrs: ['2001:db8::/32'] has '2001:db8::/32'; a runner's egress is a public IPv4 "
+      "range (private ranges never reach a public front end)"]),
+    # loading: namespaces
+    ("key-without-namespace", "dev", [("__raw__", ("network", {}))],
+     ["dev: network: config key without a namespace; use 'mlops-platform:network'"]),
+]
+
+# Ranges that never reach a public front end, each refused as a runner's egress (on both sides of its edge).
+PRIVATE_EGRESS = ["10.0.0.0/8", "10.255.255.255/32", "172.16.0.0/12", "172.31.0.1/32", "192.168.0.0/16",
+                  "127.0.0.1/32", "169.254.1.1/32", "100.64.0.0/10", "100.127.255.255/32"]
+REFUSED += [(f"egress-private-{cidr}", "dev", [("deploy.runner.egressCidrs", [cidr])],
+             [f"dev: deploy.runner.egressCidrs: ['{cidr}'] has '{cidr}'; a runner's egress is a public IPv4 range "
+              "(private ranges never reach a public front end)"]) for cidr in PRIVATE_EGRESS]
+
+
+@pytest.mark.parametrize(("stack", "changes", "expected"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED])
+def test_refused_with_exactly_these_lines(stack: str, changes: list[tuple[str, Any]], expected: list[str]) -> None:
+    assert problems(stack, changes) == expected
+
+
+# (case id, stack, [(key path, value)]): the accepted side of the limits above
+ACCEPTED: list[tuple[str, str, list[tuple[str, Any]]]] = [
+    ("tag-key-512-value-256", "dev", [("tags.extra", {"k" * 512: "v" * 256})]),
+    ("owner-256", "dev", [("tags.owner", "o" * 256)]),
+    ("prefix-two-chars", "dev", [("naming.prefix", "ml")]),
+    ("prefix-15-chars", "dev", [("naming.prefix", "m" * 15)]),
+    ("pe-subnet-slash-28", "dev", [("network.privateEndpointSubnetCidr", "10.1.3.0/28")]),
+    ("host-subnet-slash-26", "dev", [("network.hostSubnetCidr", "10.1.1.0/26")]),
+    ("host-subnet-slash-17", "dev", [("network.hostSubnetCidr", "10.1.128.0/17")]),
+    ("public-front-end-with-all-rules", "dev", [("workspace.requiredNsgRules", "AllRules")]),
+    ("egress-public", "dev", [("deploy.runner.egressCidrs", ["172.32.0.1/32", "100.128.0.0/16", "11.0.0.0/8"])]),
+    ("hub-vnet-for-a-public-front-end", "dev", [("deploy.runner.hubVnetId", HUB)]),
+    ("account-group-ids", "test", [("identity.accountGroups", {"ids": ACCOUNT_GROUP_IDS})]),
+    ("extra-role", "dev", [("identity.extraRoles", {"auditors": "mlops auditors"})]),
+]
+
+
+@pytest.mark.parametrize(("stack", "changes"), [c[1:] for c in ACCEPTED], ids=[c[0] for c in ACCEPTED])
+def test_accepted_on_the_other_side(stack: str, changes: list[tuple[str, Any]]) -> None:
+    assert problems(stack, changes) == []
+
+
+@pytest.mark.parametrize(("vnet", "host", "container", "pe"), [
+    ("10.0.0.0/8", "10.1.0.0/17", "10.2.0.0/17", "10.3.0.0/16"),
+    ("10.1.0.0/24", "10.1.0.0/26", "10.1.0.64/26", "10.1.0.128/28"),
+])
+def test_the_smallest_and_largest_vnets_hold_the_layout(vnet: str, host: str, container: str, pe: str) -> None:
+    net = NetworkConfig.model_validate({"vnetCidr": vnet, "hostSubnetCidr": host, "containerSubnetCidr": container,
+                                        "privateEndpointSubnetCidr": pe})
+    assert (net.vnet_cidr, net.private_endpoint_subnet_cidr) == (vnet, pe)
+
+
+def test_host_and_pe_subnets_overlapping_name_the_later_key() -> None:
+    assert problems("dev", [("network.privateEndpointSubnetCidr", "10.1.1.0/28")]) == [
+        "dev: network.privateEndpointSubnetCidr: '10.1.1.0/28' overlaps hostSubnetCidr '10.1.1.0/24'"]
+
+
+# --- names: defaults and overrides --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("key", "path"), [
+    ("resourceGroup", "naming.resourceGroup"), ("managedResourceGroup", "naming.managedResourceGroup"),
+    ("workspace", "naming.workspace"), ("virtualNetwork", "naming.virtualNetwork"),
+    ("storageAccount", "naming.storageAccount"), ("keyVault", "naming.keyVault"),
+])
+def test_each_name_can_be_overridden(key: str, path: str) -> None:
+    override = {"storageAccount": "mlopsdevlakeoverride", "keyVault": "mlops-dev-kv-x"}.get(key, f"mlops-dev-{key}-x")
+    config = validate("dev", with_changes("dev", [(path, override)]), {})
+    default = validate("dev", stack_raw("dev"), {}).names
+    assert config.names == {**default, key: override}
+
+
+@pytest.mark.parametrize(("stack", "rg", "managed", "workspace"), [
+    ("dev", "mlops-dev-rg", "mlops-dev-workspace-managed-rg", "mlops-dev-workspace"),
+    ("test", "mlops-test-rg", "mlops-test-workspace-managed-rg", "mlops-test-workspace"),
+    ("prod", "mlops-prod-rg", "mlops-prod-workspace-managed-rg", "mlops-prod-workspace"),
+])
+def test_default_names_per_environment(stack: str, rg: str, managed: str, workspace: str) -> None:
+    config = validate(stack, stack_raw(stack), siblings(stack))
+    assert (config.names["resourceGroup"], config.names["managedResourceGroup"], config.names["workspace"]) == (
+        rg, managed, workspace)
+    assert config.is_prod is (stack == "prod")
+    assert config.resource_tags["environment"] == stack
+    assert config.resource_tags["costCenter"] == f"cc-ml-{stack}"
+
+
+# --- across stacks ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("key", "value", "line"), [
+    ("naming.resourceGroup", "mlops-prod-rg",
+     "test: naming.resourceGroup: 'mlops-prod-rg' is also stack prod's resource group; each environment needs its "
+     "own"),
+    ("naming.storageAccount", "mlopsshared", None),
+    ("naming.keyVault", "mlops-shared-kv", None),
+])
+def test_names_shared_with_another_stack(key: str, value: str, line: str | None) -> None:
+    others = {"prod": with_changes("prod", [(key, value)])}
+    got = problems("test", [(key, value)], others)
+    name = key.split(".")[1]
+    assert got == [line or f"test: naming.{name}: {value!r} is also used by stack prod; the name is globally "
+                   "unique in Azure"]
+
+
+def test_a_sibling_that_does_not_validate_is_left_to_its_own_plan() -> None:
+    broken = with_changes("prod", [("network.vnetCidr", "10.2.0.0/16"), ("compute", DELETE)])
+    assert problems("test", [], {"prod": broken}) == []
+    unknown_namespace = with_changes("prod", [("network.vnetCidr", "10.2.0.0/16"), ("__raw__", ("x:y", 1))])
+    assert problems("test", [], {"prod": unknown_namespace}) == []
+
+
+def test_a_stack_is_not_its_own_sibling() -> None:
+    assert problems("test", [], {"test": stack_raw("test")}) == []
+    config = validate("test", stack_raw("test"), {})
+    assert cross_stack_problems("test", config, {"test": stack_raw("test")}) == []
+
+
+def test_vnets_of_two_stacks_overlapping_is_reported_for_each_sibling() -> None:
+    others = {"dev": stack_raw("dev"), "prod": stack_raw("prod")}
+    got = problems("test", [("network.vnetCidr", "10.0.0.0/14"), ("network.hostSubnetCidr", "10.2.1.0/24"),
+                            ("network.containerSubnetCidr", "10.2.2.0/24"),
+                            ("network.privateEndpointSubnetCidr", "10.2.3.0/24")], others)
+    assert got == ["test: network.vnetCidr: '10.0.0.0/14' overlaps stack dev's vnetCidr '10.1.0.0/16'; VNets must "
+                   "not overlap",
+                   "test: network.vnetCidr: '10.0.0.0/14' overlaps stack prod's vnetCidr '10.0.0.0/16'; VNets must "
+                   "not overlap"]
+
+
+# --- reading stack files ----------------------------------------------------------------------------
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (tmp_path / f"Pulumi.{name}.yaml").write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("config: [1, 2]\n", "qa: Pulumi.qa.yaml: must be a mapping with a 'config:' mapping"),
+    ("- a\n", "qa: Pulumi.qa.yaml: must be a mapping with a 'config:' mapping"),
+    ("config:\n", "qa: Pulumi.qa.yaml: must be a mapping with a 'config:' mapping"),
+    ("config:\n  a: [1\n", "qa: Pulumi.qa.yaml: line 3, column 1: not valid YAML (did not find expected ',' or ']')"),
+    ("config:\n\ta: 1\n", "qa: Pulumi.qa.yaml: line 2, column 1: not valid YAML (found character that cannot start "
+                          "any token)"),
+])
+def test_unreadable_stack_files_are_one_line(tmp_path: Path, text: str, line: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        read_stack_file("qa", _project(tmp_path, {"qa": text}))
+    assert info.value.problems == [line]
+
+
+def test_a_missing_stack_file_names_the_known_stacks(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"a": "config: {}\n", "b": "config:\n  x:y: 1\n"})
+    with pytest.raises(ConfigError) as info:
+        read_stack_file("c", project)
+    assert info.value.problems == [f"c: Pulumi.c.yaml: stack file not found in {project} (create it, or pick a "
+                                   "stack from: a, b)"]
+    assert known_stacks(project) == ["a", "b"]
+    assert read_stack_file("a", project) == {}
+    assert read_stack_file("b", project) == {"x:y": 1}
+    _project(tmp_path, {"d": ""})
+    assert read_stack_file("d", project) == {}
+
+
+def test_siblings_are_the_other_readable_stack_files(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"a": "config:\n  k:v: 1\n", "b": "config: [\n", "c": "config:\n  k:v: 3\n"})
+    assert sibling_configs("a", project) == {"c": {"k:v": 3}}
+
+
+def test_foreign_namespaces_are_allowed_and_a_config_error_declares_nothing() -> None:
+    raw = {**stack_raw("dev"), "databricks:host": "x", "pulumi:tags": {}, "azure-native:location": "eastus2"}
+    assert validate("dev", raw, {}).environment == "dev"
+    error = ConfigError(["a", "b"])
+    assert (str(error), error.declared) == ("a\nb", 0)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_checked_in_stacks_have_siblings_and_validate_against_them(stack: str) -> None:
+    assert sorted(sibling_configs(stack)) == sorted(set(STACKS) - {stack})
+    assert isinstance(validate(stack, stack_raw(stack), siblings(stack)), StackConfig)
+
+
+@pytest.mark.parametrize("group", ["jane@example.com", "-ds", "d" * 129])
+def test_group_names_are_account_group_display_names(group: str) -> None:
+    """A user's e-mail is no group name: the name pattern refuses it (as it refuses a leading '-' or 129 chars)."""
+    got = problems("dev", [("identity.groups.dataScientists", group)])
+    assert len(got) == 1 and got[0].startswith(f"dev: identity.groups.dataScientists: {group!r} is not allowed "
+                                               "(string should match pattern"), got
+    assert problems("dev", [("identity.groups.dataScientists", "d" * 128)]) == []
+
+
+# --- the config models on their own ---------------------------------------------------------------
+
+def test_the_runner_names_its_hub() -> None:
+    runner = DeployRunnerConfig(hub_vnet_id=HUB)
+    assert (runner.hub_resource_group, runner.hub_vnet_name) == ("hub-rg", "hub-vnet")
+    assert (DeployRunnerConfig().hub_resource_group, DeployRunnerConfig().hub_vnet_name) == (None, None)
+
+
+def test_account_group_ids_are_digits() -> None:
+    assert AccountGroupsConfig(ids={"admins": "123"}).ids == {"admins": "123"}
+    with pytest.raises(ValidationError):
+        AccountGroupsConfig(ids={})  # an empty mapping is no source
+
+
+# --- the error lines --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("a", "'a'"), (True, "true"), (False, "false"), (None, "null"), (3, "3"), ([1, "a"], "[1, 'a']"),
+    ({"a": 1, "b": True}, "{a: 1, b: true}"), ({str(i): i for i in range(6)}, "{0: 0, 1: 1, 2: 2, 3: 3}"),
+])
+def test_values_are_shown_as_written_in_yaml(value: Any, shown: str) -> None:
+    assert show(value) == shown
+
+
+def test_key_paths() -> None:
+    assert key_path(("network", "subnets", 0, "cidr")) == "network.subnets[0].cidr"
+    assert key_path((0, "a")) == "[0].a"
+    assert key_path(()) == ""
+
+
+@pytest.mark.parametrize(("address", "ok"), [("a.b+c@example.co", True), ("a@b.c", False), ("a@example", False),
+                                             ("a b@example.com", False), ("@example.com", False)])
+def test_email_addresses(address: str, ok: bool) -> None:
+    if ok:
+        assert check_emails([address]) == [address]
+    else:
+        with pytest.raises(ValueError, match=f"has {address!r}, which is not an e-mail address"):
+            check_emails(["ok@example.com", address])
+
+
+@pytest.mark.parametrize(("value", "line"), [
+    ("x", "s: compute.minWorkers: 'x' is not a whole number"),
+    (1.5, "s: compute.minWorkers: 1.5 is not a whole number"),
+    ([1], "s: compute.minWorkers: [1] is not a whole number"),
+    (-1, "s: compute.minWorkers: -1 is out of range (input should be greater than or equal to 0)"),
+])
+def test_type_and_range_errors_in_words(value: Any, line: str) -> None:
+    raw = {k.split(":", 1)[1]: v for k, v in with_changes("dev", [("compute.minWorkers", value)]).items()
+           if k.startswith("mlops-platform:")}
+    with pytest.raises(ValidationError) as info:
+        StackConfig.model_validate(raw)
+    assert format_validation_error("s", info.value) == [line]
+
+
+@pytest.mark.parametrize(("path", "value", "line"), [
+    ("compute.photon", "maybe", "dev: compute.photon: 'maybe' is not true or false"),
+    ("compute.maxDbusPerHour", "lots", "dev: compute.maxDbusPerHour: 'lots' is not a number"),
+    ("compute.sparkConf", [], "dev: compute.sparkConf: [] is not a mapping"),
+    ("compute.users", "mlEngineers", "dev: compute.users: 'mlEngineers' is not a list"),
+    ("compute.instancePool", 3, "dev: compute.instancePool: 3 is not a mapping"),
+    ("network.vnetCidr", None, "dev: network.vnetCidr: null is not a string"),
+    ("cost.budget.startDate", "soon", "dev: cost.budget.startDate: 'soon' is not allowed (Input should be a valid "
+                                      "date or datetime, input is too short)"),
+])
+def test_every_kind_of_pydantic_error_becomes_one_line(path: str, value: Any, line: str) -> None:
+    assert problems("dev", [(path, value)]) == [line]
+
+
+def test_a_whole_model_problem_without_a_path() -> None:
+    class Sample(StackConfig.__base__):  # type: ignore[misc,name-defined]
+        a: int = 0
+
+        def model_post_init(self, _context: Any) -> None:
+            raise ValueError("the whole thing is wrong")
+
+    with pytest.raises(ValidationError) as info:
+        Sample.model_validate({})
+    assert format_validation_error("s", info.value) == ["s: the whole thing is wrong"]

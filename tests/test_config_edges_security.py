@@ -1,0 +1,105 @@
+"""Security-landing config at its edges: every prod refusal, each cross-section rule on both sides.
+
+Each case changes one key of a checked-in stack file and asserts every problem line, exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.config import ConfigError, validate
+from tests.support import DELETE, siblings, with_changes
+
+OBJECT_ID = "9f1e2d3c-4b5a-4697-8879-6a5b4c3d2e1f"
+
+
+def problems(stack: str, changes: list[tuple[str, Any]]) -> list[str]:
+    try:
+        validate(stack, with_changes(stack, changes), siblings(stack))
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+IP_LIST_REQUIRED = ("workspaceSecurity.ipAccessList: [] must list the allowed source ranges when "
+                    "workspace.publicNetworkAccess is 'Enabled' (a public front end without an IP access list is "
+                    "open to the internet)")
+
+# (case id, stack, [(key path, value)], every problem line; [] = accepted)
+CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
+    # prod refuses each relaxation on its own
+    ("prod-no-infrastructure-encryption", "prod", [("encryption.infrastructureEncryption", False)],
+     ["prod: encryption.infrastructureEncryption: false is not allowed in prod: prod's DBFS root needs "
+      "infrastructure (double) encryption"]),
+    ("prod-public-front-end", "prod", [("workspace.publicNetworkAccess", "Enabled")],
+     [f"prod: {IP_LIST_REQUIRED}",
+      "prod: workspace.publicNetworkAccess: 'Enabled' is not allowed in prod: prod's workspace front end must be "
+      "private (private link only; Azure Policy 'Azure Databricks Workspaces should disable public network "
+      "access')"]),
+    ("prod-cmk-off", "prod", [("encryption.customerManagedKeys", False)],
+     ["prod: encryption.dbfsRoot: 'enabled' needs customerManagedKeys true; allowed with CMK off: 'off'"]),
+    # the same relaxations are a stack's choice outside prod
+    ("test-no-infrastructure-encryption", "test", [("encryption.infrastructureEncryption", False)], []),
+    ("test-unprotected", "test", [("protection.protect", False)], []),
+    # front end and IP access list go together, in both directions
+    ("private-front-end-with-ip-list", "prod", [("workspaceSecurity.ipAccessList", ["203.0.113.0/24"])],
+     ["prod: workspaceSecurity.ipAccessList: ['203.0.113.0/24'] is only allowed with workspace.publicNetworkAccess "
+      "'Enabled' (a private front end has no public traffic to filter)"]),
+    ("ip-list-ipv6-whole-internet", "dev", [("workspaceSecurity.ipAccessList", ["::/0"])],
+     ["dev: workspaceSecurity.ipAccessList: ['::/0'] entry '::/0' allows the whole internet; list your egress "
+      "ranges"]),
+    ("ip-list-slash-1", "dev", [("workspaceSecurity.ipAccessList", ["0.0.0.0/1"])], []),
+    ("ip-list-not-a-cidr", "dev", [("workspaceSecurity.ipAccessList", ["office"])],
+     ["dev: workspaceSecurity.ipAccessList: ['office'] entry 'office' is not a CIDR without host bits (e.g. "
+      "'203.0.113.0/24')"]),
+    # keys: an HSM key needs a premium vault only when customer-managed keys are on
+    ("hsm-key-standard-vault-cmk-off", "test", [("encryption.keyType", "RSA-HSM")], []),
+    ("rsa-key-standard-vault", "prod", [("encryption.keyType", "RSA"), ("keyVault.sku", "standard")], []),
+    ("key-size-1024", "prod", [("encryption.keySize", 1024)],
+     ["prod: encryption.keySize: 1024 is not allowed; allowed: 2048, 3072 or 4096"]),
+    ("key-size-4096", "prod", [("encryption.keySize", 4096)], []),
+    # CMK needs the AzureDatabricks app's object id, DBFS root CMK needs CMK
+    ("cmk-on-without-object-id", "test", [("encryption.customerManagedKeys", True)],
+     ["test: encryption.databricksServiceObjectId: null is required with customerManagedKeys true (the "
+      "AzureDatabricks app's object id in your tenant: az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d "
+      "--query id)"]),
+    ("dbfs-prepare-without-cmk", "test", [("encryption.dbfsRoot", "prepare")],
+     ["test: encryption.dbfsRoot: 'prepare' needs customerManagedKeys true; allowed with CMK off: 'off'"]),
+    ("object-id-pattern", "prod", [("encryption.databricksServiceObjectId", OBJECT_ID.upper())],
+     [f"prod: encryption.databricksServiceObjectId: '{OBJECT_ID.upper()}' is not allowed (string should match "
+      "pattern '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')"]),
+    # lake container names: 3-63 lowercase letters, digits and single hyphens
+    ("container-3-chars", "dev", [("lake.containers", ["ml-dev-catalog", "abc", "mlflow-artifacts-dev"])], []),
+    ("container-63-chars", "dev", [("lake.containers", ["ml-dev-catalog", "a" * 63, "mlflow-artifacts-dev"])], []),
+    *[(f"container-{name[:12]}", "dev", [("lake.containers", ["ml-dev-catalog", name])],
+       [f"dev: lake.containers: ['ml-dev-catalog', {name!r}] container {name!r} is not a valid name; allowed: 3-63 "
+        "lowercase letters, digits and single hyphens, starting and ending with a letter or digit"])
+      for name in ("ab", "a" * 64, "ml--dev", "-mldev", "mldev-", "Mldev")],
+    ("container-twice-and-another", "dev",
+     [("lake.containers", ["ml-dev-catalog", "b-b", "ml-dev-catalog", "b-b", "c-c"])],
+     ["dev: lake.containers: ['ml-dev-catalog', 'b-b', 'ml-dev-catalog', 'b-b', 'c-c'] lists 'b-b', "
+      "'ml-dev-catalog' more than once; container names must be unique"]),
+    ("encryption-missing", "prod", [("encryption", DELETE)], ["prod: encryption: required key is missing"]),
+]
+
+
+@pytest.mark.parametrize(("stack", "changes", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_security_edges(stack: str, changes: list[tuple[str, Any]], expected: list[str]) -> None:
+    assert problems(stack, changes) == expected
+
+
+PROD_RELAXATIONS = [
+    ("protection.protect", False), ("protection.retainOnDelete", False), ("protection.resourceGroupLock", False),
+    ("lake.publicNetworkAccess", "Enabled"), ("keyVault.publicNetworkAccess", "Enabled"),
+    ("encryption.infrastructureEncryption", False), ("workspaceSecurity.enhancedSecurityCompliance", False),
+    ("workspaceSecurity.defaultStorageFirewall", False),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), PROD_RELAXATIONS, ids=[k for k, _ in PROD_RELAXATIONS])
+def test_prod_refuses_each_relaxation_alone_and_test_accepts_it(key: str, value: Any) -> None:
+    got = problems("prod", [(key, value)])
+    assert len(got) == 1 and got[0].startswith(f"prod: {key}: ") and " is not allowed in prod: prod" in got[0], got
+    assert problems("test", [(key, value)]) == []

@@ -1,0 +1,191 @@
+"""Serving and monitoring config at its edges: routes, versions, names, schedules, webhooks, required schemas.
+
+dev's first endpoint (champion 90 / challenger 10, monitored) and its second (one entity, not registered yet)
+are the baselines; each case changes one key and asserts every problem line, exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.config import ConfigError, validate
+from infra.config.serving import CustomMetric, Monitor, quartz_from_cron
+from tests.support import DELETE, siblings, stack_raw, with_changes
+
+EP, EP2 = "serving.endpoints.0", "serving.endpoints.1"
+ENTITY = {"name": "e", "entityName": "ml_dev_catalog.models.mlops_churn", "entityVersion": 1}
+
+
+def problems(stack: str, changes: list[tuple[str, Any]]) -> list[str]:
+    try:
+        validate(stack, with_changes(stack, changes), siblings(stack))
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def entities(n: int) -> list[dict[str, Any]]:
+    return [{**ENTITY, "name": f"e{i}"} for i in range(n)]
+
+
+CRON_INVALID = ("is not a valid 5-field cron expression; allowed: 'minute hour day-of-month month day-of-week', "
+                "e.g. '0 0 * * *' (daily at midnight)")
+
+# (case id, stack, [(key path, value)], every problem line; [] = accepted)
+CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
+    # routes: percentages 0-100 adding up to exactly 100
+    ("routes-100-and-0", "dev", [(f"{EP}.routes", {"champion": 100, "challenger": 0})], []),
+    ("routes-add-to-105", "dev", [(f"{EP}.routes", {"champion": 95, "challenger": 10})],
+     ["dev: serving.endpoints[0].routes: {champion: 95, challenger: 10} add up to 105; allowed: percentages adding "
+      "up to 100"]),
+    ("routes-add-to-99", "dev", [(f"{EP}.routes", {"champion": 89, "challenger": 10})],
+     ["dev: serving.endpoints[0].routes: {champion: 89, challenger: 10} add up to 99; allowed: percentages adding "
+      "up to 100"]),
+    ("route-above-100", "dev", [(f"{EP}.routes", {"champion": 101, "challenger": -1})],
+     ["dev: serving.endpoints[0].routes.champion: 101 is out of range; allowed: 0 to 100",
+      "dev: serving.endpoints[0].routes.challenger: -1 is out of range; allowed: 0 to 100"]),
+    ("one-entity-needs-no-routes", "dev", [(f"{EP2}.routes", DELETE)], []),
+    ("one-entity-with-its-route", "dev", [(f"{EP2}.routes", {"candidate": 100})], []),
+    ("ten-entities", "dev", [(f"{EP2}.entities", entities(10)), (f"{EP2}.routes", {"e0": 100, **{
+        f"e{i}": 0 for i in range(1, 10)}})], []),
+    ("eleven-entities", "dev", [(f"{EP2}.entities", entities(11))],
+     [f"dev: serving.endpoints[1].entities: {entities(11)!r} is not allowed (List should have at most 10 items "
+      "after validation, not 11)"]),
+    ("no-entities", "dev", [(f"{EP2}.entities", [])],
+     ["dev: serving.endpoints[1].entities: [] is not allowed (List should have at least 1 item after validation, "
+      "not 0)"]),
+    # model versions: whole numbers from 1, as numbers or digit strings
+    ("version-1", "dev", [(f"{EP}.entities.1.entityVersion", 1)], []),
+    ("version-as-digits", "dev", [(f"{EP}.entities.1.entityVersion", "4")], []),
+    ("version-true", "dev", [(f"{EP}.entities.1.entityVersion", True)],
+     ["dev: serving.endpoints[0].entities[1].entityVersion: true is not a model version; allowed: a whole number "
+      ">= 1 (the registered UC version the promotion PR pins)"]),
+    ("version-negative", "dev", [(f"{EP}.entities.1.entityVersion", -3)],
+     ["dev: serving.endpoints[0].entities[1].entityVersion: -3 is not a model version; allowed: a whole number >= 1 "
+      "(the registered UC version the promotion PR pins)"]),
+    ("version-float", "dev", [(f"{EP}.entities.1.entityVersion", 2.5)],
+     ["dev: serving.endpoints[0].entities[1].entityVersion: 2.5 is not a model version; allowed: a whole number "
+      ">= 1 (the registered UC version the promotion PR pins)"]),
+    ("entity-name-two-parts", "dev", [(f"{EP}.entities.0.entityName", "models.mlops_churn")],
+     ["dev: serving.endpoints[0].entities[0].entityName: 'models.mlops_churn' is not a Unity Catalog model; allowed: "
+      "catalog.schema.model (three parts, letters, digits and _)"]),
+    ("entity-name-hyphen", "dev", [(f"{EP}.entities.0.entityName", "ml_dev_catalog.models.mlops-churn")],
+     ["dev: serving.endpoints[0].entities[0].entityName: 'ml_dev_catalog.models.mlops-churn' is not a Unity Catalog "
+      "model; allowed: catalog.schema.model (three parts, letters, digits and _)"]),
+    # rate limits: a group or service principal limit names its principal
+    ("sp-limit-without-principal", "dev", [(f"{EP}.rateLimits.0.key", "service_principal")],
+     ["dev: serving.endpoints[0].rateLimits[0].principal: null is required for key 'service_principal'; allowed: the "
+      "group name or the principal's application id"]),
+    ("group-limit-with-principal", "dev", [(f"{EP}.rateLimits.0", {"calls": 5, "key": "user_group",
+                                                                   "principal": "mlops-model-consumers"})], []),
+    ("user-limit", "dev", [(f"{EP}.rateLimits.0.key", "user")], []),
+    # the monitored table: once per workspace, three-part names, a workspace assets path
+    ("table-monitored-twice", "dev",
+     [(f"{EP2}.monitor", {"tableName": "ml_dev_catalog.model_inference_logs.inference_logs_processed",
+                          "problemType": "regression", "failureRecipients": ["ops@example.com"]})],
+     ["dev: serving.endpoints[1].monitor.tableName: 'ml_dev_catalog.model_inference_logs.inference_logs_processed' "
+      "is monitored twice; a table has at most one monitor"]),
+    ("baseline-table-two-parts", "dev", [(f"{EP}.monitor.baselineTable", "model_inference_logs.baseline")],
+     ["dev: serving.endpoints[0].monitor.baselineTable: 'model_inference_logs.baseline' is not a Unity Catalog name; "
+      "allowed: catalog.schema.name (three parts, letters, digits and _)"]),
+    ("assets-dir-outside-workspace", "dev", [(f"{EP}.monitor.assetsDir", "/Shared/monitoring")],
+     ["dev: serving.endpoints[0].monitor.assetsDir: '/Shared/monitoring' is not a workspace path; allowed: an "
+      "absolute path under /Workspace, e.g. '/Workspace/Shared/mlops/notebooks/train'"]),
+    ("assets-dir-workspace-root", "dev", [(f"{EP}.monitor.assetsDir", "/Workspace/")],
+     ["dev: serving.endpoints[0].monitor.assetsDir: '/Workspace/' is not a workspace path; allowed: an absolute "
+      "path under /Workspace, e.g. '/Workspace/Shared/mlops/notebooks/train'"]),
+    ("assets-dir", "dev", [(f"{EP}.monitor.assetsDir", "/Workspace/Shared/m")], []),
+    ("label-drift-with-label", "dev", [(f"{EP}.monitor.driftAlerts.0.metric", "label_drift")], []),
+    ("drift-alert-after-a-valid-one", "dev",
+     [(f"{EP}.monitor.driftAlerts", [{"threshold": 0.1}, {"metric": "label_drift", "threshold": 0.1}]),
+      (f"{EP}.monitor.labelCol", None)],
+     ["dev: serving.endpoints[0].monitor.driftAlerts[1].metric: 'label_drift' needs labelCol (the column whose "
+      "drift it watches)"]),
+    # schedules
+    ("cron-dow-step", "dev", [(f"{EP}.monitor.schedule.cron", "0 0 * * */2")],
+     ["dev: serving.endpoints[0].monitor.schedule.cron: '0 0 * * */2' uses a step in day-of-week; allowed: day lists "
+      "or ranges, e.g. 'MON-FRI'"]),
+    ("cron-six-fields", "dev", [(f"{EP}.monitor.schedule.cron", "0 0 0 * * *")],
+     [f"dev: serving.endpoints[0].monitor.schedule.cron: '0 0 0 * * *' {CRON_INVALID}"]),
+    ("cron-quartz-mark", "dev", [(f"{EP}.monitor.schedule.cron", "0 0 ? * *")],
+     [f"dev: serving.endpoints[0].monitor.schedule.cron: '0 0 ? * *' {CRON_INVALID}"]),
+    ("timezone-europe", "dev", [(f"{EP}.monitor.schedule.timezone", "Europe/Berlin")], []),
+    ("timezone-empty", "dev", [(f"{EP}.monitor.schedule.timezone", "")],
+     ["dev: serving.endpoints[0].monitor.schedule.timezone: '' is not a time zone id; allowed: IANA/Java ids such as "
+      "'UTC' or 'Europe/Berlin'"]),
+    # names
+    ("git-sha-7", "dev", [("serving.gitSha", "abcdef0")], []),
+    ("git-sha-40", "dev", [("serving.gitSha", "a" * 40)], []),
+    ("git-sha-6", "dev", [("serving.gitSha", "abcdef")],
+     ["dev: serving.gitSha: 'abcdef' is not a git commit sha; allowed: 7 to 40 lowercase hex digits, or 'unknown'"]),
+    ("git-sha-41", "dev", [("serving.gitSha", "a" * 41)],
+     [f"dev: serving.gitSha: '{'a' * 41}' is not a git commit sha; allowed: 7 to 40 lowercase hex digits, or "
+      "'unknown'"]),
+    ("git-sha-upper", "dev", [("serving.gitSha", "ABCDEF0")],
+     ["dev: serving.gitSha: 'ABCDEF0' is not a git commit sha; allowed: 7 to 40 lowercase hex digits, or 'unknown'"]),
+    ("drift-notebook-relative", "dev", [("serving.retraining.driftNotebook", "Workspace/x")],
+     ["dev: serving.retraining.driftNotebook: 'Workspace/x' is not a workspace path; allowed: an absolute path under "
+      "/Workspace, e.g. '/Workspace/Shared/mlops/notebooks/train'"]),
+    ("retrain-recipient", "dev", [("serving.retraining.failureRecipients", ["ops"])],
+     ["dev: serving.retraining.failureRecipients: ['ops'] has 'ops', which is not an e-mail address"]),
+    ("no-alert-emails", "dev", [("serving.notifications.emails", [])],
+     ["dev: serving.notifications.emails: [] is not allowed (List should have at least 1 item after validation, "
+      "not 0)"]),
+    # webhooks: a type and its secret URL go together
+    ("webhook-https", "dev", [("serving.notifications.webhook", "genericWebhook"),
+                              ("__raw__", ("mlops-platform:alertWebhookUrl", "https://hooks.example.com/x"))], []),
+    # schemas the deployable parts log into must be declared
+    ("unregistered-endpoint-schema-not-required", "dev", [(f"{EP2}.inferenceTable.schema", "elsewhere")], []),
+    ("disabled-inference-table-not-required", "dev", [(f"{EP}.inferenceTable", {
+        "enabled": False, "catalog": "ml_dev_catalog", "schema": "nowhere"})], []),
+    ("registered-endpoint-schema-required", "dev", [(f"{EP2}.modelRegistered", True),
+                                                    (f"{EP2}.inferenceTable.schema", "elsewhere")],
+     ["dev: serving.endpoints[1].inferenceTable: 'ml_dev_catalog.elsewhere' is not a schema the Unity Catalog config "
+      "declares; add 'elsewhere' to the schemas of catalog 'ml_dev_catalog' (unityCatalog.catalogs)"]),
+]
+
+
+@pytest.mark.parametrize(("stack", "changes", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_serving_edges(stack: str, changes: list[tuple[str, Any]], expected: list[str]) -> None:
+    assert problems(stack, changes) == expected
+
+
+@pytest.mark.parametrize(("cron", "quartz"), [
+    ("0 0 15 * *", "0 0 0 15 * ?"),
+    ("0 0 * jan *", "0 0 0 * JAN ?"),
+    ("0 0 * * mon-fri", "0 0 0 ? * MON-FRI"),
+    ("0 0 * * 1,3-5", "0 0 0 ? * MON,WED-FRI"),
+    ("5 4 * * 6", "0 5 4 ? * SAT"),
+])
+def test_more_cron_to_quartz(cron: str, quartz: str) -> None:
+    assert quartz_from_cron(cron) == quartz
+
+
+def test_derived_serving_values() -> None:
+    serving = validate("dev", stack_raw("dev"), {}).serving
+    assert serving is not None
+    first, second = serving.endpoints
+    assert first.traffic == {"champion": 90, "challenger": 10} and second.traffic == {"candidate": 100}
+    assert (first.deployable, first.monitored, second.deployable, second.monitored) == (True, True, False, False)
+    assert serving.resolved_size(first.entities[0]) == "Small"
+    assert serving.resolved_size(first.entities[0].model_copy(update={"workload_size": "Large"})) == "Large"
+    assert serving.resolved_scale_to_zero(first.entities[0]) is True
+    assert serving.resolved_scale_to_zero(first.entities[0].model_copy(update={"scale_to_zero": False})) is False
+    assert serving.required_schemas() == [
+        ("serving.endpoints[0].inferenceTable", "ml_dev_catalog.model_inference_logs"),
+        ("serving.endpoints[0].monitor.outputSchema", "ml_dev_catalog.monitoring")]
+
+
+def test_monitor_and_metric_values() -> None:
+    monitor = Monitor.model_validate({"tableName": "c.s.t", "problemType": "regression",
+                                      "failureRecipients": ["a@example.com"]})
+    assert (monitor.catalog, monitor.output_schema_full, monitor.api_problem_type) == (
+        "c", "c.monitoring", "PROBLEM_TYPE_REGRESSION")
+    assert monitor.assets_path == "/Workspace/Shared/lakehouse_monitoring/c_s_t"
+    assert monitor.model_copy(update={"assets_dir": "/Workspace/x"}).assets_path == "/Workspace/x"
+    metric = CustomMetric.model_validate({"name": "m", "type": "drift", "definition": "avg(x)",
+                                          "outputDataType": "long"})
+    assert metric.api_type == "CUSTOM_METRIC_TYPE_DRIFT"
+    assert metric.struct_field_json == '{"name":"output","type":"long","nullable":true,"metadata":{}}'

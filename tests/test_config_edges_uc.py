@@ -1,0 +1,277 @@
+"""Unity Catalog and workspace-settings config at their edges: every problem by its exact lines.
+
+Each case changes one key of a checked-in stack file (prod has the richest Unity Catalog section: two catalogs,
+schema-limited cells, bindings to every stack). Cross-stack cases change one stack and validate it against
+the checked-in others.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infra.config import ConfigError, validate
+from infra.config.unity_catalog import admin_principals, principal_name, referenced_stacks
+from tests.support import DELETE, siblings, stack_raw, with_changes
+
+UC = "unityCatalog"
+PROD_SCHEMAS = ["raw", "feature_store", "models", "serving", "model_inference_logs", "monitoring",
+                "databricks_monitoring"]
+REGISTRY_SCHEMAS = "dev_models, candidate_models, production_models, archived_models"
+ROLES = "dataScientists, mlEngineers, devopsEngineers, modelConsumers"
+UUID = "6f1e2d3c-4b5a-4c6d-8e7f-0a1b2c3d4e5f"
+
+
+def problems(stack: str, changes: list[tuple[str, Any]], others: dict[str, Any] | None = None) -> list[str]:
+    try:
+        validate(stack, with_changes(stack, changes), siblings(stack) if others is None else others)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+# (case id, stack, [(key path, value)], every problem line; [] = accepted)
+CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
+    # a catalog's own rules
+    ("duplicate-schemas", "prod", [(f"{UC}.catalogs.0.schemas", ["raw", *PROD_SCHEMAS, "models"])],
+     ["prod: unityCatalog.catalogs[0].schemas: ['models', 'raw'] are listed more than once; schema names are unique "
+      "in a catalog"]),
+    ("duplicate-bindings", "prod", [(f"{UC}.catalogs.1.bindings", ["dev", "test", "prod", "test"])],
+     ["prod: unityCatalog.catalogs[1].bindings: ['dev', 'test', 'prod', 'test'] name a stack more than once; one "
+      "binding per workspace"]),
+    ("duplicate-bindings-read-only", "prod", [(f"{UC}.catalogs.1.bindings",
+                                               ["dev", {"stack": "dev", "readOnly": True}])],
+     ["prod: unityCatalog.catalogs[1].bindings: ['dev', 'dev'] name a stack more than once; one binding per "
+      "workspace"]),
+    ("cell-schema-unknown", "prod", [(f"{UC}.catalogs.1.access.modelConsumers.schemas", ["production_models", "prod"])],
+     [f"prod: unityCatalog.catalogs[1].access.modelConsumers.schemas[1]: 'prod' is not a schema of this catalog; "
+      f"allowed: {REGISTRY_SCHEMAS}"]),
+    ("grant-schema-unknown", "prod", [(f"{UC}.catalogs.1.grants", [{"principal": "admins", "privileges": ["SELECT"],
+                                                                    "schema": "nope"}])],
+     [f"prod: unityCatalog.catalogs[1].grants[0].schema: 'nope' is not a schema of this catalog; allowed: "
+      f"{REGISTRY_SCHEMAS}"]),
+    ("grant-catalog-privilege-on-a-schema", "prod",
+     [(f"{UC}.catalogs.1.grants", [{"principal": "admins", "privileges": ["SELECT", "CREATE_SCHEMA"],
+                                    "schema": "dev_models"}])],
+     ["prod: unityCatalog.catalogs[1].grants[0].privileges[1]: 'CREATE_SCHEMA' is not a Unity Catalog privilege on "
+      "a schema; allowed: ALL_PRIVILEGES, APPLY_TAG, BROWSE, CREATE_FUNCTION, CREATE_MATERIALIZED_VIEW, "
+      "CREATE_MODEL, CREATE_TABLE, CREATE_VOLUME, EXECUTE, EXTERNAL_USE_SCHEMA, MANAGE, MODIFY, READ_VOLUME, "
+      "REFRESH, SELECT, USE_SCHEMA, WRITE_VOLUME"]),
+    ("grant-location-privilege-on-a-catalog", "prod",
+     [(f"{UC}.catalogs.1.grants", [{"principal": "admins", "privileges": ["READ_FILES"]}])],
+     ["prod: unityCatalog.catalogs[1].grants[0].privileges[0]: 'READ_FILES' is not a Unity Catalog privilege on a "
+      "catalog; allowed: ALL_PRIVILEGES, APPLY_TAG, BROWSE, CREATE_FUNCTION, CREATE_MATERIALIZED_VIEW, "
+      "CREATE_MODEL, CREATE_SCHEMA, CREATE_TABLE, CREATE_VOLUME, EXECUTE, EXTERNAL_USE_SCHEMA, MANAGE, MODIFY, "
+      "READ_VOLUME, REFRESH, SELECT, USE_CATALOG, USE_SCHEMA, WRITE_VOLUME"]),
+    ("grant-legacy-on-a-schema", "prod",
+     [(f"{UC}.catalogs.1.grants", [{"principal": "admins", "privileges": ["READ_METADATA"], "schema": "dev_models"}])],
+     ["prod: unityCatalog.catalogs[1].grants[0].privileges[0]: 'READ_METADATA' is a legacy privilege name; use "
+      "BROWSE"]),
+    ("grant-to-a-user", "prod", [(f"{UC}.catalogs.1.grants", [{"principal": "jane@example.com",
+                                                               "privileges": ["SELECT"]}])],
+     ["prod: unityCatalog.catalogs[1].grants[0].principal: 'jane@example.com' looks like a user e-mail; grant to an "
+      "account group (or the CI/CD service principal), never to a person"]),
+    # admin-only privileges: to the admins key, a configured admin group; never to the CI/CD principal
+    ("manage-to-admins", "prod", [(f"{UC}.catalogs.1.grants", [{"principal": "admins", "privileges": ["MANAGE"]}])],
+     []),
+    ("manage-to-admins-group-name", "prod",
+     [(f"{UC}.catalogs.1.grants", [{"principal": "mlops-platform-admins", "privileges": ["ALL_PRIVILEGES"]}])], []),
+    ("manage-to-cicd", "prod",
+     [(f"{UC}.catalogs.1.grants", [{"principal": "cicdServicePrincipal", "privileges": ["SELECT", "MANAGE"]}])],
+     ["prod: unityCatalog.catalogs[1].grants[0].privileges[1]: 'MANAGE' is only allowed to admin groups "
+      "(mlops-platform-admins; see unityCatalog.adminGroups), not to 'cicdServicePrincipal'"]),
+    ("manage-to-an-extra-admin-group", "prod", [(f"{UC}.adminGroups", ["mlops-registry-admins"]),
+                                                (f"{UC}.catalogs.1.grants", [{"principal": "mlops-registry-admins",
+                                                                              "privileges": ["MANAGE"]}])], []),
+    ("admin-group-is-a-user", "prod", [(f"{UC}.adminGroups", ["ok-group", "root@example.com"])],
+     ["prod: unityCatalog.adminGroups: ['ok-group', 'root@example.com'] 'root@example.com' looks like a user e-mail; "
+      "grant to an account group (or the CI/CD service principal), never to a person"]),
+    ("owner-is-a-user", "prod", [(f"{UC}.catalogs.1.owner", "jane@example.com")],
+     ["prod: unityCatalog.catalogs[1].owner: 'jane@example.com' looks like a user e-mail; catalogs are owned by "
+      "groups (a role key, 'admins' or a group name), never by a person"]),
+    # names and references inside the stack
+    ("catalog-declared-twice", "prod", [(f"{UC}.catalogs.1.name", "ml_prod_catalog")],
+     ["prod: unityCatalog.catalogs[0].name: 'ml_prod_catalog' is declared more than once in this stack",
+      "prod: unityCatalog.catalogs[1].name: 'ml_prod_catalog' is declared more than once in this stack"]),
+    ("default-catalog-unknown", "prod", [(f"{UC}.defaultCatalog", "ml_models")],
+     ["prod: unityCatalog.defaultCatalog: 'ml_models' is not a catalog of this stack; allowed: ml_prod_catalog, "
+      "ml_models_catalog"]),
+    ("default-catalog-without-catalogs", "dev", [(f"{UC}.catalogs", []), (f"{UC}.cicd", {}),
+                                                 ("serving", DELETE)],
+     ["dev: unityCatalog.defaultCatalog: 'ml_dev_catalog' is not a catalog of this stack; allowed: none declared"]),
+    ("cicd-catalog-unknown", "prod", [(f"{UC}.cicd.catalog", "ml_prod")],
+     ["prod: unityCatalog.cicd.catalog: 'ml_prod' is not a catalog of this stack; allowed: ml_prod_catalog, "
+      "ml_models_catalog"]),
+    ("cicd-schema-unknown", "prod", [(f"{UC}.cicd.schema", "monitoring_sp")],
+     ["prod: unityCatalog.cicd.schema: 'monitoring_sp' is not a schema of catalog ml_prod_catalog; allowed: "
+      "raw, feature_store, models, serving, model_inference_logs, monitoring, databricks_monitoring"]),
+    ("cicd-catalog-defaults-to-the-default-catalog", "prod", [(f"{UC}.cicd.catalog", DELETE)], []),
+    ("cicd-manage", "prod", [(f"{UC}.cicd.catalogPrivileges", ["USE_CATALOG", "MANAGE"])],
+     ["prod: unityCatalog.cicd.catalogPrivileges[1]: 'MANAGE' is only for admin groups; the CI/CD principal gets "
+      "named privileges"]),
+    ("cicd-all-privileges-on-schema", "prod", [(f"{UC}.cicd.schemaPrivileges", ["ALL_PRIVILEGES"])],
+     ["prod: unityCatalog.cicd.schemaPrivileges[0]: 'ALL_PRIVILEGES' is only for admin groups; the CI/CD principal "
+      "gets named privileges"]),
+    ("cicd-legacy", "prod", [(f"{UC}.cicd.schemaPrivileges", ["USAGE"])],
+     ["prod: unityCatalog.cicd.schemaPrivileges[0]: 'USAGE' is a legacy privilege name; use USE_CATALOG (on a "
+      "catalog) or USE_SCHEMA (on a schema)"]),
+    ("cicd-catalog-privilege-on-schema", "prod", [(f"{UC}.cicd.schemaPrivileges", ["USE_SCHEMA", "USE_CATALOG"])],
+     ["prod: unityCatalog.cicd.schemaPrivileges[1]: 'USE_CATALOG' is not a Unity Catalog privilege on a schema; "
+      "allowed: ALL_PRIVILEGES, APPLY_TAG, BROWSE, CREATE_FUNCTION, CREATE_MATERIALIZED_VIEW, CREATE_MODEL, "
+      "CREATE_TABLE, CREATE_VOLUME, EXECUTE, EXTERNAL_USE_SCHEMA, MANAGE, MODIFY, READ_VOLUME, REFRESH, SELECT, "
+      "USE_SCHEMA, WRITE_VOLUME"]),
+    # external locations and containers
+    ("location-container-unknown", "prod", [(f"{UC}.externalLocations.1.container", "mlflow")],
+     ["prod: unityCatalog.externalLocations[1].container: 'mlflow' is not a lake container; allowed: "
+      "ml-prod-catalog, ml-models-catalog, mlflow-artifacts-prod (lake.containers)"]),
+    ("location-name-pattern", "prod", [(f"{UC}.externalLocations.1.name", "MLflow")],
+     ["prod: unityCatalog.externalLocations[1].name: 'MLflow' is not allowed (string should match pattern "
+      "'^[a-z][a-z0-9_-]*$')"]),
+    ("storage-credential-pattern", "prod", [(f"{UC}.storageCredential", "lake cred")],
+     ["prod: unityCatalog.storageCredential: 'lake cred' is not allowed (string should match pattern "
+      "'^[a-z][a-z0-9_-]*$')"]),
+    ("catalog-root-not-located", "prod", [(f"{UC}.externalLocations.0.container", "mlflow-artifacts-prod")],
+     ["prod: unityCatalog.catalogs[0].storageContainer: 'ml-prod-catalog' has no external location; add "
+      "{container: ml-prod-catalog} to unityCatalog.externalLocations (managed storage must be covered by one)"]),
+    # every role map names known roles (extra roles come from identity.extraRoles)
+    ("location-access-role-unknown", "prod", [(f"{UC}.externalLocations.0.access", {"mlEngineer": "READ"})],
+     [f"prod: unityCatalog.externalLocations[0].access.mlEngineer: 'mlEngineer' is not a role; allowed: {ROLES} "
+      "(add new roles under identity.extraRoles)"]),
+    ("catalog-access-admins-is-no-role", "prod", [(f"{UC}.catalogs.0.access.admins", "READ")],
+     [f"prod: unityCatalog.catalogs[0].access.admins: 'admins' is not a role; allowed: {ROLES} (add new roles under "
+      "identity.extraRoles)"]),
+    ("secret-readers-role-unknown", "prod", [("workspaceSettings.secretScope.readers", ["mlEngineers", "ops"])],
+     [f"prod: workspaceSettings.secretScope.readers.ops: 'ops' is not a role; allowed: {ROLES} (add new roles under "
+      "identity.extraRoles)"]),
+    ("experiment-permissions-role-unknown", "prod",
+     [("workspaceSettings.experimentFolder.permissions", {"auditors": "CAN_READ"})],
+     [f"prod: workspaceSettings.experimentFolder.permissions.auditors: 'auditors' is not a role; allowed: {ROLES} "
+      "(add new roles under identity.extraRoles)"]),
+    ("extra-role-is-a-role", "prod", [("identity.extraRoles", {"auditors": "mlops-auditors"}),
+                                      ("workspaceSettings.experimentFolder.permissions", {"auditors": "CAN_READ"})],
+     []),
+    # the metastore and the account groups: one source each, read from another stack through its outputs
+    ("metastore-no-source", "prod", [(f"{UC}.metastore", {"name": "m"})],
+     ["prod: unityCatalog.metastore.id: null set exactly one of metastore.id (reference the region's metastore), "
+      "metastore.create: true (this stack creates it) or metastore.fromStack (the stack that created it); got "
+      "none"]),
+    ("metastore-two-sources", "prod", [(f"{UC}.metastore", {"id": UUID, "create": True})],
+     [f"prod: unityCatalog.metastore.id: '{UUID}' set exactly one of metastore.id (reference the region's "
+      "metastore), metastore.create: true (this stack creates it) or metastore.fromStack (the stack that created "
+      "it); got ['id', 'create']"]),
+    ("metastore-from-itself", "prod", [(f"{UC}.metastore", {"fromStack": "prod"})],
+     ["prod: unityCatalog.metastore.fromStack: 'prod' names this stack; use metastore.create: true here instead"]),
+    ("account-groups-from-itself", "prod", [("identity.accountGroups", {"fromStack": "prod"})],
+     ["prod: identity.accountGroups.fromStack: 'prod' names this stack; use accountGroups.manage: true here "
+      "instead"]),
+    ("stack-references-missing", "prod", [(f"{UC}.stackReferences", DELETE)],
+     ["prod: unityCatalog.catalogs[1].bindings[0].stack: 'dev' is another stack's workspace: set "
+      "unityCatalog.stackReferences.organization so its workspaceNumericId output can be read",
+      "prod: unityCatalog.catalogs[1].bindings[1].stack: 'test' is another stack's workspace: set "
+      "unityCatalog.stackReferences.organization so its workspaceNumericId output can be read",
+      "prod: identity.accountGroups.fromStack: 'dev' needs unityCatalog.stackReferences.organization to read that "
+      "stack's accountGroupIds"]),
+    ("metastore-from-stack-without-references", "dev", [(f"{UC}.metastore", {"fromStack": "test"}),
+                                                        (f"{UC}.stackReferences", DELETE)],
+     ["dev: unityCatalog.metastore.fromStack: 'test' needs unityCatalog.stackReferences.organization to read that "
+      "stack's metastoreId"]),
+    # workspace settings
+    ("system-schemas-twice", "dev", [("workspaceSettings.systemSchemas", ["access", "query", "access"])],
+     ["dev: workspaceSettings.systemSchemas: ['access', 'query', 'access'] lists 'access' more than once"]),
+    ("prod-legacy-dbfs", "prod", [("workspaceSettings.disableLegacyDbfs", False)],
+     ["prod: workspaceSettings.disableLegacyDbfs: false is not allowed in prod: the DBFS root and mounts bypass "
+      "Unity Catalog"]),
+    ("test-legacy-access", "test", [("workspaceSettings.disableLegacyAccess", False)], []),
+    ("experiment-root", "prod", [("workspaceSettings.experimentFolder.root", "/Workspace/ml/")],
+     ["prod: workspaceSettings.experimentFolder.root: '/Workspace/ml/' is not allowed (string should match pattern "
+      "'^/[\\w./-]*[\\w-]$')"]),
+]
+
+
+@pytest.mark.parametrize(("stack", "changes", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_unity_catalog_edges(stack: str, changes: list[tuple[str, Any]], expected: list[str]) -> None:
+    assert problems(stack, changes) == expected
+
+
+# Names refused by their pattern (the line shows the pattern; only the lead of the line is asserted, because the
+# error formatter lowercases the pydantic message and with it the pattern's character classes).
+PATTERNS = [
+    ("prod", "unityCatalog.stackReferences.organization", "-org"),
+    ("prod", "workspaceSettings.secretScope.name", "kv scope"),
+    ("prod", "unityCatalog.metastore.name", "_m"),
+    ("prod", "unityCatalog.catalogs.0.name", "ML_prod"),
+    ("prod", "unityCatalog.catalogs.0.schemas.0", "1raw"),
+]
+
+
+@pytest.mark.parametrize(("stack", "path", "value"), PATTERNS, ids=[p[1] for p in PATTERNS])
+def test_names_refused_by_their_pattern(stack: str, path: str, value: str) -> None:
+    key = path.replace(".0.", "[0].").replace(".0", "[0]")
+    got = problems(stack, [(path, value)])
+    assert len(got) == 1 and got[0].startswith(f"{stack}: {key}{'.name' if key.endswith(']') else ''}: {value!r} "
+                                               "is not allowed (string should match pattern"), got
+
+
+# --- across stacks ----------------------------------------------------------------------------------
+
+def test_account_groups_read_from_a_stack_that_does_not_create_them() -> None:
+    assert problems("prod", [("identity.accountGroups", {"fromStack": "test"})]) == [
+        "prod: identity.accountGroups.fromStack: 'test' does not create the account groups (its "
+        "identity.accountGroups.manage is not true)"]
+
+
+@pytest.mark.parametrize(("location", "expected"), [
+    ("eastus2", ["test: unityCatalog.metastore.create: true is also set by stack dev in region 'eastus2'; one "
+                 "metastore per region, created by exactly one stack (the others set metastore.fromStack or "
+                 "metastore.id)"]),
+    ("westeurope", []),
+])
+def test_one_metastore_creator_per_region(location: str, expected: list[str]) -> None:
+    dev = with_changes("dev", [(f"{UC}.metastore", {"create": True})])
+    changes = [(f"{UC}.metastore", {"create": True}), ("location", location)]
+    assert problems("test", changes, {"dev": dev}) == expected
+
+
+@pytest.mark.parametrize(("location", "expected"), [
+    ("eastus2", ["test: workspaceSettings.systemSchemas: query also enabled by stack dev; system schemas are "
+                 "metastore-wide, enabled by one stack per region"]),
+    ("westeurope", []),
+])
+def test_system_schemas_per_region(location: str, expected: list[str]) -> None:
+    changes = [("workspaceSettings.systemSchemas", ["query", "marketplace"]), ("location", location)]
+    assert problems("test", changes, {"dev": stack_raw("dev")}) == expected
+
+
+def test_a_metastore_read_from_its_creator_is_fine() -> None:
+    dev = with_changes("dev", [(f"{UC}.metastore", {"create": True})])
+    assert problems("test", [(f"{UC}.metastore", {"fromStack": "dev"})], {"dev": dev}) == []
+
+
+# --- derived values ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("key", "name"), [
+    ("dataScientists", "mlops-data-scientists"), ("admins", "mlops-platform-admins"),
+    ("cicdServicePrincipal", "7c3e4a5f-6d7b-4c8d-ae9f-1a2b3c4d5e6f"), ("auditors", "mlops-auditors"),
+    ("some-group", "some-group"),
+])
+def test_principal_keys_resolve_to_the_names_unity_catalog_knows(key: str, name: str) -> None:
+    config = validate("prod", with_changes("prod", [("identity.extraRoles", {"auditors": "mlops-auditors"})]), {})
+    assert principal_name(config, key) == name
+
+
+def test_admin_principals_are_the_admins_group_and_the_configured_ones() -> None:
+    config = validate("prod", with_changes("prod", [(f"{UC}.adminGroups", ["a", "b"])]), {})
+    assert admin_principals(config) == {"mlops-platform-admins", "a", "b"}
+
+
+@pytest.mark.parametrize(("stack", "refs"), [("dev", set()), ("test", {"dev"}), ("prod", {"dev", "test"})])
+def test_stacks_read_by_each_environment(stack: str, refs: set[str]) -> None:
+    assert referenced_stacks(validate(stack, stack_raw(stack), {})) == refs
+
+
+def test_schema_properties_carry_the_retention() -> None:
+    catalog = validate("prod", stack_raw("prod"), {}).unity_catalog.catalog("ml_models_catalog")
+    assert catalog is not None
+    assert catalog.schemas[0].all_properties() == {"retention_days": "30"}
+    assert validate("prod", stack_raw("prod"), {}).unity_catalog.catalog("nope") is None
