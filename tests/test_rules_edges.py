@@ -213,6 +213,13 @@ def test_the_exemption_lifts_the_violation(rule: str, typ: str, violation: tuple
         assert exempted == []
 
 
+def test_an_unknown_vnet_id_does_not_hide_a_missing_subnet_name() -> None:
+    props = mutate(BASELINES[W], "parameters.customVirtualNetworkId.value", UNKNOWN)
+    assert run("databricks-workspace-vnet-injected", view(W, mutate(props, "parameters.customPublicSubnetName",
+                                                                    DELETE))) == [
+        "parameters.customPublicSubnetName.value is missing; VNet injection needs the VNet id and both subnet names"]
+
+
 def test_key_vault_network_names_both_settings_when_neither_protects() -> None:
     props = mutate(mutate(BASELINES[KV], "properties.publicNetworkAccess", DELETE), "properties.networkAcls", DELETE)
     assert run("key-vault-network", view(KV, props)) == [
@@ -282,6 +289,8 @@ def _hits(*ports: int) -> list[str]:
     ({"destinationPortRange": "21"}, []),
     ({"destinationPortRange": "23"}, []),
     ({"destinationPortRange": "ssh"}, []),
+    ({"destinationPortRange": ""}, []),
+    ({"destinationPortRange": "!"}, []),
     ({"destinationPortRange": 22}, []),  # not a port spec string
     ({"destinationPortRange": DELETE, "destinationPortRanges": ["443", "3389"]}, _hits(3389)),
     ({"destinationPortRanges": ["3389", "22"]}, _hits(22, 3389)),
@@ -300,11 +309,13 @@ def test_nsg_rules_nested_under_properties_and_their_labels() -> None:
         "security rule by-rule-name allows inbound port(s) 22 from the internet"]
     unknown = {**BASELINES[NSG], "securityRules": [UNKNOWN, "not-a-rule"]}
     assert run("nsg-no-internet-admin-ports", view(NSG, unknown)) == []
+    after_unknown = {**BASELINES[NSG], "securityRules": [UNKNOWN, "not-a-rule", OPEN]}
+    assert run("nsg-no-internet-admin-ports", view(NSG, after_unknown)) == _hits(22)
 
 
 def test_subnets_inline_in_a_vnet_are_checked_by_name() -> None:
-    vnet = {**BASELINES[T.VNET], "subnets": [{"name": "GatewaySubnet"}, {"name": "apps"},
-                                             {"name": "x", "networkSecurityGroup": {"id": UNKNOWN}}]}
+    vnet = {**BASELINES[T.VNET], "subnets": [{"name": "GatewaySubnet"}, {"name": "x", "networkSecurityGroup": {
+        "id": UNKNOWN}}, {"name": "apps"}]}
     assert run("subnet-has-nsg", view(T.VNET, vnet)) == ["subnet apps has no networkSecurityGroup.id"]
     unnamed = {k: v for k, v in BASELINES[T.SUBNET].items() if k not in ("subnetName", "networkSecurityGroup")}
     assert run("subnet-has-nsg", view(T.SUBNET, unnamed, name="host")) == [
@@ -629,6 +640,17 @@ def test_resource_naming(typ: str, name: Any, messages: list[str]) -> None:
     assert run("azure-resource-naming", changed(typ, key, name)) == messages
 
 
+@pytest.mark.parametrize(("typ", "key", "name"), [
+    (T.RESOURCE_GROUP, "resourceGroupName", "mlops-rg"), (W, "workspaceName", "mlops-workspace"),
+    (T.VNET, "virtualNetworkName", "mlops-vnet"), (NSG, "networkSecurityGroupName", "mlops-pe-nsg"),
+    (S, "accountName", "mlopslakeabc123"), (KV, "vaultName", "mlops-kv-abc123"),
+    (T.ACCESS_CONNECTOR, "connectorName", "mlops-access-connector"), (T.LOG_ANALYTICS, "workspaceName", "mlops-logs"),
+])
+def test_names_of_environment_resources_carry_the_environment(typ: str, key: str, name: str) -> None:
+    assert run("azure-resource-naming", changed(typ, key, name)) == [
+        f"{key} {name!r} does not contain the environment 'prod'"]
+
+
 def test_naming_outside_a_pulumi_stack_checks_no_environment() -> None:
     res = dataclasses.replace(changed(T.RESOURCE_GROUP, "resourceGroupName", "other-rg"), urn="x")
     assert run("azure-resource-naming", res) == []
@@ -673,6 +695,7 @@ def test_protection_in_protected_stacks(stack: str, protect: bool, config: dict[
     ("azure-native:databricks/v20240501:Workspace", []),
     ("azure-native:databricks:Workspace", []),
     ("azure-native:preview", []),  # not a type token
+    ("azure-native:databricks/v20240501preview:Workspace:x", []),
 ])
 def test_preview_api_versions(typ: str, messages: list[str]) -> None:
     assert run("no-preview-api-versions", dataclasses.replace(view(W), type=typ)) == messages
@@ -741,6 +764,18 @@ def test_a_view_knows_its_stack_from_the_urn() -> None:
     assert dataclasses.replace(view(S), urn="urn:other:x::y").stack == ""
 
 
+def test_views_findings_and_rules_are_immutable_values() -> None:
+    from infra.policy.rules.base import ResourceView as View
+
+    plain = View("t", "n", "urn:pulumi:s::p::t::n", {})
+    assert (plain.protect, plain.retain_on_delete, plain.provider, plain.parent, plain.dependencies, plain.id) == (
+        False, False, None, None, (), None)
+    assert Finding("m") == Finding("m", None, False)
+    for value, attr in ((plain, "name"), (Finding("m"), "message"), (RULES_BY_NAME["storage-https-only"], "name")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, attr, "x")
+
+
 def _rule(kind: str = "resource", **fields: Any) -> Any:
     from infra.policy.rules.base import Rule
 
@@ -758,7 +793,7 @@ def test_a_rule_runs_on_its_types_with_its_defaults_under_the_policy_config() ->
     assert rule.run_resource(view(KV)) == []  # not its type
     assert rule.run_stack([res]) == []  # not a stack rule
     assert _rule(applies=lambda t: t == KV).run_resource(view(KV), None)[0].urn == view(KV).urn
-    stack_rule = _rule("stack")
+    stack_rule = _rule("stack", types=(S,))  # a stack rule never runs per resource, even naming types
     assert stack_rule.run_resource(res) == []
     assert stack_rule.run_stack([res]) == [Finding("settings []"), Finding("own", "urn:own", True)]
 
@@ -776,8 +811,10 @@ def test_rules_register_once_under_kebab_case_names() -> None:
     try:
         assert resource_rule("edge-test-rule", "low", "d", [S])(check) is check
         assert stack_rule("edge-test-stack-rule", "low", "d")(check) is check
-        assert (REGISTRY["edge-test-rule"].kind, REGISTRY["edge-test-rule"].types) == ("resource", (S,))
-        assert (REGISTRY["edge-test-stack-rule"].kind, REGISTRY["edge-test-stack-rule"].config_schema) == ("stack", {})
+        registered, stack = REGISTRY["edge-test-rule"], REGISTRY["edge-test-stack-rule"]
+        assert (registered.kind, registered.types, registered.config_schema, registered.defaults) == (
+            "resource", (S,), {}, {})
+        assert (stack.kind, stack.types, stack.config_schema, stack.defaults) == ("stack", (), {}, {})
     finally:
         REGISTRY.pop("edge-test-rule", None)
         REGISTRY.pop("edge-test-stack-rule", None)
@@ -796,3 +833,28 @@ def test_rules_are_listed_by_severity_then_name() -> None:
 
     assert list(RULES) == sorted(RULES, key=lambda r: (SEVERITIES.index(r.severity), r.name))
     assert RULES[0].severity == "critical" and RULES[-1].severity == "low"
+
+
+# What an admin may set per rule in the policy pack's config, and the defaults when nothing is set.
+CONFIGURABLE = {
+    "required-tags": ({"requiredTags": {"type": "array", "items": {"type": "string"}}},
+                      {"requiredTags": ["environment", "project", "owner", "costCenter"]}),
+    "prod-stateful-resources-protected": ({"protectedStacks": {"type": "array", "items": {"type": "string"}}},
+                                          {"protectedStacks": ["prod"]}),
+    "prod-resource-group-locked": ({"protectedStacks": {"type": "array", "items": {"type": "string"}}},
+                                   {"protectedStacks": ["prod"]}),
+    "uc-no-broad-privileges-to-non-admins": (
+        {"adminGroups": {"type": "array", "items": {"type": "string"},
+                         "description": "principals allowed ALL_PRIVILEGES / MANAGE"}},
+        {"adminGroups": ["mlops-platform-admins"]}),
+    "cluster-policy-auto-termination": ({"maxAutoterminationMinutes": {"type": "integer", "minimum": 1}},
+                                        {"maxAutoterminationMinutes": 240}),
+    "cluster-policy-guardrails": ({"costTag": {"type": "string"}}, {"costTag": "costCenter"}),
+}
+
+
+def test_configurable_rules_and_their_defaults() -> None:
+    from infra.policy.rules import RULES
+
+    found = {r.name: (r.config_schema, r.defaults) for r in RULES if r.config_schema or r.defaults}
+    assert found == CONFIGURABLE

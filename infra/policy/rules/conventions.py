@@ -21,7 +21,7 @@ Result = Iterator[Finding | str]
 _SDK_ROOT: list[Path] = []
 
 
-@functools.cache
+@functools.cache  # pragma: no mutate (a cache: without it only slower)
 def taggable(typ: str) -> bool:
     """Whether the azure-native SDK class of `typ` accepts `tags` (read from the installed SDK, no hand list).
 
@@ -108,7 +108,7 @@ _DEFAULT_PROVIDER = re.compile(r"::pulumi:providers:[\w-]+::default(_[\w]+)?(::|
                applies=lambda t: t.startswith("databricks:"), source="Platform convention (DESIGN.md providers)")
 def explicit_provider(res: ResourceView, _: Mapping[str, Any]) -> Result:
     if res.provider and _DEFAULT_PROVIDER.search(res.provider):
-        yield f"uses the default provider {res.provider.rsplit('::', 1)[-1]!r}; pass an explicit provider"
+        yield f"uses the default provider {res.provider.rpartition('::')[2]!r}; pass an explicit provider"
     elif not res.provider:
         yield "has no provider; pass the account or workspace provider explicitly"
 
