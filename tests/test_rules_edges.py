@@ -431,6 +431,8 @@ GATEWAY = "serving-gateway-controls"
     (GATEWAY, "aiGateway.rateLimits.0", {"tokens": 0, "calls": 0}, ["aiGateway.rateLimits[0] has no positive calls or "
                                                                     "tokens limit"]),
     (GATEWAY, "aiGateway.rateLimits.0", {"tokens": UNKNOWN}, []),
+    (GATEWAY, "aiGateway.rateLimits.0", {"tokens": -1, "calls": 0},
+     ["aiGateway.rateLimits[0] has no positive calls or tokens limit"]),
     (GATEWAY, "aiGateway.rateLimits.0", "not-a-limit", []),
     ("serving-uc-models", "config.servedEntities.0.entityName", "a.b", [
         "config.servedEntities[0].entityName is 'a.b'; must be a UC model catalog.schema.model"]),
@@ -443,6 +445,8 @@ GATEWAY = "serving-gateway-controls"
     ("serving-uc-models", "config.servedEntities.0.entityName", UNKNOWN,
      [advisory("config.servedEntities[0].entityName")]),
     ("serving-uc-models", "config.servedEntities.0", "not-an-entity", []),
+    ("serving-uc-models", "config.servedEntities", ["not-an-entity", {"entityName": "churn"}], [
+        "config.servedEntities[1].entityName is 'churn'; must be a UC model catalog.schema.model"]),
     ("serving-uc-models", "config.servedModels", [], []),
 ])
 def test_serving_endpoint_edges(rule: str, path: str, value: Any, messages: list[str]) -> None:
@@ -503,6 +507,8 @@ def test_auto_termination_limit_comes_from_the_policy_config(limit: int, value: 
     (_fixed("job"), True), (_fixed("dlt"), True), ({"type": "allowlist", "values": ["job", "dlt"]}, True),
     ({"type": "allowlist", "values": ["job", "all-purpose"]}, False), (_fixed("all-purpose"), False),
     ({"type": "unlimited"}, False), ({"type": "allowlist", "values": []}, False), ("job", False),
+    # only fixed and allowlist elements restrict the values, whatever else an element carries
+    ({"type": "unlimited", "values": ["job"]}, False), ({"type": "Allowlist", "values": ["job"]}, False),
 ])
 def test_job_and_pipeline_policies_are_exempt_from_auto_termination(cluster_type: Any, exempt: bool) -> None:
     messages = run(AUTO, _policy(cluster_type=cluster_type, autotermination_minutes=None))
@@ -540,11 +546,21 @@ UC_MODES = ("SINGLE_USER, USER_ISOLATION, DATA_SECURITY_MODE_DEDICATED, DATA_SEC
                                                         "spend"]),
     ({"dbus_per_hour": {"type": "range", "maxValue": "10"}}, ["dbus_per_hour has no range maxValue; bound the hourly "
                                                               "DBU spend"]),
+    ({"dbus_per_hour": {"type": "unlimited", "maxValue": 10}}, ["dbus_per_hour has no range maxValue; bound the "
+                                                                "hourly DBU spend"]),
+    ({"dbus_per_hour": {"type": "fixed", "maxValue": 10}}, ["dbus_per_hour has no range maxValue; bound the hourly "
+                                                            "DBU spend"]),
     ({"spark_version": {"type": "fixed", "value": "17.3.x-cpu-ml-scala2.13"}}, []),
     ({"spark_version": {"type": "regex", "pattern": "1[67]\\..*"}}, []),
     ({"spark_version": None}, ["spark_version is not fixed, allow-listed or pattern-restricted"]),
     ({"custom_tags.costCenter": None, "custom_tags.cost_center": _fixed("cc")}, []),  # spelled differently
     ({"custom_tags.costCenter": {"type": "unlimited"}},
+     ["custom_tags.costCenter is not fixed; every cluster must carry the cost tag"]),
+    ({"custom_tags.costCenter": {"type": "allowlist", "values": ["cc"]}},
+     ["custom_tags.costCenter is not fixed; every cluster must carry the cost tag"]),
+    ({"custom_tags.costCenter": None, "custom_tags.zone": _fixed("z")},
+     ["custom_tags.costCenter is not fixed; every cluster must carry the cost tag"]),
+    ({"custom_tags.costCenter": None, "custom_tags.area": _fixed("a")},
      ["custom_tags.costCenter is not fixed; every cluster must carry the cost tag"]),
     ({"custom_tags.costCenter": None, "costCenter": _fixed("cc")},
      ["custom_tags.costCenter is not fixed; every cluster must carry the cost tag"]),
@@ -609,6 +625,7 @@ def test_every_new_cluster_of_a_job_is_checked_and_existing_clusters_are_not() -
     ("tags.owner", UNKNOWN, []),  # a tag set from another resource's output
     ("tags.owner", "", ["tags owner missing; required: environment, project, owner, costCenter"]),
     ("tags.environment", "Prod", ["tags.environment is 'Prod' in stack 'prod'"]),
+    ("tags.environment", "test", ["tags.environment is 'test' in stack 'prod'"]),
     ("tags.environment", UNKNOWN, []),
     ("tags.environment", DELETE, ["tags environment missing; required: environment, project, owner, costCenter"]),
 ])

@@ -83,6 +83,8 @@ def _second_auth_pe(location: str | None) -> list[ResourceView]:
     (changed(BASE, "ui-pe", "privateLinkServiceConnections.0.groupIds", ["databricks_ui_api", 7]), []),
     (changed(BASE, "ui-pe", "privateLinkServiceConnections.0.groupIds", []), NO_UI),
     (changed(BASE, "ui-pe", "privateLinkServiceConnections", ["not-a-connection"]), NO_UI),
+    (changed(BASE, "ui-pe", "privateLinkServiceConnections", ["not-a-connection", {
+        "name": "c", "privateLinkServiceId": WS_ID, "groupIds": ["databricks_ui_api"]}]), []),
     # a manual (approval-based) connection counts too
     ([dataclasses.replace(v, props={**{k: x for k, x in v.props.items() if k != "privateLinkServiceConnections"},
                                     "manualPrivateLinkServiceConnections": v.props["privateLinkServiceConnections"]})
@@ -101,7 +103,8 @@ def _second_auth_pe(location: str | None) -> list[ResourceView]:
     (changed(BASE, "auth-pe", "location", "westeurope"),
      ["Workspace workspace has public access Disabled but region eastus2 has no browser_authentication private "
       "endpoint (SSO callbacks fail)"]),
-], ids=["group-case", "group-non-string", "no-group", "no-connection", "manual-connection", "other-region",
+], ids=["group-case", "group-non-string", "no-group", "no-connection", "connection-after-junk", "manual-connection",
+        "other-region",
         "same-region", "region-of-workspace", "public-front-end", "private-front-end", "auth-in-other-region"])
 def test_workspace_private_endpoints(views: list[ResourceView], expected: list[str]) -> None:
     assert messages(PE_RULE, views) == expected
@@ -189,6 +192,9 @@ KV_DIAG = ["Vault vault has no diagnostic setting sending audit logs (audit or a
     ("databricks-workspace-diagnostic-logs", changed(BASE, "ws-diag", "logs.0.enabled", "true"), WS_DIAG),
     ("databricks-workspace-diagnostic-logs", changed(BASE, "ws-diag", "logs.0.enabled", DELETE), WS_DIAG),
     ("databricks-workspace-diagnostic-logs", changed(BASE, "ws-diag", "workspaceId", UNKNOWN), []),
+    # a setting on a sub-resource counts for storage accounts (their blob service), not for workspaces
+    ("databricks-workspace-diagnostic-logs", changed(BASE, "ws-diag", "resourceUri", f"{WS_ID}/sub"),
+     [WS_DIAG[0].replace("1 setting", "0 setting")]),
     ("databricks-workspace-diagnostic-logs", changed(BASE, "ws-diag", "workspaceId", ""), WS_DIAG),
     ("databricks-workspace-diagnostic-logs", changed(BASE, "ws-diag", "logs.0.categoryGroup", DELETE), WS_DIAG),
     ("databricks-workspace-diagnostic-logs", changed(BASE, "ws-diag", "logs", ["not-a-log"]), WS_DIAG),
@@ -240,13 +246,15 @@ NO_LOCK = ["resource group 'mlops-prod-rg' has no CanNotDelete lock in stack 'pr
     (changed(BASE, "rg-lock", "level", "ReadOnly"), []),
     (changed(BASE, "rg-lock", "level", "cannotdelete"), []),
     (changed(BASE, "rg-lock", "resourceGroupName", "other-rg"), NO_LOCK),
+    (changed(BASE, "rg-lock", "resourceGroupName", "a-other-rg"), NO_LOCK),
     # the group's name unknown at preview: the lock's dependency on it links them
     (changed(BASE, "rg-lock", "resourceGroupName", UNKNOWN), NO_LOCK),
     (replaced(changed(BASE, "rg-lock", "resourceGroupName", UNKNOWN), "rg-lock", dependencies=(urn(T.RESOURCE_GROUP,
                                                                                                   "rg"),)), []),
     (replaced(changed(BASE, "rg", "resourceGroupName", DELETE), "rg-lock", dependencies=(urn(T.RESOURCE_GROUP, "rg"),)),
      []),
-], ids=["read-only", "case", "other-group", "unknown-unlinked", "unknown-linked", "name-missing-linked"])
+], ids=["read-only", "case", "other-group", "other-group-sorting-first", "unknown-unlinked", "unknown-linked",
+        "name-missing-linked"])
 def test_prod_resource_group_locks(views: list[ResourceView], expected: list[str]) -> None:
     assert messages(LOCKED, views) == expected
 
@@ -272,9 +280,11 @@ BINDING = urn(T.WORKSPACE_BINDING, "binding")
     (changed(BASE, "binding", "securableType", "CATALOG"), []),
     (changed(BASE, "binding", "securableType", "external_location"), UNBOUND),
     (changed(BASE, "binding", "securableName", "other_catalog"), UNBOUND),
+    (changed(BASE, "binding", "securableName", "a_catalog"), UNBOUND),
     (changed(BASE, "binding", "securableName", UNKNOWN), []),  # the dependency on the catalog links them
     (replaced(changed(BASE, "binding", "securableName", UNKNOWN), "binding", dependencies=()), UNBOUND),
-], ids=["no-name", "catalog-name", "default-kind", "kind-case", "other-kind", "other-catalog", "unknown-linked",
+], ids=["no-name", "catalog-name", "default-kind", "kind-case", "other-kind", "other-catalog", "catalog-sorting-first",
+        "unknown-linked",
         "unknown-unlinked"])
 def test_catalog_bindings(views: list[ResourceView], expected: list[str]) -> None:
     assert messages("uc-catalog-bound", views) == expected
@@ -306,6 +316,8 @@ def _grants(name: str, typ: str = T.GRANTS, **props: Any) -> ResourceView:
     ([_grants("a", catalog="c"), _grants("b", schema="c")], []),  # same name, different kinds
     ([_grants("a", catalog="c"), _grants("b", catalog=UNKNOWN)], []),
     ([_grants("a", catalog="c"), _grants("b")], []),
+    ([_grants("a"), _grants("b")], []),  # no securable at all: nothing to compare
+    ([_grants("a", catalog=UNKNOWN), _grants("b", catalog=UNKNOWN)], []),  # unknown names are not equal names
 ])
 def test_one_authoritative_grants_per_securable(extra: list[ResourceView], expected: list[str]) -> None:
     assert messages(SINGLE, extra) == expected
@@ -384,3 +396,44 @@ MONITOR = "churn-monitor"
 def test_serving_monitors(views: list[ResourceView], monitored: list[str], pending: list[str]) -> None:
     assert messages(MONITORED, views) == monitored
     assert messages(PENDING, views) == pending
+
+
+def test_an_endpoint_with_two_matching_connections_counts_once() -> None:
+    conn = {"name": "c", "privateLinkServiceId": WS_ID, "groupIds": ["databricks_ui_api"]}
+    views = changed(without(BASE, "ui-pe-dns"), "ui-pe", "privateLinkServiceConnections", [conn, conn])
+    assert messages(DNS_RULE, views) == UI_DNS
+
+
+def test_an_unknown_host_subnet_name_does_not_hide_the_container_subnet() -> None:
+    views = changed(changed(BASE, "workspace", "parameters.customPublicSubnetName.value", UNKNOWN),
+                    "container", "delegations", [])
+    assert messages(DELEGATED, views) == [
+        "subnet private-subnet (customPrivateSubnetName) is not delegated to Microsoft.Databricks/workspaces"]
+
+
+def test_an_unprotected_stacks_group_does_not_hide_a_protected_one() -> None:
+    dev_rg = view(T.RESOURCE_GROUP, {"resourceGroupName": "mlops-dev-rg"}, name="dev-rg", stack="dev")
+    assert messages(LOCKED, [dev_rg, *without(BASE, "rg-lock")]) == NO_LOCK
+
+
+def test_the_single_owner_finding_names_every_resource_and_points_at_the_last() -> None:
+    views = [_grants("a", catalog="c"), _grants("b", catalog="c"), _grants("c", T.GRANT, catalog="c")]
+    findings = RULES_BY_NAME[SINGLE].run_stack(views)
+    assert [(f.message, f.urn) for f in findings] == [
+        ("catalog c is managed by 3 grant resources (a, b, c); Grants is authoritative and would revoke the others' "
+         "privileges", urn(T.GRANT, "c"))]
+
+
+def test_the_assignment_is_found_past_a_dependency_already_visited() -> None:
+    b = view(T.SCHEMA, name="b")
+    a = view(T.SCHEMA, name="a", deps=[b.urn])
+    x = view(T.VOLUME, {"name": "x"}, name="x", deps=[ASSIGNMENT, a.urn, b.urn])
+    assert messages(AFTER, [by_name(BASE, "assignment"), b, a, x]) == [
+        "Schema b does not depend on the metastore assignment", "Schema a does not depend on the metastore assignment"]
+
+
+def test_account_level_grants_do_not_hide_the_objects_after_them() -> None:
+    metastore_grants = view(T.GRANTS, {"metastore": "m", "grants": []}, name="m-grants")
+    loose = view(T.CATALOG, name="loose")
+    assert messages(AFTER, [by_name(BASE, "assignment"), metastore_grants, loose]) == [
+        "Catalog loose does not depend on the metastore assignment"]

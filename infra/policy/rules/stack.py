@@ -60,10 +60,10 @@ def endpoints_for(views: Views, target: ResourceView, group_id: str) -> list[Res
 def _zone_name(group: ResourceView, config: Mapping[str, Any], views: Views) -> str | None:
     zone_id = get(config, "privateDnsZoneId")
     if isinstance(zone_id, str) and not is_unknown(zone_id) and "/privatednszones/" in zone_id.lower():
-        return zone_id.rsplit("/", 1)[-1].lower()
+        return zone_id.rpartition("/")[2].lower()
     for zone in of_type(views, T.PRIVATE_ZONE):
         if refers(group, zone_id, zone):
-            name = zone.get("privateZoneName") or (zone.id or "").rsplit("/", 1)[-1]
+            name = zone.get("privateZoneName") or (zone.id or "").rpartition("/")[2]
             return str(name).lower()
     return None
 
@@ -200,7 +200,7 @@ def subnets_delegated(views: Views, _: Mapping[str, Any]) -> Result:
     for ws in of_type(views, T.WORKSPACE):
         for key in ("customPublicSubnetName", "customPrivateSubnetName"):
             name = ws.get(f"parameters.{key}.value")
-            if not isinstance(name, str) or is_unknown(name):
+            if not isinstance(name, str):  # unknown (get() turns unknown markers into UNKNOWN) or missing
                 continue
             for sub in subnets:
                 if sub.get("subnetName") != name:
@@ -257,7 +257,7 @@ def _securable_key(view: ResourceView) -> tuple[str, str] | None:
     from infra.policy.rules.databricks import securable_of
 
     kind, value = securable_of(view)
-    return (kind, str(value)) if kind and isinstance(value, str) and not is_unknown(value) else None
+    return (kind, value) if kind and isinstance(value, str) else None  # an unknown value is not a str
 
 
 @stack_rule("uc-grants-single-owner", "high", "Each securable is governed by exactly one authoritative Grants "
@@ -328,7 +328,7 @@ def _monitors_of(ep: ResourceView, monitors: list[ResourceView]) -> list[Resourc
     catalog, schema, prefix = (ep.get(f"{cfg}.catalogName"), ep.get(f"{cfg}.schemaName"),
                                ep.get(f"{cfg}.tableNamePrefix"))
     stem = ".".join(str(x) for x in (catalog, schema, prefix)) if all(
-        isinstance(x, str) and not is_unknown(x) for x in (catalog, schema, prefix)) else None
+        isinstance(x, str) for x in (catalog, schema, prefix)) else None  # unknown values are not str
     return [m for m in monitors if ep.urn in m.dependencies
             or (stem and isinstance(m.get("tableName"), str) and str(m.get("tableName")).startswith(stem))]
 
