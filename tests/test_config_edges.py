@@ -424,3 +424,40 @@ def test_a_whole_model_problem_without_a_path() -> None:
     with pytest.raises(ValidationError) as info:
         Sample.model_validate({})
     assert format_validation_error("s", info.value) == ["s: the whole thing is wrong"]
+
+
+def test_identity_naming_and_deploy_defaults() -> None:
+    """What a stack gets for the keys it leaves out: the seed's group names and names, one deploy (not first)."""
+    minimal = with_changes("dev", [("identity", {"cicdServicePrincipal": {
+        "applicationId": "5a1c2e3d-4b5f-4a6b-8c7d-9e0f1a2b3c4d"}}), ("naming", DELETE)])
+    config = validate("dev", minimal, {})
+    assert config.identity.group_names() == {
+        "dataScientists": "mlops-data-scientists", "mlEngineers": "mlops-ml-engineers",
+        "devopsEngineers": "mlops-devops-engineers", "modelConsumers": "mlops-model-consumers",
+        "admins": "mlops-platform-admins"}
+    assert config.identity.cicd_service_principal.display_name == "databricks-cicd"
+    assert (config.identity.account_groups.manage, config.identity.extra_roles) == (True, {})
+    assert config.naming.prefix == "mlops" and config.tags.project == "mlops-platform"
+    assert (config.network.host_subnet_name, config.network.container_subnet_name,
+            config.network.private_endpoint_subnet_name, config.network.egress) == (
+        "public-subnet", "private-subnet", "pe-subnet", "natGateway")
+    assert config.deploy.first_deploy is False and config.as_deployed() is config
+    assert config.location == "eastus2" and config.databricks.auth_type is None
+
+
+@pytest.mark.parametrize(("stack", "dbfs_root"), [("prod", "prepare"), ("dev", "off")])
+def test_a_first_deploy_leaves_out_what_cannot_exist_yet(stack: str, dbfs_root: str) -> None:
+    config = validate(stack, with_changes(stack, [("deploy.firstDeploy", True)]), {})
+    deployed = config.as_deployed()
+    assert deployed.encryption.dbfs_root == dbfs_root
+    assert deployed.serving is not None and config.serving is not None
+    assert [(e.model_registered, e.monitor.table_exists if e.monitor else None) for e in deployed.serving.endpoints] \
+        == [(False, False if e.monitor else None) for e in config.serving.endpoints]
+    assert any(e.model_registered for e in config.serving.endpoints)  # the stack file itself is unchanged
+
+
+def test_a_first_deploy_without_serving() -> None:
+    config = validate("prod", with_changes("prod", [("deploy.firstDeploy", True), ("serving", DELETE),
+                                                    ("encryption.dbfsRoot", "prepare")]), {})
+    deployed = config.as_deployed()
+    assert deployed.serving is None and deployed.encryption.dbfs_root == "prepare"

@@ -188,3 +188,30 @@ def test_derived_compute_values_per_environment(stack: str, engine: str, driver:
     assert (compute.runtime_engine, compute.driver_node_type, compute.max_cluster_dbus) == (engine, driver, largest)
     assert compute.sql_warehouse.dbus_per_hour == warehouse
     assert compute.default_runtime == compute.runtime_versions[0] == "17.3.x-cpu-ml-scala2.13"
+
+
+def test_budget_and_price_defaults() -> None:
+    """Unset: alerts at 80 % and 100 % of actual cost and 110 % of forecast; premium-tier list prices per DBU."""
+    cost = validate("dev", stack_raw("dev"), {}).cost
+    assert [(t.percent, t.kind) for t in cost.budget.thresholds] == [(80, "Actual"), (100, "Actual"),
+                                                                      (110, "Forecasted")]
+    assert (cost.dbu_prices_usd.all_purpose, cost.dbu_prices_usd.jobs, cost.dbu_prices_usd.serverless_sql) == (
+        0.55, 0.30, 0.70)
+    assert cost.budget.start_date is None
+
+
+def test_compute_defaults() -> None:
+    """What a stack gets when it sets only the required compute keys."""
+    compute = validate("dev", with_changes("dev", [("compute", {
+        "runtimeVersions": ["17.3.x-cpu-ml-scala2.13"], "nodeTypeId": "Standard_DS3_v2", "minWorkers": 1,
+        "maxWorkers": 2, "autoterminationMinutes": 30, "maxDbusPerHour": 10, "maxClustersPerUser": 1,
+        "sqlWarehouse": {"clusterSize": "2X-Small", "autoStopMins": 10}})]), {}).compute
+    assert (compute.photon, compute.spot_instances, compute.spark_conf, compute.data_security_mode) == (
+        False, False, {}, "SINGLE_USER")
+    assert (compute.instance_pool, compute.driver_node_type_id, compute.users) == (
+        None, None, ["dataScientists", "mlEngineers"])
+    assert (compute.jobs.availability, compute.jobs.first_on_demand, compute.jobs.spot_bid_max_price,
+            compute.jobs.users) == ("SPOT_WITH_FALLBACK_AZURE", 1, -1, ["mlEngineers", "devopsEngineers"])
+    warehouse = compute.sql_warehouse
+    assert (warehouse.min_num_clusters, warehouse.max_num_clusters, warehouse.users) == (
+        1, 1, ["dataScientists", "mlEngineers", "devopsEngineers"])

@@ -103,3 +103,30 @@ def test_prod_refuses_each_relaxation_alone_and_test_accepts_it(key: str, value:
     got = problems("prod", [(key, value)])
     assert len(got) == 1 and got[0].startswith(f"prod: {key}: ") and " is not allowed in prod: prod" in got[0], got
     assert problems("test", [(key, value)]) == []
+
+
+def test_the_defaults_are_the_secure_values() -> None:
+    """prod with every security key left out (but the required ones) is valid: the defaults are prod-grade."""
+    minimal = with_changes("prod", [
+        ("keyVault", DELETE), ("workspaceSecurity", DELETE), ("privateLink", DELETE), ("observability", DELETE),
+        ("protection", DELETE), ("encryption", {"databricksServiceObjectId": OBJECT_ID}),
+        ("lake", {"containers": ["ml-prod-catalog", "ml-models-catalog", "mlflow-artifacts-prod"]}),
+        ("workspace", DELETE)])
+    config = validate("prod", minimal, {})
+    assert (config.lake.sku, config.lake.public_network_access, config.lake.soft_delete_days) == (
+        "Standard_ZRS", "Disabled", 7)
+    assert (config.key_vault.sku, config.key_vault.public_network_access,
+            config.key_vault.soft_delete_retention_days) == ("premium", "Disabled", 90)
+    enc = config.encryption
+    assert (enc.customer_managed_keys, enc.dbfs_root, enc.key_type, enc.key_size, enc.rotation_days,
+            enc.infrastructure_encryption) == (True, "enabled", "RSA-HSM", 2048, 365, True)
+    sec = config.workspace_security
+    assert (sec.ip_access_list, sec.default_storage_firewall, sec.enhanced_security_compliance,
+            sec.compliance_standards) == ([], True, True, [])
+    assert (config.private_link.browser_authentication, config.private_link.manage_dns_zone_groups) == (False, True)
+    assert (config.observability.retention_days, config.observability.daily_quota_gb) == (90, -1)
+    assert (config.protection.protect, config.protection.retain_on_delete,
+            config.protection.resource_group_lock) == (True, True, True)
+    ws = config.workspace
+    assert (ws.sku, ws.enable_no_public_ip, ws.public_network_access, ws.required_nsg_rules) == (
+        "premium", True, "Disabled", "NoAzureDatabricksRules")
