@@ -7,10 +7,10 @@ each accepted case sits on the other side of the same limit. Per-environment exp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import AfterValidator, ValidationError
 
 from infra.config import (
     ConfigError,
@@ -21,7 +21,7 @@ from infra.config import (
     sibling_configs,
     validate,
 )
-from infra.config.base import check_emails, format_validation_error, key_path, show
+from infra.config.base import StrictModel, check_emails, format_validation_error, key_path, show
 from infra.config.core import NetworkConfig
 from infra.config.deploy import DeployRunnerConfig
 from infra.config.identity import AccountGroupsConfig
@@ -461,3 +461,35 @@ def test_a_first_deploy_without_serving() -> None:
                                                     ("encryption.dbfsRoot", "prepare")]), {})
     deployed = config.as_deployed()
     assert deployed.serving is None and deployed.encryption.dbfs_root == "prepare"
+
+
+def _even(v: int) -> int:
+    if v % 2:
+        raise ValueError("is odd")
+    return v
+
+
+class Alpha(StrictModel):
+    x: int
+
+
+class Beta(StrictModel):
+    y: str
+
+
+class Union(StrictModel):
+    u: Alpha | Beta | None = None
+    v: Annotated[int, AfterValidator(_even)] | list[int] = 0
+
+
+@pytest.mark.parametrize(("data", "lines"), [
+    ({"u": {"x": "a"}}, ["s: u.x: 'a' is not a whole number", "s: u.y: required key is missing",
+                         "s: u.x: unknown key (a typo?); see the configuration reference in README.md"]),
+    ({"v": 3}, ["s: v: 3 is odd", "s: v.list[int]: 3 is not a list"]),
+])
+def test_union_members_and_validators_do_not_show_in_key_paths(data: dict[str, Any], lines: list[str]) -> None:
+    """A union's member models (capitalised) and function validators are pydantic's, not keys of the file."""
+    with pytest.raises(ValidationError) as info:
+        Union.model_validate(data)
+    assert format_validation_error("s", info.value) == lines
+    assert format_validation_error("s", info.value, prefix=("top",))[0].startswith("s: top.")
