@@ -53,8 +53,9 @@ MADE_UP_UC: dict[str, Any] = {
     ],
     "catalogs": [
         {"name": "cat_a", "storageContainer": "alpha", "schemas": ["s1", "s2"],
-         "access": {"dataScientists": "READ", "mlEngineers": {"level": "PROMOTE", "schemas": ["s2"]},
-                    "devopsEngineers": {"level": "FULL_ACCESS", "schemas": ["s1"]}, "modelConsumers": "NO_ACCESS"},
+         "access": {"modelConsumers": {"level": "NO_ACCESS", "schemas": ["s1"]}, "dataScientists": "READ",
+                    "mlEngineers": {"level": "PROMOTE", "schemas": ["s2"]},
+                    "devopsEngineers": {"level": "FULL_ACCESS", "schemas": ["s1"]}},
          "grants": [{"principal": "admins", "privileges": ["MANAGE"]},
                     {"principal": "dataScientists", "privileges": ["APPLY_TAG"]},
                     {"principal": "some-group", "privileges": ["SELECT"], "schema": "s1"},
@@ -106,7 +107,8 @@ MADE_UP_TABLE = [
 
 def test_made_up_config_gives_every_row_merged_and_sorted() -> None:
     """Kinds in order (credential, locations, catalogs, schemas), then securable, then principal; privileges
-    sorted; NO_ACCESS and empty cells add nothing; CREATE_SCHEMA never reaches a schema."""
+    sorted; NO_ACCESS cells add nothing (not even USE_CATALOG when limited to schemas); CREATE_SCHEMA never
+    reaches a schema."""
     assert grant_table(made_up()) == MADE_UP_TABLE
 
 
@@ -131,6 +133,14 @@ def test_without_catalogs_only_the_credential_and_locations_are_granted() -> Non
     rows = grant_table(made_up({"catalogs": [], "cicd": {}}))
     assert {r.securable_type for r in rows} == {"storage_credential", "external_location"}
     assert rows == MADE_UP_TABLE[:6]
+
+
+def test_external_location_names() -> None:
+    """The configured name, else <prefix>-<env>-<container> (also for a container without a location entry)."""
+    config = made_up()
+    assert [external_location_name(config, c) for c in ("alpha", "beta", "gamma")] == [
+        "mlops-dev-alpha", "beta_loc", "mlops-dev-gamma"]
+    assert storage_credential_name(made_up({"storageCredential": None})) == "mlops-dev-lake"
 
 
 def test_a_row_as_the_grants_output() -> None:
