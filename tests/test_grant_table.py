@@ -306,3 +306,13 @@ def test_grants_on_an_undeclared_securable_are_refused() -> None:
     rows = [row("catalog", "ghost", ADMINS, ["USE_CATALOG"])]
     with pytest.raises(Exception, match="grants on catalog 'ghost', which this stack does not declare"):
         _grants_plan(rows, undeclared=("catalog", "ghost"))
+
+
+def test_rows_and_arguments_are_immutable() -> None:
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        MADE_UP_TABLE[0].principal = "x"  # type: ignore[misc]
+    args = UcGrantsArgs(rows=[], securables={}, workspace_provider=None, depends_on=[])  # type: ignore[arg-type]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        args.rows = MADE_UP_TABLE  # type: ignore[misc]
