@@ -133,7 +133,17 @@ def skip_reason(operator: str, start: tuple[int, int], end: tuple[int, int], lin
     last = end[0] - 1 if end[1] else end[0] - 2  # a zone ending at column 0 ends on the line before
     if 0 <= last < len(lines) and _PRAGMA.search(lines[last]):
         return "pragma: no mutate"
+    if operator == "core/RemoveDecorator" and _implied_classmethod(lines, start[0] - 1):
+        return "implied @classmethod"
     return None
+
+
+def _implied_classmethod(lines: Sequence[str], index: int) -> bool:
+    """`@classmethod` under a pydantic `@field_validator`/`@model_validator`: pydantic makes the function a
+    class method itself, so removing the decorator changes nothing (an equivalent mutant)."""
+    if not (0 < index < len(lines)) or lines[index].strip() != "@classmethod":
+        return False
+    return lines[index - 1].strip().startswith(("@field_validator(", "@model_validator("))
 
 
 # --- which modules -----------------------------------------------------------------------------------

@@ -65,6 +65,8 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("pool-holds-max-plus-driver", "dev", [("compute.instancePool.maxCapacity", 5)], []),
     ("pool-one-short", "dev", [("compute.instancePool.maxCapacity", 4)],
      ["dev: compute.instancePool.maxCapacity: 4 cannot hold one cluster at maxWorkers (4 workers + driver)"]),
+    ("pool-one-short-odd-workers", "dev", [("compute.maxWorkers", 3), ("compute.instancePool.maxCapacity", 3)],
+     ["dev: compute.instancePool.maxCapacity: 3 cannot hold one cluster at maxWorkers (3 workers + driver)"]),
     ("pool-capacity-zero", "dev", [("compute.instancePool.maxCapacity", 0)],
      ["dev: compute.instancePool.maxCapacity: 0 is out of range (input should be greater than or equal to 1)"]),
     ("spot-without-pool", "dev", [("compute.instancePool", DELETE), ("compute.spotInstances", True)], []),
@@ -215,3 +217,8 @@ def test_compute_defaults() -> None:
     warehouse = compute.sql_warehouse
     assert (warehouse.min_num_clusters, warehouse.max_num_clusters, warehouse.users) == (
         1, 1, ["dataScientists", "mlEngineers", "devopsEngineers"])
+
+
+def test_instance_pool_defaults() -> None:
+    pool = validate("dev", stack_raw("dev"), {}).compute.instance_pool
+    assert pool is not None and (pool.min_idle_instances, pool.max_capacity) == (0, 10)

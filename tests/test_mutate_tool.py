@@ -53,3 +53,11 @@ def test_annotations_and_excluded_operators_are_skipped(mutate: ModuleType) -> N
         "operator excluded"
     assert mutate.skip_reason("core/ReplaceOrWithAnd", (3, 13), (3, 15), lines, spans) == "pragma: no mutate"
     assert mutate.skip_reason("core/ReplaceBinaryOperator_Add_Sub", (9, 0), (9, 1), lines, spans) is None
+
+
+def test_classmethod_under_a_pydantic_validator_is_not_mutated(mutate: ModuleType) -> None:
+    lines = ["class M:", "    @field_validator('a')", "    @classmethod", "    def v(cls, x): ...",
+             "    @classmethod", "    def other(cls): ..."]
+    assert mutate.skip_reason("core/RemoveDecorator", (3, 4), (4, 0), lines, []) == "implied @classmethod"
+    assert mutate.skip_reason("core/RemoveDecorator", (5, 4), (6, 0), lines, []) is None
+    assert mutate.skip_reason("core/RemoveDecorator", (2, 4), (3, 0), lines, []) is None
