@@ -136,6 +136,12 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     # webhooks: a type and its secret URL go together
     ("webhook-https", "dev", [("serving.notifications.webhook", "genericWebhook"),
                               ("__raw__", ("mlops-platform:alertWebhookUrl", "https://hooks.example.com/x"))], []),
+    ("webhook-uppercase-scheme", "dev", [("serving.notifications.webhook", "slack"),
+                                         ("__raw__", ("mlops-platform:alertWebhookUrl", "HTTPS://hooks.example.com"))],
+     ["dev: alertWebhookUrl: '[secret]' is not an https:// URL (value not shown: it is a secret)"]),
+    ("metric-without-input-columns", "dev", [(f"{EP}.monitor.customMetrics.0.inputColumns", [])],
+     ["dev: serving.endpoints[0].monitor.customMetrics[0].inputColumns: [] is not allowed (List should have at "
+      "least 1 item after validation, not 0)"]),
     # schemas the deployable parts log into must be declared
     ("unregistered-endpoint-schema-not-required", "dev", [(f"{EP2}.inferenceTable.schema", "elsewhere")], []),
     ("disabled-inference-table-not-required", "dev", [(f"{EP}.inferenceTable", {
@@ -189,3 +195,15 @@ def test_monitor_and_metric_values() -> None:
                                           "outputDataType": "long"})
     assert metric.api_type == "CUSTOM_METRIC_TYPE_DRIFT"
     assert metric.struct_field_json == '{"name":"output","type":"long","nullable":true,"metadata":{}}'
+
+
+def test_serving_defaults() -> None:
+    """An endpoint is not deployed until its model is registered; retraining is on; tables log by default."""
+    config = validate("dev", with_changes("dev", [(f"{EP2}.modelRegistered", DELETE)]), {})
+    assert config.serving is not None and config.serving.retraining is not None
+    endpoint = config.serving.endpoints[1]
+    assert (endpoint.model_registered, endpoint.deployable, endpoint.usage_tracking, endpoint.rate_limits) == (
+        False, False, True, [])
+    assert (endpoint.inference_table.enabled, endpoint.inference_table.schema_name) == (True, "model_inference_logs")
+    assert (config.serving.retraining.enabled, config.serving.retraining.schedule.cron) == (True, "0 2 * * *")
+    assert config.serving.git_sha == "unknown"
