@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError, validate
-from tests.support import DELETE, siblings, with_changes
+from tests.support import DELETE, siblings, stack_raw, with_changes
 
 OBJECT_ID = "9f1e2d3c-4b5a-4697-8879-6a5b4c3d2e1f"
 
@@ -130,3 +130,19 @@ def test_the_defaults_are_the_secure_values() -> None:
     ws = config.workspace
     assert (ws.sku, ws.enable_no_public_ip, ws.public_network_access, ws.required_nsg_rules) == (
         "premium", True, "Disabled", "NoAzureDatabricksRules")
+
+
+@pytest.mark.parametrize(("location", "expected"), [
+    ("eastus2", ["test: privateLink.browserAuthentication: true is also set by stack prod in region 'eastus2'; "
+                 "exactly one stack per region owns the browser_authentication endpoint"]),
+    ("centralus", []),
+    ("westeurope", []),
+])
+def test_one_browser_authentication_owner_per_region(location: str, expected: list[str]) -> None:
+    changes = [("privateLink.browserAuthentication", True), ("location", location)]
+    try:
+        validate("test", with_changes("test", changes), {"prod": stack_raw("prod")})
+    except ConfigError as exc:
+        assert exc.problems == expected
+    else:
+        assert expected == []

@@ -109,6 +109,8 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
       "or ranges, e.g. 'MON-FRI'"]),
     ("cron-six-fields", "dev", [(f"{EP}.monitor.schedule.cron", "0 0 0 * * *")],
      [f"dev: serving.endpoints[0].monitor.schedule.cron: '0 0 0 * * *' {CRON_INVALID}"]),
+    ("cron-six-stars", "dev", [(f"{EP}.monitor.schedule.cron", "* * * * * *")],
+     [f"dev: serving.endpoints[0].monitor.schedule.cron: '* * * * * *' {CRON_INVALID}"]),
     ("cron-quartz-mark", "dev", [(f"{EP}.monitor.schedule.cron", "0 0 ? * *")],
      [f"dev: serving.endpoints[0].monitor.schedule.cron: '0 0 ? * *' {CRON_INVALID}"]),
     ("timezone-europe", "dev", [(f"{EP}.monitor.schedule.timezone", "Europe/Berlin")], []),
@@ -123,6 +125,8 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("git-sha-41", "dev", [("serving.gitSha", "a" * 41)],
      [f"dev: serving.gitSha: '{'a' * 41}' is not a git commit sha; allowed: 7 to 40 lowercase hex digits, or "
       "'unknown'"]),
+    ("git-sha-sorting-after-unknown", "dev", [("serving.gitSha", "v1.2.3")],
+     ["dev: serving.gitSha: 'v1.2.3' is not a git commit sha; allowed: 7 to 40 lowercase hex digits, or 'unknown'"]),
     ("git-sha-upper", "dev", [("serving.gitSha", "ABCDEF0")],
      ["dev: serving.gitSha: 'ABCDEF0' is not a git commit sha; allowed: 7 to 40 lowercase hex digits, or 'unknown'"]),
     ("drift-notebook-relative", "dev", [("serving.retraining.driftNotebook", "Workspace/x")],
@@ -139,6 +143,13 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("webhook-uppercase-scheme", "dev", [("serving.notifications.webhook", "slack"),
                                          ("__raw__", ("mlops-platform:alertWebhookUrl", "HTTPS://hooks.example.com"))],
      ["dev: alertWebhookUrl: '[secret]' is not an https:// URL (value not shown: it is a secret)"]),
+    ("metric-without-definition", "dev", [(f"{EP}.monitor.customMetrics.0.definition", "")],
+     ["dev: serving.endpoints[0].monitor.customMetrics[0].definition: '' is not allowed (string should have at least "
+      "1 character)"]),
+    ("metric-one-character-definition", "dev", [(f"{EP}.monitor.customMetrics.0.definition", "1")], []),
+    ("no-granularities", "dev", [(f"{EP}.monitor.granularities", [])],
+     ["dev: serving.endpoints[0].monitor.granularities: [] is not allowed (List should have at least 1 item after "
+      "validation, not 0)"]),
     ("metric-without-input-columns", "dev", [(f"{EP}.monitor.customMetrics.0.inputColumns", [])],
      ["dev: serving.endpoints[0].monitor.customMetrics[0].inputColumns: [] is not allowed (List should have at "
       "least 1 item after validation, not 0)"]),
@@ -207,3 +218,6 @@ def test_serving_defaults() -> None:
     assert (endpoint.inference_table.enabled, endpoint.inference_table.schema_name) == (True, "model_inference_logs")
     assert (config.serving.retraining.enabled, config.serving.retraining.schedule.cron) == (True, "0 2 * * *")
     assert config.serving.git_sha == "unknown"
+    registered = validate("dev", with_changes("dev", [(f"{EP2}.modelRegistered", True)]), {}).serving
+    assert registered is not None and registered.endpoints[1].deployable
+    assert not registered.endpoints[1].monitored  # deployed, but no monitor
