@@ -46,10 +46,10 @@ CICD_SCHEMA = ("CREATE_FUNCTION", "CREATE_MODEL", "CREATE_TABLE", "CREATE_VOLUME
 MADE_UP_UC: dict[str, Any] = {
     "metastore": {"id": "6f1e2d3c-4b5a-4c6d-8e7f-0a1b2c3d4e5f"},
     "storageCredential": "made-up-cred",
-    "externalLocations": [
-        {"container": "alpha", "access": {"dataScientists": "READ", "mlEngineers": "NO_ACCESS"}},
+    "externalLocations": [  # beta before alpha: a location is found by its container, not by order
         {"container": "beta", "name": "beta_loc",
          "access": {"auditors": "FULL_ACCESS", "devopsEngineers": "READ_WRITE"}},
+        {"container": "alpha", "access": {"dataScientists": "READ", "mlEngineers": "NO_ACCESS"}},
     ],
     "catalogs": [
         {"name": "cat_a", "storageContainer": "alpha", "schemas": ["s1", "s2"],
