@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError, validate
-from infra.config.unity_catalog import admin_principals, principal_name, referenced_stacks
+from infra.config.unity_catalog import CatalogConfig, admin_principals, principal_name, referenced_stacks
 from tests.support import DELETE, siblings, stack_raw, with_changes
 
 UC = "unityCatalog"
@@ -179,6 +179,19 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     # workspace settings
     ("system-schemas-twice", "dev", [("workspaceSettings.systemSchemas", ["access", "query", "access"])],
      ["dev: workspaceSettings.systemSchemas: ['access', 'query', 'access'] lists 'access' more than once"]),
+    ("system-schema-billing", "dev", [("workspaceSettings.systemSchemas", ["access", "billing"])],
+     ["dev: workspaceSettings.systemSchemas: ['access', 'billing'] lists 'billing': it is enabled by Databricks "
+      "(managed) and must not be declared; allowed: access, compute, lakeflow, marketplace, query, serving, storage"]),
+    ("system-schema-workflow", "dev", [("workspaceSettings.systemSchemas", ["access", "workflow"])],
+     ["dev: workspaceSettings.systemSchemas: ['access', 'workflow'] lists 'workflow': the schema was renamed "
+      "'lakeflow'"]),
+    ("extra-role-sorting-before-admins", "prod", [("identity.extraRoles", {"aaudit": "mlops-auditors"}),
+                                                  ("workspaceSettings.secretScope.readers", ["aaudit"])], []),
+    ("one-character-principal", "prod", [(f"{UC}.catalogs.1.grants", [{"principal": "g", "privileges": ["SELECT"]}])],
+     []),
+    ("empty-principal", "prod", [(f"{UC}.catalogs.1.grants", [{"principal": "", "privileges": ["SELECT"]}])],
+     ["prod: unityCatalog.catalogs[1].grants[0].principal: '' is not allowed (string should have at least 1 "
+      "character)"]),
     ("prod-legacy-dbfs", "prod", [("workspaceSettings.disableLegacyDbfs", False)],
      ["prod: workspaceSettings.disableLegacyDbfs: false is not allowed in prod: the DBFS root and mounts bypass "
       "Unity Catalog"]),
@@ -213,6 +226,42 @@ def test_names_refused_by_their_pattern(stack: str, path: str, value: str) -> No
                                                "is not allowed (string should match pattern"), got
 
 
+# (key path, the longest accepted name): one character more is refused
+LENGTHS = [
+    ("unityCatalog.metastore.name", "m" * 255),
+    ("unityCatalog.stackReferences.project", "p" * 100),
+    ("unityCatalog.stackReferences.organization", "o" * 100),
+    ("unityCatalog.catalogs.0.schemas.0.name", "s" * 255),
+    ("unityCatalog.externalLocations.0.name", "l" * 255),
+    ("unityCatalog.storageCredential", "c" * 255),
+    ("workspaceSettings.secretScope.name", "k" * 128),
+]
+
+
+@pytest.mark.parametrize(("path", "name"), LENGTHS, ids=[p for p, _ in LENGTHS])
+def test_name_lengths(path: str, name: str) -> None:
+    if path.endswith("schemas.0.name"):  # a schema renamed: the matrix and serving must follow; the model decides
+        schema = {"name": name}
+        assert CatalogConfig.model_validate({"name": "c", "storageContainer": "x", "schemas": [schema]}).schemas
+        with pytest.raises(ValueError, match="at most 255 characters"):
+            CatalogConfig.model_validate({"name": "c", "storageContainer": "x", "schemas": [{"name": name + "s"}]})
+        return
+    assert problems("prod", [(path, name)]) == []
+    key = path.replace(".0.", "[0].")
+    assert problems("prod", [(path, name + name[0])]) == [
+        f"prod: {key}: {name + name[0]!r} is not allowed (string should have at most {len(name)} characters)"]
+
+
+def test_catalog_names_and_schema_lists() -> None:
+    """A catalog needs one schema at least; its name, like a schema's, is at most 255 characters."""
+    one = CatalogConfig.model_validate({"name": "c" * 255, "storageContainer": "x", "schemas": ["s"]})
+    assert [s.name for s in one.schemas] == ["s"]
+    with pytest.raises(ValueError, match="at most 255 characters"):
+        CatalogConfig.model_validate({"name": "c" * 256, "storageContainer": "x", "schemas": ["s"]})
+    with pytest.raises(ValueError, match="at least 1 item"):
+        CatalogConfig.model_validate({"name": "c", "storageContainer": "x", "schemas": []})
+
+
 # --- across stacks ----------------------------------------------------------------------------------
 
 def test_account_groups_read_from_a_stack_that_does_not_create_them() -> None:
@@ -226,6 +275,7 @@ def test_account_groups_read_from_a_stack_that_does_not_create_them() -> None:
                  "metastore per region, created by exactly one stack (the others set metastore.fromStack or "
                  "metastore.id)"]),
     ("westeurope", []),
+    ("centralus", []),
 ])
 def test_one_metastore_creator_per_region(location: str, expected: list[str]) -> None:
     dev = with_changes("dev", [(f"{UC}.metastore", {"create": True})])
@@ -237,6 +287,7 @@ def test_one_metastore_creator_per_region(location: str, expected: list[str]) ->
     ("eastus2", ["test: workspaceSettings.systemSchemas: query also enabled by stack dev; system schemas are "
                  "metastore-wide, enabled by one stack per region"]),
     ("westeurope", []),
+    ("centralus", []),
 ])
 def test_system_schemas_per_region(location: str, expected: list[str]) -> None:
     changes = [("workspaceSettings.systemSchemas", ["query", "marketplace"]), ("location", location)]
@@ -253,7 +304,7 @@ def test_a_metastore_read_from_its_creator_is_fine() -> None:
 @pytest.mark.parametrize(("key", "name"), [
     ("dataScientists", "mlops-data-scientists"), ("admins", "mlops-platform-admins"),
     ("cicdServicePrincipal", "7c3e4a5f-6d7b-4c8d-ae9f-1a2b3c4d5e6f"), ("auditors", "mlops-auditors"),
-    ("some-group", "some-group"),
+    ("some-group", "some-group"), ("a-group", "a-group"),
 ])
 def test_principal_keys_resolve_to_the_names_unity_catalog_knows(key: str, name: str) -> None:
     config = validate("prod", with_changes("prod", [("identity.extraRoles", {"auditors": "mlops-auditors"})]), {})
