@@ -269,10 +269,17 @@ def baseline(tree: Path, area: Area) -> float:
     return time.monotonic() - start
 
 
-def run_unit(unit: Unit, tree: Path, timeout: float) -> None:
+def run_unit(unit: Unit, tree: Path, timeout: float, attempts: int = 5) -> None:
+    """cosmic-ray exec on one shard; a worker that dies (a signal from outside) resumes where it stopped."""
     write_config(unit.config, unit.module, unit.area, timeout)
-    subprocess.run([str(Path(sys.executable).parent / "cosmic-ray"), "exec", str(unit.config), str(unit.session)],
-                   cwd=tree, env=test_env(tree), check=True, capture_output=True)
+    for attempt in range(1, attempts + 1):
+        proc = subprocess.run([str(Path(sys.executable).parent / "cosmic-ray"), "exec", str(unit.config),
+                               str(unit.session)], cwd=tree, env=test_env(tree), capture_output=True, text=True)
+        if proc.returncode == 0:
+            return
+        print(f"mutate: cosmic-ray exec on {unit.session.name} ended with {proc.returncode} (attempt {attempt}); "
+              f"{'resuming' if attempt < attempts else 'giving up'}\n{proc.stderr[-2000:]}", flush=True)
+    raise RuntimeError(f"cosmic-ray exec on {unit.session} failed {attempts} times")
 
 
 @dataclass
@@ -377,7 +384,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         modules = [m for m, (g, _) in known.items() if args.group in (None, g)]
 
-    work = Path(tempfile.mkdtemp(prefix="mutate-"))
+    # Under out/ (ignored by git), not /tmp: sessions survive a cleanup of /tmp, and a failed run is kept.
+    (ROOT / "out" / "mutate").mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="run-", dir=ROOT / "out" / "mutate"))
+    failed = True
     try:
         copy_tree(work / "pristine")
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -388,10 +398,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             for m in modules:
                 n = sum(len(u.jobs) for u in units[m])
                 print(f"{known[m][0]:18} {m:44} {n:4} mutants to run, skipped: {dict(planned[m][1])}")
+            failed = False
             return 0
-        return _run(modules, known, planned, units, work, args)
+        code = _run(modules, known, planned, units, work, args)
+        failed = False
+        return code
     finally:
-        if args.keep:
+        if args.keep or failed:
             print(f"mutate: kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
@@ -399,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(modules: list[str], known: dict[str, tuple[str, Area]], planned: dict[str, tuple[Path, Counter[str]]],
          units: dict[str, list[Unit]], work: Path, args: argparse.Namespace) -> int:
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{args.out}.partial").unlink(missing_ok=True)
     trees = []
     for k in range(args.jobs):
         tree = work / f"worker-{k}"
@@ -431,6 +446,9 @@ def _run(modules: list[str], known: dict[str, tuple[str, Area]], planned: dict[s
                     r.seconds = time.monotonic() - started[unit.module]
                     print(f"mutate: {unit.module}: {r.killed}/{r.total} killed ({r.score:.1f}%) "
                           f"in {r.seconds:.0f}s", flush=True)
+                    with open(f"{args.out}.partial", "a") as partial:  # what is done survives a crash
+                        partial.write(f"{r.group}\t{r.module}\t{r.killed}/{r.total}\n" + "".join(
+                            f"  {r.module}:{line}: {op}: {diff}\n" for line, op, diff in r.survivors))
     ok = report([results[m] for m in modules], Path(args.out))
     return 0 if ok else 1
 
