@@ -192,6 +192,15 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("empty-principal", "prod", [(f"{UC}.catalogs.1.grants", [{"principal": "", "privileges": ["SELECT"]}])],
      ["prod: unityCatalog.catalogs[1].grants[0].principal: '' is not allowed (string should have at least 1 "
       "character)"]),
+    ("system-schema-unknown", "dev", [("workspaceSettings.systemSchemas", ["zzz"])],
+     ["dev: workspaceSettings.systemSchemas[0]: 'zzz' is not allowed; allowed: 'access', 'compute', 'lakeflow', "
+      "'marketplace', 'query', 'serving' or 'storage'"]),
+    ("grant-without-privileges", "prod", [(f"{UC}.catalogs.1.grants", [{"principal": "admins", "privileges": []}])],
+     ["prod: unityCatalog.catalogs[1].grants[0].privileges: [] is not allowed (List should have at least 1 item "
+      "after validation, not 0)"]),
+    ("prod-legacy-access", "prod", [("workspaceSettings.disableLegacyAccess", False)],
+     ["prod: workspaceSettings.disableLegacyAccess: false is not allowed in prod: Hive metastore and legacy access "
+      "must be off so every read goes through Unity Catalog"]),
     ("prod-legacy-dbfs", "prod", [("workspaceSettings.disableLegacyDbfs", False)],
      ["prod: workspaceSettings.disableLegacyDbfs: false is not allowed in prod: the DBFS root and mounts bypass "
       "Unity Catalog"]),
@@ -326,3 +335,36 @@ def test_schema_properties_carry_the_retention() -> None:
     assert catalog is not None
     assert catalog.schemas[0].all_properties() == {"retention_days": "30"}
     assert validate("prod", stack_raw("prod"), {}).unity_catalog.catalog("nope") is None
+
+
+def test_a_catalog_declared_by_two_stacks() -> None:
+    prod = with_changes("prod", [(f"{UC}.catalogs.1.name", "ml_test_catalog")])
+    assert problems("test", [], {"prod": prod}) == [
+        "test: unityCatalog.catalogs: 'ml_test_catalog' is also declared by stack prod; a catalog has exactly one "
+        "owning stack (bind it to the other workspaces instead)"]
+
+
+def test_unity_catalog_defaults() -> None:
+    """Unset: the metastore's sharing settings, read-write bindings and locations, legacy access off."""
+    config = validate("prod", with_changes("prod", [("workspaceSettings", DELETE)]), {})
+    uc = config.unity_catalog
+    assert (uc.metastore.name, uc.metastore.delta_sharing_scope,
+            uc.metastore.delta_sharing_recipient_token_lifetime_days) == ("company_mlops_metastore", "INTERNAL", 90)
+    assert [b.read_only for b in uc.catalogs[1].bindings] == [False, False, False]
+    assert [x.read_only for x in uc.external_locations] == [False, False, False]
+    ws = config.workspace_settings
+    assert (ws.system_schemas, ws.disable_legacy_access, ws.disable_legacy_dbfs) == ([], True, True)
+
+
+@pytest.mark.parametrize(("changes", "default"), [
+    ([], "ml_prod_catalog"),
+    ([(f"{UC}.defaultCatalog", "ml_models_catalog")], "ml_models_catalog"),
+    ([(f"{UC}.defaultCatalog", DELETE)], "ml_prod_catalog"),  # the first catalog
+])
+def test_the_default_catalog(changes: list[tuple[str, Any]], default: str) -> None:
+    assert validate("prod", with_changes("prod", changes), {}).unity_catalog.default_catalog_name == default
+
+
+def test_no_catalogs_no_default_catalog() -> None:
+    changes = [(f"{UC}.catalogs", []), (f"{UC}.defaultCatalog", DELETE), (f"{UC}.cicd", {}), ("serving", DELETE)]
+    assert validate("dev", with_changes("dev", changes), {}).unity_catalog.default_catalog_name is None
