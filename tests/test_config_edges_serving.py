@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError, validate
-from infra.config.serving import CustomMetric, Monitor, quartz_from_cron
+from infra.config.serving import CustomMetric, Monitor, Schedule, quartz_from_cron
 from tests.support import DELETE, siblings, stack_raw, with_changes
 
 EP, EP2 = "serving.endpoints.0", "serving.endpoints.1"
@@ -217,7 +217,24 @@ def test_serving_defaults() -> None:
         False, False, True, [])
     assert (endpoint.inference_table.enabled, endpoint.inference_table.schema_name) == (True, "model_inference_logs")
     assert (config.serving.retraining.enabled, config.serving.retraining.schedule.cron) == (True, "0 2 * * *")
+    unpaused = validate("dev", with_changes("dev", [("serving.retraining.paused", DELETE)]), {}).serving
+    assert unpaused is not None and unpaused.retraining is not None and unpaused.retraining.paused is False
     assert config.serving.git_sha == "unknown"
     registered = validate("dev", with_changes("dev", [(f"{EP2}.modelRegistered", True)]), {}).serving
     assert registered is not None and registered.endpoints[1].deployable
     assert not registered.endpoints[1].monitored  # deployed, but no monitor
+
+
+def test_a_schedule_in_quartz() -> None:
+    assert Schedule().quartz == "0 0 0 * * ?"
+    assert Schedule(cron="30 6 * * 1-5", timezone="Europe/Berlin").quartz == "0 30 6 ? * MON-FRI"
+
+
+def test_schemas_are_required_by_every_deployable_endpoint_in_any_order() -> None:
+    raw = stack_raw("dev")
+    endpoints = raw["mlops-platform:serving"]["endpoints"]
+    raw["mlops-platform:serving"]["endpoints"] = [endpoints[1], endpoints[0]]  # the undeployable one first
+    serving = validate("dev", raw, {}).serving
+    assert serving is not None and serving.required_schemas() == [
+        ("serving.endpoints[1].inferenceTable", "ml_dev_catalog.model_inference_logs"),
+        ("serving.endpoints[1].monitor.outputSchema", "ml_dev_catalog.monitoring")]
