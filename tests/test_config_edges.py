@@ -299,11 +299,48 @@ def _project(tmp_path: Path, files: dict[str, str]) -> Path:
     ("config:\n  a: [1\n", "qa: Pulumi.qa.yaml: line 3, column 1: not valid YAML (did not find expected ',' or ']')"),
     ("config:\n\ta: 1\n", "qa: Pulumi.qa.yaml: line 2, column 1: not valid YAML (found character that cannot start "
                           "any token)"),
+    ("config:\n  a: b: c\n", "qa: Pulumi.qa.yaml: line 2, column 7: not valid YAML (mapping values are not allowed "
+                             "in this context)"),
+    ("config:\n a: 1\n  b: 2\n", "qa: Pulumi.qa.yaml: line 3, column 4: not valid YAML (mapping values are not "
+                                 "allowed in this context)"),
 ])
 def test_unreadable_stack_files_are_one_line(tmp_path: Path, text: str, line: str) -> None:
     with pytest.raises(ConfigError) as info:
         read_stack_file("qa", _project(tmp_path, {"qa": text}))
     assert info.value.problems == [line]
+
+
+def test_yaml_errors_without_a_position(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        read_stack_file("qa", _project(tmp_path, {"qa": "config:\n  a: \x07\n"}))
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].startswith("qa: Pulumi.qa.yaml: not valid YAML (unacceptable character #x0007")
+
+
+def test_the_engines_config_values_are_decoded() -> None:
+    """Structured values arrive from the engine as JSON strings; plain strings stay strings."""
+    import contextvars
+
+    from pulumi.runtime.config import set_all_config
+
+    from infra.config import from_pulumi_runtime
+
+    def run() -> dict[str, Any]:
+        set_all_config({"mlops-platform:network": '{"a": 1}', "x:y": "[1, 2]", "p:q": "plain", "b:j": "{oops",
+                        "e:e": ""})
+        return from_pulumi_runtime()
+
+    assert contextvars.copy_context().run(run) == {"mlops-platform:network": {"a": 1}, "x:y": [1, 2], "p:q": "plain",
+                                                   "b:j": "{oops", "e:e": ""}
+
+
+def test_a_stack_and_a_broken_sibling_do_not_hide_the_next_sibling() -> None:
+    clash = with_changes("test", [("naming.resourceGroup", "mlops-dev-rg")])
+    broken = with_changes("prod", [("compute", DELETE)])
+    expected = ["dev: naming.resourceGroup: 'mlops-dev-rg' is also stack test's resource group; each environment "
+                "needs its own"]
+    assert problems("dev", [], {"dev": stack_raw("dev"), "test": clash}) == expected
+    assert problems("dev", [], {"a-broken": broken, "test": clash}) == expected
 
 
 def test_a_missing_stack_file_names_the_known_stacks(tmp_path: Path) -> None:
