@@ -54,6 +54,12 @@ REFUSED: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
      [f"dev: tags.extra: {{team: '{'v' * 257}'}} tag 'team' value is longer than 256 characters"]),
     ("owner-empty", "dev", [("tags.owner", "")],
      ["dev: tags.owner: '' is not allowed (string should have at least 1 character)"]),
+    ("owner-257", "dev", [("tags.owner", "o" * 257)],
+     [f"dev: tags.owner: '{'o' * 257}' is not allowed (string should have at most 256 characters)"]),
+    ("cost-center-empty", "dev", [("tags.costCenter", "")],
+     ["dev: tags.costCenter: '' is not allowed (string should have at least 1 character)"]),
+    ("cidr-hostmask", "dev", [("network.hostSubnetCidr", "10.1.1.0/0.0.0.255")],
+     ["dev: network.hostSubnetCidr: '10.1.1.0/0.0.0.255' has host bits set; did you mean '10.1.1.0/24'?"]),
     ("cost-center-257", "dev", [("tags.costCenter", "c" * 257)],
      [f"dev: tags.costCenter: '{'c' * 257}' is not allowed (string should have at most 256 characters)"]),
     # naming
@@ -182,6 +188,8 @@ def test_refused_with_exactly_these_lines(stack: str, changes: list[tuple[str, A
 ACCEPTED: list[tuple[str, str, list[tuple[str, Any]]]] = [
     ("tag-key-512-value-256", "dev", [("tags.extra", {"k" * 512: "v" * 256})]),
     ("owner-256", "dev", [("tags.owner", "o" * 256)]),
+    ("cost-center-one-char", "dev", [("tags.costCenter", "c")]),
+    ("short-tag", "dev", [("tags.extra", {"team": "ml"})]),
     ("prefix-two-chars", "dev", [("naming.prefix", "ml")]),
     ("prefix-15-chars", "dev", [("naming.prefix", "m" * 15)]),
     ("pe-subnet-slash-28", "dev", [("network.privateEndpointSubnetCidr", "10.1.3.0/28")]),
@@ -480,6 +488,9 @@ def test_identity_naming_and_deploy_defaults() -> None:
         "public-subnet", "private-subnet", "pe-subnet", "natGateway")
     assert config.deploy.first_deploy is False and config.as_deployed() is config
     assert config.location == "eastus2" and config.databricks.auth_type is None
+    workspace = validate("prod", with_changes("prod", [("workspace", DELETE)]), {}).workspace
+    assert (workspace.sku, workspace.enable_no_public_ip, workspace.public_network_access,
+            workspace.required_nsg_rules) == ("premium", True, "Disabled", "NoAzureDatabricksRules")
 
 
 @pytest.mark.parametrize(("stack", "dbfs_root"), [("prod", "prepare"), ("dev", "off")])
