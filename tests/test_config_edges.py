@@ -7,10 +7,10 @@ each accepted case sits on the other side of the same limit. Per-environment exp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pytest
-from pydantic import AfterValidator, ValidationError
+from pydantic import AfterValidator, ValidationError, model_validator
 
 from infra.config import (
     ConfigError,
@@ -21,7 +21,7 @@ from infra.config import (
     sibling_configs,
     validate,
 )
-from infra.config.base import StrictModel, check_emails, format_validation_error, key_path, show
+from infra.config.base import StrictModel, check_emails, field_problems, format_validation_error, key_path, show
 from infra.config.core import NetworkConfig
 from infra.config.deploy import DeployRunnerConfig
 from infra.config.identity import AccountGroupsConfig
@@ -541,3 +541,42 @@ def test_union_members_and_validators_do_not_show_in_key_paths(data: dict[str, A
         Union.model_validate(data)
     assert format_validation_error("s", info.value) == lines
     assert format_validation_error("s", info.value, prefix=("top",))[0].startswith("s: top.")
+
+
+class Marked(StrictModel):
+    c: int = 0
+
+    @model_validator(mode="after")
+    def _two(self) -> Marked:
+        raise field_problems([("c", 1, "is bad"), ("d", 2, "is worse")])
+
+
+class Lit(StrictModel):
+    a: Literal["x"] = "x"
+
+
+class Num(StrictModel):
+    b: int = 0
+
+
+class Every(StrictModel):
+    p: Marked = Marked.model_construct()
+    q: Lit = Lit()
+    r: Num = Num()
+    s: Lit = Lit()
+    t: Num = Num()
+
+
+def test_every_error_is_reported_whatever_kind_comes_first() -> None:
+    with pytest.raises(ValidationError) as info:
+        Every.model_validate({"p": {}, "q": {"a": "y"}, "r": {"b": "z"}, "s": {"zz": 1}, "t": {"b": []}})
+    assert format_validation_error("s", info.value) == [
+        "s: p.c: 1 is bad", "s: p.d: 2 is worse", "s: q.a: 'y' is not allowed; allowed: 'x'",
+        "s: r.b: 'z' is not a whole number", "s: s.zz: unknown key (a typo?); see the configuration reference in "
+        "README.md", "s: t.b: [] is not a whole number"]
+
+
+def test_config_values_are_immutable() -> None:
+    config = validate("dev", stack_raw("dev"), {})
+    with pytest.raises(ValidationError, match="frozen"):
+        config.network.vnet_cidr = "10.9.0.0/16"  # type: ignore[misc]

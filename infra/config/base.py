@@ -95,7 +95,7 @@ _TYPE_WORDS = {
 def format_validation_error(stack: str, exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[str]:
     """pydantic errors -> `stack: key.path: value problem (allowed ...)` lines."""
     lines: list[str] = []
-    for err in exc.errors(include_url=False):
+    for err in exc.errors():  # (each error's documentation url is not shown)
         loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         # union/tagged members add their class name to the location; drop model names (they start uppercase)
         loc = tuple(p for p in loc if not (isinstance(p, str) and p[:1].isupper()))
