@@ -580,3 +580,14 @@ def test_config_values_are_immutable() -> None:
     config = validate("dev", stack_raw("dev"), {})
     with pytest.raises(ValidationError, match="frozen"):
         config.network.vnet_cidr = "10.9.0.0/16"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("stack", "changes", "line"), [
+    ("prod", [("unityCatalog.metastore", {"fromStack": "prod"})],
+     "prod: unityCatalog.metastore.fromStack: 'prod' names this stack; use metastore.create: true here instead"),
+    ("dev", [("serving.notifications.webhook", "slack")],
+     "dev: serving.notifications.webhook: 'slack' needs the webhook URL as a secret; run: pulumi config set --secret "
+     "alertWebhookUrl <url>"),
+])
+def test_the_stack_runs_every_areas_cross_field_rules(stack: str, changes: list[tuple[str, Any]], line: str) -> None:
+    assert problems(stack, changes) == [line]
