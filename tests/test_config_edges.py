@@ -335,11 +335,11 @@ def test_the_engines_config_values_are_decoded() -> None:
 
     def run() -> dict[str, Any]:
         set_all_config({"mlops-platform:network": '{"a": 1}', "x:y": "[1, 2]", "p:q": "plain", "b:j": "{oops",
-                        "e:e": ""})
+                        "e:e": "", "n:n": "42"})
         return from_pulumi_runtime()
 
     assert contextvars.copy_context().run(run) == {"mlops-platform:network": {"a": 1}, "x:y": [1, 2], "p:q": "plain",
-                                                   "b:j": "{oops", "e:e": ""}
+                                                   "b:j": "{oops", "e:e": "", "n:n": "42"}
 
 
 def test_a_stack_and_a_broken_sibling_do_not_hide_the_next_sibling() -> None:
