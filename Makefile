@@ -35,9 +35,10 @@ unit: $(STAMP)
 
 test: check-ci lint typecheck unit
 
-# Workflows and the pipeline against their vendored JSON schemas (offline), zizmor's offline audits, and a
-# secrets scan of every tracked or new file against the reviewed baseline (.secrets.baseline).
+# Workflows and the pipeline against their vendored JSON schemas (offline), zizmor's offline audits, shellcheck
+# on the delivery scripts, and a secrets scan of every tracked or new file against the reviewed baseline.
 check-ci: $(STAMP)
+	$(BIN)/shellcheck scripts/*.sh
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/check-jsonschema --regex-variant python --builtin-schema vendor.azure-pipelines azure-pipelines.yml
 	$(BIN)/zizmor --offline --quiet .github/workflows

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pulumi
 
-from infra.config import ConfigError, from_pulumi_runtime, sibling_configs, validate
+from infra.config import ConfigError, from_pulumi_runtime, runtime_secret_keys, sibling_configs, validate
 
 
 class StackConfigError(pulumi.RunError):
@@ -17,7 +17,8 @@ class StackConfigError(pulumi.RunError):
 def main() -> None:
     stack = pulumi.get_stack()
     try:
-        config = validate(stack, from_pulumi_runtime(), sibling_configs(stack)).as_deployed()
+        raw = from_pulumi_runtime()
+        config = validate(stack, raw, sibling_configs(stack), runtime_secret_keys(raw)).as_deployed()
     except ConfigError as exc:
         # One line per problem, nothing declared.
         raise StackConfigError("invalid stack configuration:\n" + "\n".join(exc.problems)) from None

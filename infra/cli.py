@@ -6,7 +6,10 @@ User errors are one line each on stderr with a non-zero exit, never a traceback 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import importlib.metadata
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,14 +22,14 @@ from infra.config import PROJECT_DIR, ConfigError
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("infra.cli", "offline plan of a stack: tree, summary, policy verdicts"),
     "config-reference": ("infra.config.reference", "every stack-config key with type, default and allowed values"),
-    # --- policy check (issue 7) ---
+    # --- policy check ---
     "check": ("infra.policy.command", "run the policy rules over a plan JSON (or --list them); exit 1 on mandatory"),
-    # --- diff, diagram, verify, bundle-targets (issue 8) ---
+    # --- diff, diagram, verify, bundle-targets ---
     "diff": ("infra.offline.diff", "what a change does to a stack: compare two plan JSON files"),
     "diagram": ("infra.offline.diagram", "Mermaid flowchart of a stack (components, private link, bindings)"),
     "verify": ("infra.verify.command", "post-deploy checks of the live workspace (databricks-sdk)"),
     "bundle-targets": ("infra.offline.bundle", "Databricks Asset Bundles targets: section from the stack outputs"),
-    # --- cost table (issue 5) ---
+    # --- cost table ---
     "cost-table": ("infra.cost_table", "what each environment allows and costs at most, from the stack config"),
 }
 
@@ -40,7 +43,8 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stack name (Pulumi.<stack>.yaml), or 'all' for every stack in parallel; default dev")
     parser.add_argument("--json", type=Path, metavar="FILE",
                         help="also write the plan JSON here (with --stack all: a folder, one <stack>.json each)")
-    parser.add_argument("--quiet", action="store_true", help="summary only, no tree")
+    parser.add_argument("--quiet", action="store_true",
+                        help="one line per stack: resources, components and the policy verdict")
     parser.add_argument("--first-deploy", action="store_true",
                         help="plan the first `pulumi up` from nothing (deploy.firstDeploy): what cannot exist yet "
                              "is left out, two-step encryption at its first step")
@@ -89,25 +93,31 @@ def _plan_captured(stack: str, project_dir: Path, quiet: bool, json_path: Path |
 def _plan_one(stack: str, project_dir: Path, quiet: bool, json_path: Path | None, console: Console,
               first_deploy: bool = False) -> int:
     from infra.offline.engine import plan_stack
-    from infra.offline.tree import print_plan, summary_table
+    from infra.offline.tree import counts_line, print_plan
 
-    plan = plan_stack(stack, project_dir, first_deploy)
-    if plan.first_deploy:
-        console.print(f"{stack}: the first `pulumi up` from nothing (deploy.firstDeploy); the next `up` without "
-                      "it converges to the steady state", markup=False, highlight=False)
-    if quiet:
-        console.print(summary_table(plan))
-    else:
-        print_plan(plan, console)
-    if json_path:
-        plan.write(json_path)
-        console.print(f"plan JSON written to {json_path}")
-    # Policy verdicts (issue 7): same rules and per-stack enforcement as `pulumi preview --policy-pack`.
+    with console.status(f"planning {stack} offline ...") if console.is_terminal else contextlib.nullcontext():
+        plan = plan_stack(stack, project_dir, first_deploy)
+    # Policy verdicts: same rules and per-stack enforcement as `pulumi preview --policy-pack`.
     # A mandatory violation fails the plan (exit 1, the JSON is still written), as it would fail the preview.
     from infra.policy.command import print_report
     from infra.policy.offline import check_plan
 
     report = check_plan(plan.as_json(), stack)
+    if json_path:
+        plan.write(json_path)
+    if quiet:
+        verdict = "FAIL" if report.mandatory else "PASS"
+        phase = ", first deploy" if plan.first_deploy else ""
+        console.print(f"{counts_line(plan)}{phase}; policy {verdict}: {len(report.mandatory)} mandatory, "
+                      f"{len(report.advisory)} advisory" + (f"; plan JSON: {json_path}" if json_path else ""),
+                      markup=False, highlight=False, soft_wrap=True)
+        return report.exit_code
+    if plan.first_deploy:
+        console.print(f"{stack}: the first `pulumi up` from nothing (deploy.firstDeploy); the next `up` without "
+                      "it converges to the steady state", markup=False, highlight=False)
+    print_plan(plan, console)
+    if json_path:
+        console.print(f"plan JSON written to {json_path}", markup=False, highlight=False)
     print_report(report, console)
     return report.exit_code
 
@@ -124,6 +134,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     in databricks-sdk and friends)."""
     parser = argparse.ArgumentParser(prog="mlopsctl", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
         subparser = sub.add_parser(name, help=help_text, description=help_text)
@@ -133,7 +144,25 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("mlops-platform")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # `mlopsctl check --list | head`: the reader left; say nothing more (and let Python's final flush of
+        # stdout go to /dev/null instead of raising again).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(chosen if chosen in COMMANDS else None)

@@ -20,6 +20,7 @@ from infra.components.network import Network, NetworkArgs
 from infra.components.observability import DiagnosticTarget, Observability, ObservabilityArgs
 from infra.components.private_link import PrivateLink, PrivateLinkArgs
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
+from infra.components.serverless_network import ServerlessNetwork, ServerlessNetworkArgs, StorageTarget
 from infra.components.serving import Serving, ServingArgs, serving_outputs
 from infra.components.unity_catalog import UnityCatalog, UnityCatalogArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
@@ -43,11 +44,12 @@ class Platform(pulumi.ComponentResource):
             name=names["resourceGroup"], location=config.location, tags=tags,
             lock=config.protection.resource_group_lock), opts=child)
 
+        hub_vnet_id = config.deploy.runner.hub_vnet_id  # where the deploy runner sits (docs/first-deploy.md)
         self.network = Network("network", NetworkArgs(
             config=config.network, resource_group_name=self.resource_group.name, location=config.location,
-            names=names, tags=tags), opts=child)
+            names=names, tags=tags, hub_vnet_id=hub_vnet_id), opts=child)
 
-        # --- security landing (issue 3), before the workspace: it uses the access connector ---
+        # --- security landing, before the workspace: it uses the access connector ---
         protection = config.protection
         self.access_connector = AccessConnector("access-connector", AccessConnectorArgs(
             name=names["accessConnector"], resource_group_name=self.resource_group.name, location=config.location,
@@ -61,7 +63,7 @@ class Platform(pulumi.ComponentResource):
         self.key_vault = KeyVault("key-vault", KeyVaultArgs(
             config=config.key_vault, encryption=config.encryption, name=names["keyVault"],
             resource_group_name=self.resource_group.name, location=config.location, tags=tags,
-            tenant_id=self.tenant_id, subscription_id=self.subscription_id,
+            tenant_id=self.tenant_id, subscription_id=self.subscription_id, deployer_object_id=client.object_id,
             protect=protection.protect, retain_on_delete=protection.retain_on_delete), opts=child)
 
         managed_rg_id = pulumi.Output.concat(
@@ -74,18 +76,22 @@ class Platform(pulumi.ComponentResource):
             protect=protection.protect, retain_on_delete=protection.retain_on_delete,
             security=config.workspace_security, encryption=config.encryption,
             access_connector_id=self.access_connector.id, keys=self.key_vault.keys,
-            subscription_id=self.subscription_id,
+            subscription_id=self.subscription_id, dbfs_storage_account_name=names["dbfsStorageAccount"],
             # the managed-services key must be usable by the Databricks service before the workspace uses it
-            wait_for=tuple(self.key_vault.databricks_service_grants)),
+            wait_for=tuple(self.key_vault.workspace_prerequisites)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.network]))
 
-        # --- security landing (issue 3): private link, lake, key vault, observability ---
+        # --- security landing: private link, lake, key vault, observability ---
+        front_end_private = config.workspace.public_network_access == "Disabled"
         self.private_link = PrivateLink("private-link", PrivateLinkArgs(
             config=config.private_link, prefix=f"{config.naming.prefix}-{config.environment}",
             resource_group_name=self.resource_group.name, location=config.location, tags=tags,
             vnet_id=self.network.vnet_id, subnet_id=self.network.private_endpoint_subnet_id,
             workspace_id=self.workspace.id, lake_id=self.lake.account_id, key_vault_id=self.key_vault.id,
-            front_end_private=config.workspace.public_network_access == "Disabled"), opts=child)
+            front_end_private=front_end_private, hub_vnet_id=hub_vnet_id,
+            # the storage firewall closes the DBFS root to everything but trusted access and these endpoints
+            dbfs_storage_account_id=self.workspace.dbfs_storage_account_id
+            if config.workspace_security.default_storage_firewall else None), opts=child)
         self.observability = Observability("observability", ObservabilityArgs(
             config=config.observability, name=names["logAnalytics"], resource_group_name=self.resource_group.name,
             location=config.location, tags=tags, protect=protection.protect,
@@ -94,24 +100,38 @@ class Platform(pulumi.ComponentResource):
                      DiagnosticTarget("key-vault", self.key_vault.id, "audit"),
                      DiagnosticTarget("lake-blob", self.lake.blob_service_id, "allLogs"))), opts=child)
 
+        # A private front end is reachable only once its endpoint, DNS record and the runner's route exist.
+        reachable: list[pulumi.Resource] = [*self.private_link.front_end, *self.network.hub_peerings] \
+            if front_end_private else []
         self.databricks = DatabricksProviders("databricks", DatabricksProvidersArgs(
-            config=config.databricks, workspace_url=self.workspace.url, workspace_resource_id=self.workspace.id),
-            opts=child)
-        # issue 3: a public front end (dev/test) accepts only the configured source ranges
+            config=config.databricks, workspace_url=self.workspace.url, workspace_resource_id=self.workspace.id,
+            wait_for=tuple(reachable)), opts=child)
+        # a public front end (dev/test) accepts only the configured source ranges
         if config.workspace.public_network_access == "Enabled":
             self.front_end_access = FrontEndAccess("front-end-access", FrontEndAccessArgs(
                 ip_ranges=tuple(config.workspace_security.ip_access_list),
                 deploy_runner_ranges=tuple(config.deploy.runner.egress_cidrs), provider=self.databricks.workspace),
                 opts=child)
 
-        # --- unity catalog and access (issue 4): self.unity_catalog ---
+        # --- unity catalog and access: self.unity_catalog ---
         self.unity_catalog = UnityCatalog("unity-catalog", UnityCatalogArgs(
             config=config, workspace_numeric_id=self.workspace.workspace_id,
             account_provider=self.databricks.account, workspace_provider=self.databricks.workspace,
             abfss_url=self.lake.abfss_url, access_connector_id=self.access_connector.id,
-            key_vault=KeyVaultRef(id=self.key_vault.id, uri=self.key_vault.uri),
+            key_vault=KeyVaultRef(id=self.key_vault.id, uri=self.key_vault.uri,
+                                  readers_granted=tuple(self.key_vault.secret_reader_grants)),
             storage_dependencies=[self.lake, self.private_link]), opts=child)
-        # --- compute and cost (issue 5): self.compute ---
+        # Serverless compute reaches the storage Unity Catalog reads through an NCC bound to the workspace
+        # (serverless_network.py): the lake, and the DBFS root when the storage firewall closes it (as the SRA's
+        # azure/tf/modules/workspace/dbfs_privatelink.tf does for both).
+        targets = [StorageTarget("lake", self.lake.account_id)]
+        if config.workspace_security.default_storage_firewall:
+            targets.append(StorageTarget("dbfs", self.workspace.dbfs_storage_account_id))
+        self.serverless_network = ServerlessNetwork("serverless-network", ServerlessNetworkArgs(
+            name=f"{config.naming.prefix}-{config.environment}-ncc", region=config.location,
+            workspace_numeric_id=self.workspace.workspace_id, account_provider=self.databricks.account,
+            targets=targets), opts=child)
+        # --- compute and cost: self.compute ---
         ident = config.identity
         cost_tags = {"costCenter": config.tags.cost_center, "environment": config.environment,
                      "project": config.tags.project}
@@ -130,7 +150,7 @@ class Platform(pulumi.ComponentResource):
             budget_policy_managers=[ident.groups.admins],
             cicd_application_id=ident.cicd_service_principal.application_id,
             account_provider=self.databricks.account, principals_ready=after_groups), opts=child)
-        # --- serving and monitoring (issue 6): self.serving ---
+        # --- serving and monitoring: self.serving ---
         self.serving: Serving | None = None
         if config.serving is not None:
             groups, cicd = config.identity.groups, config.identity.cicd_service_principal
@@ -142,7 +162,9 @@ class Platform(pulumi.ComponentResource):
                 warehouse_id=self.compute.sql_warehouse.id, schemas=self.unity_catalog.schemas, tags=tags,
                 webhook_url=pulumi.Output.secret(webhook.get_secret_value()) if webhook else None,
                 # endpoints and monitors wait for their UC schemas, principals and grants
-                after=[self.unity_catalog]), opts=child)
+                after=[self.unity_catalog],
+                # every serverless consumer waits for the NCC binding and its approved private endpoints
+                serverless_ready=self.serverless_network.ready), opts=child)
 
         self.outputs: dict[str, pulumi.Input[object]] = {
             "environment": config.environment,
@@ -153,8 +175,10 @@ class Platform(pulumi.ComponentResource):
             "workspaceHost": pulumi.Output.concat("https://", self.workspace.url),
             "workspaceNumericId": self.workspace.workspace_id,
             # --- outputs of later areas go below (keys are read by verify and bundle-targets) ---
-            **self.unity_catalog.outputs,  # issue 4: metastoreId, defaultCatalog, catalogs, grants, ...
-            "sqlWarehouseId": self.compute.sql_warehouse.id,  # issue 5
+            **self.unity_catalog.outputs,  # metastoreId, defaultCatalog, catalogs, grants, ...
+            "sqlWarehouseId": self.compute.sql_warehouse.id,
+            # the private endpoint connections to approve on the storage accounts (README, serverless access)
+            "serverlessPrivateEndpoints": self.serverless_network.outputs,
             **serving_outputs(self.serving, config.serving),
         }
         self.register_outputs(self.outputs)

@@ -36,6 +36,14 @@ def short_hash(*parts: str, length: int = 6) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
+# Names that are unique across all of Azure, per namespace: two stacks (or the lake and the DBFS root of one
+# stack) must never share one.
+GLOBAL_NAMESPACES: dict[str, tuple[str, ...]] = {
+    "storage account": ("storageAccount", "dbfsStorageAccount"),
+    "key vault": ("keyVault",),
+}
+
+
 def default_names(prefix: str, env: str) -> dict[str, str]:
     """The seed's naming scheme. Globally unique names get a stable hash of prefix+env."""
     compact = re.sub(r"[^a-z0-9]", "", prefix.lower())
@@ -54,6 +62,9 @@ def default_names(prefix: str, env: str) -> dict[str, str]:
         "containerNsg": f"{prefix}-{env}-container-nsg",
         "privateEndpointNsg": f"{prefix}-{env}-pe-nsg",
         "storageAccount": f"{compact[:10]}{env}lake{suffix}"[:24],
+        # The workspace's own (DBFS root) account, in the managed resource group. Named here, not left to
+        # Databricks' random `dbstorage<random>`, so its private endpoints can name it in the same run.
+        "dbfsStorageAccount": f"{compact[:10]}{env}dbfs{suffix}"[:24],
         "keyVault": f"{prefix}-{env}-kv-{suffix}"[:24],
         "accessConnector": f"{prefix}-{env}-access-connector",
         "logAnalytics": f"{prefix}-{env}-logs",

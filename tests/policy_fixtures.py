@@ -14,7 +14,14 @@ SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/mlops-
 TAGS = {"environment": "prod", "project": "mlops-platform", "owner": "mlops-platform-team", "costCenter": "cc-ml-prod"}
 DBX_PROVIDER = "urn:pulumi:prod::mlops-platform::pulumi:providers:databricks::workspace-provider"
 JOB = "databricks:index/job:Job"
-DELETE = object()
+class _Delete:
+    """Marks an input to remove; its repr is stable so parametrized test ids are the same in every process."""
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+DELETE = _Delete()
 
 POLICY_DEFINITION = {
     "cluster_type": {"type": "fixed", "value": "all-purpose"},
@@ -35,11 +42,13 @@ BASELINES: dict[str, dict[str, Any]] = {
         "workspaceName": "mlops-prod-workspace", "location": "eastus2", "sku": {"name": "premium"},
         "publicNetworkAccess": "Disabled", "requiredNsgRules": "NoAzureDatabricksRules",
         "defaultStorageFirewall": "Enabled",
+        "managedResourceGroupId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/mlops-prod-mrg",
         "accessConnector": {"id": f"{SUB}/Microsoft.Databricks/accessConnectors/ac", "identityType": "SystemAssigned"},
         "parameters": {"customVirtualNetworkId": {"value": f"{SUB}/Microsoft.Network/virtualNetworks/mlops-prod-vnet"},
                        "customPublicSubnetName": {"value": "public-subnet"},
                        "customPrivateSubnetName": {"value": "private-subnet"},
-                       "enableNoPublicIp": {"value": True}, "prepareEncryption": {"value": True}},
+                       "enableNoPublicIp": {"value": True}, "prepareEncryption": {"value": True},
+                       "storageAccountName": {"value": "mlopsproddbfsabc123"}},
         "encryption": {"entities": {"managedServices": {"keySource": "Microsoft.Keyvault", "keyVaultProperties": {
             "keyName": "dbx-managed-services", "keyVaultUri": "https://kv.vault.azure.net/", "keyVersion": "1"}}}},
         "tags": TAGS},
@@ -77,8 +86,9 @@ BASELINES: dict[str, dict[str, Any]] = {
         {"principal": "mlops-platform-admins", "privileges": ["ALL_PRIVILEGES", "MANAGE"]},
         {"principal": "7c3e4a5f-6d7b-4c8d-ae9f-1a2b3c4d5e6f", "privileges": ["USE_CATALOG"]}]},
     T.GRANT: {"schema": "ml_prod_catalog.models", "principal": "mlops-data-scientists", "privileges": ["SELECT"]},
-    T.CATALOG: {"name": "ml_prod_catalog", "isolationMode": "ISOLATED", "owner": "mlops-platform-admins"},
-    T.SCHEMA: {"catalogName": "ml_prod_catalog", "name": "models", "owner": "mlops-platform-admins"},
+    # No owner: the deploying principal keeps ownership (an owner group would take the next creates' rights).
+    T.CATALOG: {"name": "ml_prod_catalog", "isolationMode": "ISOLATED"},
+    T.SCHEMA: {"catalogName": "ml_prod_catalog", "name": "models"},
     T.MODEL_SERVING: {
         "name": "churn-prod",
         "config": {"servedEntities": [{"entityName": "ml_prod_catalog.models.churn", "entityVersion": "3",
@@ -134,6 +144,9 @@ WS_ID = f"{SUB}/Microsoft.Databricks/workspaces/mlops-prod-workspace"
 SA_ID = f"{SUB}/Microsoft.Storage/storageAccounts/mlopsprodlakeabc123"
 KV_ID = f"{SUB}/Microsoft.KeyVault/vaults/mlops-prod-kv-abc123"
 LAW_ID = f"{SUB}/Microsoft.OperationalInsights/workspaces/mlops-prod-logs"
+# The workspace's DBFS root account, in its managed resource group (behind the workspace storage firewall).
+DBFS_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/mlops-prod-mrg/providers/"
+           "Microsoft.Storage/storageAccounts/mlopsproddbfsabc123")
 
 
 def _raw(typ: str, name: str, props: dict[str, Any], id: str | None = None, deps: Sequence[str] = (),
@@ -159,8 +172,16 @@ def compliant_stack() -> list[ResourceView]:
     """A prod stack fragment that satisfies every stack rule (ids known, as in a plan JSON)."""
     assignment = _raw(T.METASTORE_ASSIGNMENT, "assignment", {"workspaceId": 123, "metastoreId": "m"})
     catalog = view(T.CATALOG, name="catalog", id="ml_prod_catalog", deps=[assignment.urn])
-    endpoint = view(T.MODEL_SERVING, name="churn", id="churn-prod")
+    # Serverless compute reaches the lake through an NCC bound to the workspace (dfs + blob rules).
+    ncc = _raw(T.NCC, "ncc", {"name": "mlops-prod-ncc", "region": "eastus2"}, id="acct/ncc-1")
+    rules = [_raw(T.NCC_RULE, f"ncc-{g}", {"networkConnectivityConfigId": "ncc-1", "resourceId": SA_ID, "groupId": g},
+                  id=f"ncc-1/rule-{g}") for g in ("dfs", "blob")]
+    binding = _raw(T.NCC_BINDING, "ncc-binding", {"networkConnectivityConfigId": "ncc-1", "workspaceId": "123"},
+                   id="123/ncc-1")
+    network = [binding.urn, *(r.urn for r in rules)]
+    endpoint = view(T.MODEL_SERVING, name="churn", id="churn-prod", deps=network)
     return [
+        ncc, *rules, binding,
         view(T.RESOURCE_GROUP, name="rg", id=f"{SUB}/rg"),
         _raw(T.RG_LOCK, "rg-lock", {"resourceGroupName": "mlops-prod-rg", "level": "CanNotDelete",
                                     "lockName": "do-not-delete"}),
@@ -171,6 +192,8 @@ def compliant_stack() -> list[ResourceView]:
             {"name": "dbx", "serviceName": "Microsoft.Databricks/workspaces"}]}),
         *_pe("ui-pe", WS_ID, "databricks_ui_api", "privatelink.azuredatabricks.net"),
         *_pe("auth-pe", WS_ID, "browser_authentication", "privatelink.azuredatabricks.net"),
+        *_pe("dbfs-dfs-pe", DBFS_ID, "dfs", "privatelink.dfs.core.windows.net"),
+        *_pe("dbfs-blob-pe", DBFS_ID, "blob", "privatelink.blob.core.windows.net"),
         view(T.STORAGE_ACCOUNT, name="lake", id=SA_ID),
         *_pe("dfs-pe", SA_ID, "dfs", "privatelink.dfs.core.windows.net"),
         *_pe("blob-pe", SA_ID, "blob", "privatelink.blob.core.windows.net"),
@@ -198,5 +221,5 @@ def compliant_stack() -> list[ResourceView]:
                                                            "predictionCol": "prediction", "problemType":
                                                            "PROBLEM_TYPE_CLASSIFICATION", "timestampCol": "ts"},
             "schedule": {"quartzCronExpression": "0 0 6 * * ?", "timezoneId": "UTC"},
-            "notifications": {"onFailure": {"emailAddresses": ["mlops@example.com"]}}}, deps=[endpoint.urn]),
+            "notifications": {"onFailure": {"emailAddresses": ["mlops@example.com"]}}}, deps=[endpoint.urn, *network]),
     ]

@@ -1,4 +1,4 @@
-"""`mlopsctl plan` end to end: tree, JSON format of DESIGN.md, and user errors without tracebacks."""
+"""`mlopsctl plan` end to end: tree, README's plan JSON, and user errors without tracebacks."""
 
 from __future__ import annotations
 
@@ -47,7 +47,10 @@ def test_plan_prints_tree_and_summary_and_writes_design_json(tmp_path: Path) -> 
         assert set(res["dependencies"]) <= urns
         if res["type"].startswith("azure-native:"):
             assert res["id"].startswith("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/")
-            assert res["provider"].startswith("urn:pulumi:prod::mlops-platform::pulumi:providers:azure-native::")
+            # the default provider, or an explicit one inside a component (the hub subscription's, for the hub
+            # side of the runner's VNet peering): urn:pulumi:prod::mlops-platform::<parent types>$pulumi:providers:...
+            assert res["provider"].startswith("urn:pulumi:prod::mlops-platform::")
+            assert "pulumi:providers:azure-native::" in res["provider"]
         if not res["custom"]:
             assert res["provider"] is None
 
@@ -93,3 +96,61 @@ def test_runs_are_isolated_from_each_other() -> None:
     first = run_program("dev", stack_raw("dev"))
     second = run_program("dev", stack_raw("dev"))
     assert [r.as_json() for r in first.resources] == [r.as_json() for r in second.resources]
+
+
+# --- output for people ---------------------------------------------------------------------------------
+
+def test_version() -> None:
+    result = _run("--version")
+    assert result.returncode == 0 and result.stdout.startswith("mlopsctl ")
+
+
+def test_a_closed_pipe_is_not_an_error() -> None:
+    """`mlopsctl check --list | head -1`: no BrokenPipeError traceback."""
+    proc = subprocess.Popen([*MLOPSCTL, "check", "--list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=PROJECT_DIR)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0 and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_quiet_is_one_line_per_stack_and_counts_agree_with_check(tmp_path: Path) -> None:
+    result = _run("plan", "--stack", "dev", "--quiet", "--json", str(tmp_path / "dev.json"))
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    doc = json.loads((tmp_path / "dev.json").read_text())
+    custom = sum(1 for r in doc["resources"] if r["custom"])
+    components = len(doc["resources"]) - custom
+    assert line == (f"dev: {custom} resources ({components} components); policy PASS: 0 mandatory, 5 advisory; "
+                    f"plan JSON: {tmp_path / 'dev.json'}")
+    checked = _run("check", str(tmp_path / "dev.json"))
+    assert f"rules over {custom} resources" in " ".join(checked.stdout.split())
+
+
+def test_names_print_as_written_not_as_markup() -> None:
+    """An alert named '[dev] ml-model-...' keeps its '[dev]' in the tree."""
+    from rich.console import Console
+
+    from infra.offline.tree import print_plan
+
+    plan = run_program("dev", stack_raw("dev"))
+    plan.resources[-1].name = "[dev] ml-model-drift"
+    console = Console(width=300, record=True)
+    print_plan(plan, console)
+    assert "[dev] ml-model-drift" in console.export_text()
+
+
+def test_policy_report_reads_at_80_columns() -> None:
+    """Rule names do not wrap mid-word at 80 columns."""
+    from rich.console import Console
+
+    from infra.policy.command import print_report
+    from infra.policy.offline import check_plan
+
+    report = check_plan(run_program("dev", stack_raw("dev")).as_json())
+    console = Console(width=80, record=True)
+    print_report(report, console)
+    words = console.export_text().replace("│", " ").split()
+    assert report.verdicts and all(v.rule in words for v in report.verdicts)

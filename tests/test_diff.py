@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from infra.config import PROJECT_DIR
-from infra.offline.diff import MISSING, SECRET, diff_plans, flatten, to_markdown
+from infra.offline.diff import MISSING, SECRET, diff_plans, to_markdown
 from infra.offline.engine import run_program
 from tests.support import plan_of, set_path, stack_raw
 
@@ -134,21 +134,75 @@ def test_a_real_config_change_diffs_as_updates_only() -> None:
     head = run_program("dev", raw).as_json()
     base = plan_of("dev").as_json()
     result = diff_plans(base, head)
-    tagged = {r["urn"] for r in base["resources"]
-              if r["custom"] and "mlops-platform-team" in flatten(r["inputs"]).values()}
+    tagged = {r["urn"] for r in base["resources"] if r["custom"] and "mlops-platform-team" in _leaves(r["inputs"])}
     assert len(tagged) > 10
     assert {c.urn for c in result.changes} == tagged
     assert {c.kind for c in result.changes} == {"update"}
     for change in result.changes:  # Azure tags (a map) or Databricks tags (a list of key/value)
         assert [(p.old, p.new) for p in change.properties] == [("mlops-platform-team", "another-team")]
-        path = change.properties[0].path
-        if path != "tags.owner":  # [{"key": "owner", "value": ...}]
-            assert path.endswith(".value")
-            assert flatten(_resource_by_urn(base, change.urn)["inputs"])[path.removesuffix("value") + "key"] == "owner"
+        assert change.properties[0].path in ("tags.owner", "tags[key=owner].value")
 
 
-def _resource_by_urn(doc: dict[str, Any], urn: str) -> dict[str, Any]:
-    return next(r for r in doc["resources"] if r["urn"] == urn)
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def _grants(doc: dict[str, Any], securable: str) -> dict[str, Any]:
+    return next(r for r in doc["resources"] if r["type"] == "databricks:index/grants:Grants"
+                and securable in (r["inputs"].get("schema"), r["inputs"].get("catalog")))
+
+
+def test_one_more_principal_is_one_added_row() -> None:
+    """Lists of objects are matched by their key: a grant to one more group does not shift every index."""
+    base, head = _doc("dev"), _doc("dev")
+    grants = _grants(head, "ml_dev_catalog")["inputs"]["grants"]
+    grants.insert(0, {"principal": "mlops-analysts", "privileges": ["SELECT", "USE_SCHEMA"]})
+    (change,) = diff_plans(base, head).changes
+    assert [(p.path, p.old, p.new) for p in change.properties] == [
+        ("grants[principal=mlops-analysts]", MISSING, {"principal": "mlops-analysts",
+                                                       "privileges": ["SELECT", "USE_SCHEMA"]})]
+
+
+def test_one_more_privilege_is_one_added_row() -> None:
+    base, head = _doc("dev"), _doc("dev")
+    grant = _grants(head, "ml_dev_catalog")["inputs"]["grants"][0]
+    grant["privileges"] = [*grant["privileges"], "MODIFY"]
+    (change,) = diff_plans(base, head).changes
+    assert [(p.path, p.old, p.new) for p in change.properties] == [
+        (f"grants[principal={grant['principal']}].privileges[MODIFY]", MISSING, "MODIFY")]
+
+
+def test_unkeyed_list_items_are_in_index_order() -> None:
+    """Items without a key keep their position, and [2] comes before [10]."""
+    base, head = _doc("dev"), _doc("dev")
+    for doc, value in ((base, 0), (head, 1)):
+        _resource(doc, WORKSPACE)["inputs"]["extra"] = [{"n": value}] * 12
+    (change,) = diff_plans(base, head).changes
+    assert [p.path for p in change.properties] == [f"extra[{i}].n" for i in range(12)]
+
+
+def test_created_and_deleted_resources_show_what_they_are() -> None:
+    base, head = _doc("dev"), _doc("dev")
+    lake = _resource(base, STORAGE)
+    head["resources"].remove(_resource(head, STORAGE))
+    md = to_markdown(diff_plans(base, head))
+    assert (f"| - delete | `lake` | `{STORAGE}` | accountName={lake['inputs']['accountName']}  sku.name=Standard_LRS  "
+            "publicNetworkAccess=Enabled  isHnsEnabled=True  networkRuleSet.defaultAction=Deny | | |") in md
+
+
+def test_names_with_brackets_print_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    from rich.console import Console
+
+    from infra.offline.diff import print_text
+
+    base, head = _doc("dev"), _doc("dev")
+    _resource(head, WORKSPACE)["inputs"]["workspaceName"] = "[dev] workspace"
+    print_text(diff_plans(base, head), Console(width=200))
+    assert "[dev] workspace" in capsys.readouterr().out
 
 
 @dataclass

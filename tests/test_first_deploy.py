@@ -229,5 +229,24 @@ def test_mlopsctl_plan_first_deploy_writes_a_plan_that_passes(tmp_path: Path) ->
     proc = subprocess.run([sys.executable, "-m", "infra.cli", "plan", "--stack", "dev", "--first-deploy", "--quiet",
                            "--json", str(out)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert "the first `pulumi up` from nothing (deploy.firstDeploy)" in proc.stdout
+    assert proc.stdout.startswith("dev: ") and ", first deploy; policy PASS: 0 mandatory" in proc.stdout
     assert json.loads(out.read_text())["firstDeploy"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_secret_scope_waits_for_the_databricks_apps_secrets_user_grant(stack: str) -> None:
+    """A Key Vault-backed scope on an RBAC vault reads nothing until the AzureDatabricks app holds Key Vault
+    Secrets User there: the scope is created after that grant."""
+    doc = plan_of(stack).as_json()
+    (scope,) = of_type(doc, "databricks:index/secretScope:SecretScope")
+    grants = [r for r in of_type(doc, "azure-native:authorization:RoleAssignment")
+              if r["inputs"]["roleDefinitionId"].endswith("/4633458b-17de-408a-b874-0445c86b69e6")]
+    assert len(grants) == 1 and grants[0]["urn"] in scope["dependencies"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_cicd_principal_survives_destroy_then_up(stack: str) -> None:
+    """A destroy only deactivates the CI/CD service principal; the next `up` must adopt it (`force`) instead of
+    failing with "Service principal with application ID ... already exists"."""
+    (sp,) = of_type(plan_of(stack).as_json(), "databricks:index/servicePrincipal:ServicePrincipal")
+    assert sp["inputs"]["disableAsUserDeletion"] is True and sp["inputs"]["force"] is True

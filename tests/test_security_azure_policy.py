@@ -43,12 +43,15 @@ RENAMES = {"Microsoft.Storage/storageAccounts": {"supportsHttpsTrafficOnly": "en
                                                  "networkAcls": "networkRuleSet"}}
 UNDER_PROPERTIES = {"Microsoft.KeyVault/vaults"}
 
-# What dev and test deliberately relax (README "Security landing"), and nothing else.
+# What dev and test deliberately relax (README "Security landing"), and nothing else. Their vaults hold no keys
+# and have no purge protection, so a destroyed stack's vault can be purged and its name reused.
 RELAXED = {
     "dev": {("Azure-Databricks__Databricks_AuditPublicNetworkAccess.json", "workspace"),
-            ("Storage__StoragePublicNetworkAccess_AuditDeny.json", "lake")},
+            ("Storage__StoragePublicNetworkAccess_AuditDeny.json", "lake"),
+            ("Key-Vault__Recoverable_Audit.json", "key-vault")},
     "test": {("Azure-Databricks__Databricks_AuditPublicNetworkAccess.json", "workspace"),
-             ("Storage__StoragePublicNetworkAccess_AuditDeny.json", "lake")},
+             ("Storage__StoragePublicNetworkAccess_AuditDeny.json", "lake"),
+             ("Key-Vault__Recoverable_Audit.json", "key-vault")},
     "prod": set(),
 }
 

@@ -50,9 +50,39 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
      "dev: workspaceSecurity.ipAccessList: ['203.0.113.7/24'] entry '203.0.113.7/24' is not a CIDR without host "
      "bits (e.g. '203.0.113.0/24')"),
     ("cmk-needs-databricks-object-id", "prod", [("encryption.databricksServiceObjectId", DELETE)],
-     "prod: encryption.databricksServiceObjectId: null is required with customerManagedKeys true (the "
-     "AzureDatabricks app's object id in your tenant: az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d "
-     "--query id)"),
+     "prod: encryption.databricksServiceObjectId: null is required: the Key Vault-backed secret scope (and "
+     "customerManagedKeys) needs the AzureDatabricks app's object id in your tenant: az ad sp show --id "
+     "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv"),
+    # the secret scope finding: without CMK the app still reads the Key Vault-backed secret scope
+    ("secret-scope-needs-databricks-object-id", "dev", [("encryption.databricksServiceObjectId", DELETE)],
+     "dev: encryption.databricksServiceObjectId: null is required: the Key Vault-backed secret scope (and "
+     "customerManagedKeys) needs the AzureDatabricks app's object id in your tenant: az ad sp show --id "
+     "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv"),
+    ("cmk-needs-purge-protection", "prod", [("keyVault.purgeProtection", False)],
+     "prod: keyVault.purgeProtection: false is not allowed with encryption.customerManagedKeys true (Azure "
+     "Databricks CMK needs purge protection on the key's vault); allowed: true"),
+    ("prod-needs-purge-protection", "prod", [("keyVault.purgeProtection", False)],
+     "prod: keyVault.purgeProtection: false is not allowed in prod: prod's vault holds the workspace's keys; a "
+     "purged key loses the data it encrypts (Azure Policy 'Key vaults should have deletion protection enabled')"),
+    ("deployer-principal-type", "prod", [("keyVault.deployerPrincipalType", "Group")],
+     "prod: keyVault.deployerPrincipalType: 'Group' is not allowed; allowed: 'ServicePrincipal' or 'User'"),
+    ("purge-protection-not-a-bool", "dev", [("keyVault.purgeProtection", "sometimes")],
+     "dev: keyVault.purgeProtection: 'sometimes' is not true or false"),
+    ("dbfs-name-charset", "dev", [("naming.dbfsStorageAccount", "Dbfs_Dev")],
+     "dev: naming.dbfsStorageAccount: 'Dbfs_Dev' has characters Azure does not allow; allowed: lowercase letters "
+     "and digits only"),
+    ("dbfs-name-length", "dev", [("naming.dbfsStorageAccount", "db")],
+     "dev: naming.dbfsStorageAccount: 'db' must be 3-24 characters (has 2); allowed: lowercase letters and digits "
+     "only"),
+    ("dbfs-name-is-the-lake", "dev", [("naming.dbfsStorageAccount", "mlopsdevlakeb12cb1")],
+     "dev: naming.dbfsStorageAccount: 'mlopsdevlakeb12cb1' must differ from the lake's naming.storageAccount (each "
+     "is its own storage account)"),
+    ("dbfs-name-is-another-stacks-lake", "dev", [("naming.dbfsStorageAccount", "mlopsprodlake921136")],
+     "dev: naming.dbfsStorageAccount: 'mlopsprodlake921136' is also stack prod's storageAccount; a storage account "
+     "name is globally unique in Azure"),
+    ("dbfs-name-is-another-stacks-dbfs", "test", [("naming.dbfsStorageAccount", "mlopsdevdbfsb12cb1")],
+     "test: naming.dbfsStorageAccount: 'mlopsdevdbfsb12cb1' is also stack dev's dbfsStorageAccount; a storage "
+     "account name is globally unique in Azure"),
     ("dbfs-cmk-needs-cmk", "dev", [("encryption.dbfsRoot", "enabled")],
      "dev: encryption.dbfsRoot: 'enabled' needs customerManagedKeys true; allowed with CMK off: 'off'"),
     ("hsm-key-needs-premium-vault", "prod", [("keyVault.sku", "standard")],
@@ -98,6 +128,17 @@ def test_two_stacks_cannot_own_the_regions_browser_authentication_endpoint() -> 
     assert info.value.problems == [
         "test: privateLink.browserAuthentication: true is also set by stack prod in region 'eastus2'; exactly one "
         "stack per region owns the browser_authentication endpoint"]
+
+
+def test_two_stacks_cannot_link_their_workspace_zones_to_one_hub() -> None:
+    """The runner's route: each stack links its own privatelink.azuredatabricks.net zone to its hub, and a VNet
+    can be linked to only one zone of a given name."""
+    hub = stack_raw("prod")["mlops-platform:deploy"]["runner"]["hubVnetId"]
+    raw = set_path(stack_raw("test"), "deploy.runner.hubVnetId", hub.replace("mlops-hub-rg", "MLOPS-HUB-RG"))
+    assert config_problems("test", raw) == [
+        f"test: deploy.runner.hubVnetId: {raw['mlops-platform:deploy']['runner']['hubVnetId']!r} is also stack "
+        "prod's; a VNet links at most one privatelink.azuredatabricks.net zone, so only one stack may link its "
+        "workspace zone to a hub"]
 
 
 def test_owners_in_different_regions_are_fine() -> None:

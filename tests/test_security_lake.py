@@ -11,9 +11,9 @@ TENANT = "11111111-1111-1111-1111-111111111111"
 
 # stack -> (containers, sku, publicNetworkAccess, protect, retainOnDelete)
 EXPECTED = {
-    "dev": (["ml-dev-catalog", "ml-models-catalog", "mlflow-artifacts-dev"], "Standard_LRS", "Enabled",
+    "dev": (["ml-dev-catalog", "mlflow-artifacts-dev"], "Standard_LRS", "Enabled",
             False, False),
-    "test": (["ml-test-catalog", "ml-models-catalog", "mlflow-artifacts-test"], "Standard_LRS", "Enabled",
+    "test": (["ml-test-catalog", "mlflow-artifacts-test"], "Standard_LRS", "Enabled",
              False, False),
     "prod": (["ml-prod-catalog", "ml-models-catalog", "mlflow-artifacts-prod"], "Standard_ZRS", "Disabled",
              True, True),

@@ -14,6 +14,7 @@ from infra.offline.engine import Plan, Resource, run_program
 from tests.support import STACKS, plan_of, set_path, stack_raw
 
 CRYPTO_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"  # Key Vault Crypto Service Encryption User
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 WS = "azure-native:databricks:Workspace"
 PE = "azure-native:network:PrivateEndpoint"
 ZG = "azure-native:network:PrivateDnsZoneGroup"
@@ -139,8 +140,9 @@ def test_key_vault_is_rbac_recoverable_and_closed(stack: str) -> None:
     assert vault.inputs["vaultName"].startswith(f"mlops-{stack}-kv-") and len(vault.inputs["vaultName"]) <= 24
     assert props["sku"] == {"family": "A", "name": sku}
     assert props["enableRbacAuthorization"] is True
-    assert props["enableSoftDelete"] is True and props["softDeleteRetentionInDays"] == 90
-    assert props["enablePurgeProtection"] is True
+    # dev/test: no keys and disposable, so no purge protection and the shortest retention (destroy, purge, up)
+    assert props["enableSoftDelete"] is True and props["softDeleteRetentionInDays"] == (90 if stack == "prod" else 7)
+    assert props.get("enablePurgeProtection") is (True if stack == "prod" else None)
     assert props["publicNetworkAccess"] == "Disabled"
     assert props["networkAcls"] == {"defaultAction": "Deny", "bypass": "AzureServices", "ipRules": [],
                                     "virtualNetworkRules": []}
@@ -160,7 +162,8 @@ def test_private_dns_zones_are_linked_to_the_vnet(stack: str) -> None:
     vnet = plan.one("azure-native:network:VirtualNetwork")
     zones = plan.by_type("azure-native:privatedns:PrivateZone")
     assert {z.inputs["privateZoneName"] for z in zones} == ZONES
-    links = plan.by_type("azure-native:privatedns:VirtualNetworkLink")
+    links = [lk for lk in plan.by_type("azure-native:privatedns:VirtualNetworkLink")
+             if lk.inputs["virtualNetworkLinkName"] == f"mlops-{stack}-vnet-link"]
     assert {lk.inputs["privateZoneName"] for lk in links} == ZONES
     for lk in links:
         assert lk.inputs["virtualNetwork"] == {"id": vnet.id}
@@ -169,14 +172,16 @@ def test_private_dns_zones_are_linked_to_the_vnet(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_private_endpoints_per_environment(stack: str) -> None:
-    public, *_, browser_owner, _ = EXPECTED[stack]
+    *_, browser_owner, _ = EXPECTED[stack]
     plan = plan_of(stack)
     ws, lake, vault = _ws(stack), plan.one("azure-native:storage:StorageAccount"), plan.one(KV)
     subnet = next(s for s in plan.by_type("azure-native:network:Subnet") if s.inputs["subnetName"] == "pe-subnet")
+    dbfs = f"{SUB}/resourceGroups/mlops-{stack}-workspace-managed-rg/providers/Microsoft.Storage/storageAccounts/" \
+           f"{ws.inputs['parameters']['storageAccountName']['value']}"
+    # one databricks_ui_api endpoint serves back end and (prod) front end; the DBFS root's dfs + blob endpoints
     expected = {"backend": (ws.id, "databricks_ui_api"), "lake-dfs": (lake.id, "dfs"),
-                "lake-blob": (lake.id, "blob"), "vault": (vault.id, "vault")}
-    if not public:
-        expected["frontend"] = (ws.id, "databricks_ui_api")
+                "lake-blob": (lake.id, "blob"), "vault": (vault.id, "vault"), "dbfs-dfs": (dbfs, "dfs"),
+                "dbfs-blob": (dbfs, "blob")}
     if browser_owner:
         expected["browser-auth"] = (ws.id, "browser_authentication")
     found = {r.inputs["privateEndpointName"].removeprefix(f"mlops-{stack}-").removesuffix("-pe"): r
@@ -192,10 +197,8 @@ def test_private_endpoints_per_environment(stack: str) -> None:
 def test_workspace_endpoints_are_created_one_after_another_in_prod() -> None:
     plan = plan_of("prod")
     pes = {r.inputs["privateEndpointName"]: r for r in plan.by_type(PE)}
-    backend, frontend, browser = (pes[f"mlops-prod-{p}-pe"] for p in ("backend", "frontend", "browser-auth"))
-    assert backend.urn in frontend.dependencies
-    assert frontend.urn in browser.dependencies
-    assert frontend.urn not in backend.dependencies and browser.urn not in frontend.dependencies
+    ui_api, browser = (pes[f"mlops-prod-{p}-pe"] for p in ("backend", "browser-auth"))
+    assert ui_api.urn in browser.dependencies and browser.urn not in ui_api.dependencies
 
 
 @pytest.mark.parametrize("stack", STACKS)

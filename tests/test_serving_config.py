@@ -77,7 +77,8 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
      "'microsoftTeams', 'slack' or 'genericWebhook' there"),
     ("webhook-not-https", "dev", [("serving.notifications.webhook", "slack"),
                                   ("__raw__", ("mlops-platform:alertWebhookUrl", "http://hooks.slack.com/x"))],
-     "dev: alertWebhookUrl: '[secret]' is not an https:// URL (value not shown: it is a secret)"),
+     "dev: alertWebhookUrl: is in plain text in the stack file (value not shown); a secret must be encrypted: "
+     "set it with: pulumi config set --secret alertWebhookUrl <value>"),
     ("unknown-endpoint-key", "dev", [(f"{EP}.routez", {})],
      "dev: serving.endpoints[0].routez: unknown key (a typo?); see the configuration reference in README.md"),
     ("bad-problem-type", "dev", [(f"{EP}.monitor.problemType", "ranking")],

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from infra.offline.engine import run_program
+from infra.offline.mocks import account_group_id
 from infra.offline.stack_refs import referenced_outputs
-from tests.support import STACKS, plan_of
+from tests.support import STACKS, plan_of, set_path, stack_raw
 
 DBX = "databricks:index/"
 METASTORE_ID = "6f1e2d3c-4b5a-4c6d-8e7f-0a1b2c3d4e5f"
@@ -81,12 +83,11 @@ def test_every_databricks_resource_names_its_provider(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_environment_catalog_is_isolated_group_owned_on_its_lake(stack: str) -> None:
+def test_environment_catalog_is_isolated_on_its_lake(stack: str) -> None:
     plan = plan_of(stack)
     catalog = plan.one(DBX + "catalog:Catalog", f"ml_{stack}_catalog")
     account = plan.one("azure-native:storage:StorageAccount").inputs["accountName"]
     assert catalog.inputs["isolationMode"] == "ISOLATED"
-    assert catalog.inputs["owner"] == "mlops-platform-admins"
     assert catalog.inputs["storageRoot"] == f"abfss://ml-{stack}-catalog@{account}.dfs.core.windows.net/ml_{stack}_catalog"
     location = plan.one(DBX + "externalLocation:ExternalLocation", f"external-location-ml-{stack}-catalog")
     assert location.urn in catalog.dependencies  # managed storage must be covered by an external location
@@ -95,8 +96,34 @@ def test_environment_catalog_is_isolated_group_owned_on_its_lake(stack: str) -> 
     schemas = [r.inputs["name"] for r in plan.by_type(DBX + "schema:Schema")
                if r.inputs["catalogName"] == f"ml_{stack}_catalog"]
     assert set(SEED_SCHEMAS[stack]) | {"databricks_monitoring"} <= set(schemas)
-    for res in plan.by_type(DBX + "schema:Schema"):
-        assert res.inputs["owner"] == "mlops-platform-admins"
+
+
+OWNED = ("catalog:Catalog", "schema:Schema", "externalLocation:ExternalLocation", "storageCredential:StorageCredential")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deploying_principal_keeps_ownership_and_admins_manage(stack: str) -> None:
+    """Ownership handed to the admins group in the same call that creates catalogs, schemas, external
+    locations and the storage credential: the deployer (not in that group) loses the privileges its next
+    creates need. No securable sets `owner` (the creator keeps it); the admins group gets MANAGE, with what
+    MANAGE needs beside it, through the authoritative Grants on each one."""
+    plan = plan_of(stack)
+    owned = [r for t in OWNED for r in plan.by_type(DBX + t)]
+    assert len(owned) > 10
+    assert [r.name for r in owned if "owner" in r.inputs] == []
+    grants = {}
+    for res in plan.by_type(DBX + "grants:Grants"):
+        kind = next(k for k in ("catalog", "schema", "externalLocation", "storageCredential") if k in res.inputs)
+        grants[(kind, res.inputs[kind])] = {g["principal"]: set(g["privileges"]) for g in res.inputs["grants"]}
+    admins = "mlops-platform-admins"
+    for res in owned:
+        kind = res.type.split("/")[1].split(":")[0]
+        name = f"{res.inputs['catalogName']}.{res.inputs['name']}" if kind == "schema" else res.inputs["name"]
+        if kind == "schema":  # MANAGE on the catalog is inherited by its schemas
+            name, kind = res.inputs["catalogName"], "catalog"
+        assert "MANAGE" in grants[(kind, name)][admins], res.name
+    for catalog in plan.by_type(DBX + "catalog:Catalog"):
+        assert grants[("catalog", catalog.inputs["name"])][admins] == {"MANAGE", "USE_CATALOG", "USE_SCHEMA", "BROWSE"}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -121,10 +148,13 @@ def test_environment_catalog_is_bound_to_its_own_workspace_only(stack: str) -> N
     assert mine == {(f"ml_{stack}_catalog", ws_id(stack)): "BINDING_TYPE_READ_WRITE"}
 
 
-def test_model_registry_is_owned_by_prod_and_bound_to_all_three_workspaces() -> None:
+def test_model_registry_is_bound_to_prods_workspace_only() -> None:
+    """Model registry on prod's private lake bound read-write to dev and test: their workspaces cannot reach
+    that lake, and dev writes would land in prod's storage. It is bound to prod only; dev and test register
+    models in their own catalogs, on their own lakes; no stack reads another's workspace id any more."""
     registry = {k[1]: v for k, v in bindings("prod").items() if k[0] == "ml_models_catalog"}
-    # dev's and test's ids come from StackReferences: they must be what those stacks' plans export
-    assert registry == {ws_id(s): "BINDING_TYPE_READ_WRITE" for s in STACKS}
+    assert registry == {ws_id("prod"): "BINDING_TYPE_READ_WRITE"}
+    assert plan_of("prod").by_type("pulumi:pulumi:StackReference") == []
     for stack in ("dev", "test"):
         assert plan_of(stack).by_type(DBX + "catalog:Catalog")[0].inputs["name"] == f"ml_{stack}_catalog"
     schemas = {r.inputs["name"]: r for r in plan_of("prod").by_type(DBX + "schema:Schema")
@@ -152,24 +182,45 @@ def test_groups_and_cicd_principal_are_assigned_to_the_workspace_per_matrix(stac
     sp = plan.one(DBX + "servicePrincipal:ServicePrincipal")
     assert sp.inputs["displayName"] == f"databricks-cicd-{stack}"
     assert assignments["cicd"].inputs["principalId"] == sp.id
-    groups = {r.inputs["displayName"]: r.id for r in plan.by_type(DBX + "group:Group")}
-    if stack == "dev":  # account-wide groups: created by dev only, read by test and prod
-        assert set(groups) == {"mlops-data-scientists", "mlops-ml-engineers", "mlops-devops-engineers",
-                               "mlops-model-consumers", "mlops-platform-admins"}
-        assert assignments["admins"].inputs["principalId"] == groups["mlops-platform-admins"]
-    else:
-        assert groups == {}
-        dev_ids = plan_of("dev").outputs["accountGroupIds"]
-        assert assignments["admins"].inputs["principalId"] == dev_ids["admins"]
+    assert assignments["admins"].inputs["principalId"] == account_group_id("mlops-platform-admins")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_account_groups_are_looked_up_by_name_and_owned_by_no_stack(stack: str) -> None:
+    """dev teardown: dev created the account-wide groups, so its destroy deleted the groups test and prod grant
+    to. Every stack now looks them up by display name with the account provider (synced from Entra ID); no
+    stack declares a Group, exports group ids, or reads another stack's."""
+    plan = plan_of(stack)
+    assert plan.by_type(DBX + "group:Group") == []
+    assert "accountGroupIds" not in plan.outputs
+    assert plan.by_type("pulumi:pulumi:StackReference") == []
+    ids = {r.name.removeprefix("workspace-access-"): r.inputs["principalId"]
+           for r in plan.by_type(DBX + "mwsPermissionAssignment:MwsPermissionAssignment")}
+    names = {"dataScientists": "mlops-data-scientists", "mlEngineers": "mlops-ml-engineers",
+             "devopsEngineers": "mlops-devops-engineers", "modelConsumers": "mlops-model-consumers",
+             "admins": "mlops-platform-admins"}
+    for key, principal in ids.items():
+        if key != "cicd":
+            assert principal == account_group_id(names[key])  # the same group id in every stack
+
+
+def test_account_groups_created_by_a_stack_are_protected_and_retained() -> None:
+    """dev teardown: a stack that does create the groups (accountGroups.manage, a protected stack only) keeps
+    them through a destroy and through their removal from the program."""
+    raw = stack_raw("prod")
+    set_path(raw, "identity.accountGroups", {"manage": True})
+    plan = run_program("prod", raw)
+    groups = plan.by_type(DBX + "group:Group")
+    assert len(groups) == 5 and all(g.protect and g.retainOnDelete for g in groups)
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_workspace_settings(stack: str) -> None:
     plan = plan_of(stack)
     system = sorted(r.inputs["schema"] for r in plan.by_type(DBX + "systemSchema:SystemSchema"))
-    assert system == (["access", "compute", "lakeflow", "query", "serving"] if stack == "dev" else [])
+    assert system == (["access", "compute", "lakeflow", "query", "serving"] if stack == "prod" else [])
     assert plan.outputs["systemSchemas"] == (["access", "compute", "lakeflow", "query", "serving"]
-                                             if stack == "dev" else [])
+                                             if stack == "prod" else [])
     namespace = plan.one(DBX + "defaultNamespaceSetting:DefaultNamespaceSetting")
     assert namespace.inputs["namespace"] == {"value": f"ml_{stack}_catalog"}
     assert plan.one(DBX + "disableLegacyAccessSetting:DisableLegacyAccessSetting").inputs[
@@ -201,4 +252,13 @@ def test_catalog_outputs(stack: str) -> None:
     if stack == "prod":
         registry = next(c for c in out["catalogs"] if c["name"] == "ml_models_catalog")
         assert registry["schemas"] == list(RETENTION)
-        assert [b["workspaceId"] for b in registry["bindings"]] == [ws_id(s) for s in STACKS]
+        assert [b["workspaceId"] for b in registry["bindings"]] == [ws_id("prod")]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_system_schemas_are_owned_by_the_protected_stack_and_survive_its_destroy(stack: str) -> None:
+    """dev teardown: dev enabled the metastore-wide system schemas, and the provider's Delete disables them
+    (safeDisable). Only prod, protected, enables them, with protect and retain_on_delete."""
+    schemas = plan_of(stack).by_type(DBX + "systemSchema:SystemSchema")
+    assert bool(schemas) is (stack == "prod")
+    assert all(s.protect and s.retainOnDelete for s in schemas)

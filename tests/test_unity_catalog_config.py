@@ -8,9 +8,11 @@ import pytest
 
 from infra.config import read_stack_file, validate
 from infra.offline.engine import run_program
-from tests.support import STACKS, config_problems, plan_of, set_path, stack_raw
+from infra.offline.mocks import account_group_id
+from tests.support import STACKS, config_problems, set_path, stack_raw
 
 ADMINS = "mlops-platform-admins"
+PROTECTED = {"protect": True, "retainOnDelete": True, "resourceGroupLock": True}
 
 
 def catalogs(raw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -30,12 +32,16 @@ def test_user_email_as_grantee_is_refused() -> None:
         "grant to an account group (or the CI/CD service principal), never to a person"]
 
 
-def test_user_email_as_catalog_owner_is_refused() -> None:
+@pytest.mark.parametrize("owner", ["admins", "jane.doe@example.com"])
+def test_an_explicit_catalog_owner_is_refused(owner: str) -> None:
+    """Ownership handed to the admins group in the create call: an owner key would transfer the catalog away
+    from the deploying principal, whose next creates in it then fail; the config refuses it."""
     raw = stack_raw("dev")
-    catalogs(raw)[0]["owner"] = "jane.doe@example.com"
+    catalogs(raw)[0]["owner"] = owner
     assert config_problems("dev", raw) == [
-        "dev: unityCatalog.catalogs[0].owner: 'jane.doe@example.com' looks like a user e-mail; catalogs are owned "
-        "by groups (a role key, 'admins' or a group name), never by a person"]
+        f"dev: unityCatalog.catalogs[0].owner: {owner!r} is no longer set: the deploying principal keeps ownership "
+        "of what it creates, and the admins group (identity.groups.admins) gets MANAGE through the authoritative "
+        "grants; remove the key"]
 
 
 @pytest.mark.parametrize("privilege", ["ALL_PRIVILEGES", "MANAGE"])
@@ -55,7 +61,8 @@ def test_admin_only_privileges_to_the_admins_group_are_granted() -> None:
     plan = run_program("dev", raw)
     grants = {r.inputs.get("catalog") or r.inputs.get("schema"): r.inputs["grants"]
               for r in plan.by_type("databricks:index/grants:Grants")}
-    assert {"principal": ADMINS, "privileges": ["MANAGE"]} in grants["ml_dev_catalog"]
+    assert {"principal": ADMINS, "privileges": ["BROWSE", "MANAGE", "USE_CATALOG", "USE_SCHEMA"]} in grants[
+        "ml_dev_catalog"]
     assert grants["ml_dev_catalog.raw"] == [{"principal": "ops-admins", "privileges": ["ALL_PRIVILEGES"]}]
 
 
@@ -70,11 +77,15 @@ def test_legacy_privilege_names_are_refused_with_their_replacement() -> None:
 
 
 def test_two_stacks_creating_the_metastore_are_refused() -> None:
-    dev, test = stack_raw("dev"), stack_raw("test")
-    for raw in (dev, test):
+    dev, prod = stack_raw("dev"), stack_raw("prod")
+    for raw in (dev, prod):
         set_path(raw, "unityCatalog.metastore", {"create": True})
-    assert config_problems("dev", dev, {"test": test, "prod": read_stack_file("prod")}) == [
-        "dev: unityCatalog.metastore.create: true is also set by stack test in region 'eastus2'; one metastore "
+    assert config_problems("dev", dev) == [
+        "dev: unityCatalog.metastore.create: true is only allowed in a protected stack (protection.protect: true): "
+        "the metastore is region-wide and every workspace in the region uses it"]
+    set_path(dev, "protection", PROTECTED)
+    assert config_problems("dev", dev, {"test": read_stack_file("test"), "prod": prod}) == [
+        "dev: unityCatalog.metastore.create: true is also set by stack prod in region 'eastus2'; one metastore "
         "per region, created by exactly one stack (the others set metastore.fromStack or metastore.id)"]
 
 
@@ -88,14 +99,16 @@ def test_metastore_needs_exactly_one_source() -> None:
 
 
 def test_metastore_created_by_one_stack_is_read_by_the_others() -> None:
-    dev, test = stack_raw("dev"), stack_raw("test")
-    set_path(dev, "unityCatalog.metastore", {"create": True})
-    set_path(test, "unityCatalog.metastore", {"fromStack": "dev"})
-    assert validate("test", test, {"dev": dev, "prod": read_stack_file("prod")}).unity_catalog.metastore.from_stack
-    plan = run_program("dev", dev)
+    prod, test = stack_raw("prod"), stack_raw("test")
+    set_path(prod, "unityCatalog.metastore", {"create": True})
+    set_path(test, "unityCatalog.metastore", {"fromStack": "prod"})
+    assert validate("test", test, {"prod": prod, "dev": read_stack_file("dev")}).unity_catalog.metastore.from_stack
+    plan = run_program("prod", prod)
     metastore = plan.one("databricks:index/metastore:Metastore")
-    assert metastore.protect and metastore.provider.split("::")[-2] == "databricks-account"
-    assert metastore.inputs["region"] == "eastus2" and metastore.inputs["owner"] == ADMINS
+    assert metastore.protect and metastore.retainOnDelete  # region-wide: no destroy of one stack deletes it
+    assert metastore.provider.split("::")[-2] == "databricks-account"
+    # no owner: the deploying principal stays metastore admin, so its catalogs and locations can be created
+    assert metastore.inputs["region"] == "eastus2" and "owner" not in metastore.inputs
     assignment = plan.one("databricks:index/metastoreAssignment:MetastoreAssignment")
     assert assignment.inputs["metastoreId"] == metastore.id == plan.outputs["metastoreId"]
     assert metastore.urn in assignment.dependencies
@@ -103,9 +116,9 @@ def test_metastore_created_by_one_stack_is_read_by_the_others() -> None:
 
 def test_fromstack_must_name_the_creating_stack() -> None:
     raw = stack_raw("test")
-    set_path(raw, "unityCatalog.metastore", {"fromStack": "dev"})
+    set_path(raw, "unityCatalog.metastore", {"fromStack": "prod"})
     assert config_problems("test", raw) == [
-        "test: unityCatalog.metastore.fromStack: 'dev' does not create the metastore (its "
+        "test: unityCatalog.metastore.fromStack: 'prod' does not create the metastore (its "
         "unityCatalog.metastore.create is not true)"]
 
 
@@ -113,6 +126,7 @@ def test_two_owners_of_the_model_registry_are_refused() -> None:
     dev = stack_raw("dev")
     registry = dict(catalogs(stack_raw("prod"))[1], storageContainer="ml-models-catalog", bindings=[])
     catalogs(dev).append(registry)
+    dev["mlops-platform:lake"]["containers"].append("ml-models-catalog")
     dev["mlops-platform:unityCatalog"]["externalLocations"].append({"container": "ml-models-catalog"})
     assert config_problems("dev", dev) == [
         "dev: unityCatalog.catalogs: 'ml_models_catalog' is also declared by stack prod; a catalog has exactly one "
@@ -120,29 +134,47 @@ def test_two_owners_of_the_model_registry_are_refused() -> None:
 
 
 def test_two_stacks_creating_the_account_groups_are_refused() -> None:
-    raw = stack_raw("test")
+    prod, test = stack_raw("prod"), stack_raw("test")
+    set_path(prod, "identity.accountGroups", {"manage": True})
+    set_path(test, "identity.accountGroups", {"manage": True})
+    set_path(test, "protection", PROTECTED)
+    assert config_problems("test", test, {"dev": read_stack_file("dev"), "prod": prod}) == [
+        "test: identity.accountGroups.manage: true is also set by stack prod; account groups are account-wide and "
+        "created by exactly one stack (the others set accountGroups.lookup or accountGroups.fromStack)"]
+
+
+def test_account_groups_are_created_only_by_a_protected_stack() -> None:
+    """dev teardown: a disposable stack that creates the account-wide groups deletes, on destroy, the groups the
+    other stacks grant to; only a protected stack may create them (the checked-in stacks look them up)."""
+    raw = stack_raw("dev")
     set_path(raw, "identity.accountGroups", {"manage": True})
-    assert config_problems("test", raw) == [
-        "test: identity.accountGroups.manage: true is also set by stack dev; account groups are account-wide and "
-        "created by exactly one stack (the others set accountGroups.fromStack)"]
+    assert config_problems("dev", raw) == [
+        "dev: identity.accountGroups.manage: true is only allowed in a protected stack (protection.protect: true): "
+        "account groups are account-wide and a destroy of this stack would delete the groups other stacks grant "
+        "to; sync them from Entra ID and use accountGroups.lookup: true"]
 
 
 def test_references_must_point_one_way() -> None:
-    dev = stack_raw("dev")
-    catalogs(dev)[0]["bindings"] = ["dev", "prod"]
-    assert config_problems("dev", dev) == [
-        "dev: unityCatalog: reads stack prod's outputs and prod reads this stack's; no deploy order satisfies "
+    test, prod = stack_raw("test"), stack_raw("prod")
+    set_path(test, "protection", PROTECTED)
+    set_path(test, "identity.accountGroups", {"manage": True})
+    set_path(test, "unityCatalog.metastore", {"fromStack": "prod"})
+    set_path(prod, "unityCatalog.metastore", {"create": True})
+    set_path(prod, "identity.accountGroups", {"fromStack": "test"})
+    assert config_problems("test", test, {"dev": read_stack_file("dev"), "prod": prod}) == [
+        "test: unityCatalog: reads stack prod's outputs and prod reads this stack's; no deploy order satisfies "
         "both (references must point one way: dev -> test -> prod)"]
 
 
 def test_catalog_storage_must_be_a_lake_container_with_an_external_location() -> None:
     raw = stack_raw("dev")
+    raw["mlops-platform:lake"]["containers"].append("ml-models-catalog")
     catalogs(raw)[0]["storageContainer"] = "nope"
     raw["mlops-platform:unityCatalog"]["catalogs"].append(
         dict(name="extra_catalog", storageContainer="ml-models-catalog", schemas=["a"]))
     assert config_problems("dev", raw) == [
         "dev: unityCatalog.catalogs[0].storageContainer: 'nope' is not a lake container; allowed: ml-dev-catalog, "
-        "ml-models-catalog, mlflow-artifacts-dev (lake.containers)",
+        "mlflow-artifacts-dev, ml-models-catalog (lake.containers)",
         "dev: unityCatalog.catalogs[1].storageContainer: 'ml-models-catalog' has no external location; add "
         "{container: ml-models-catalog} to unityCatalog.externalLocations (managed storage must be covered by one)"]
 
@@ -175,10 +207,22 @@ def test_system_schemas_are_the_current_opt_in_set(schemas: list[str], message: 
 
 def test_system_schemas_are_enabled_by_one_stack_per_region() -> None:
     raw = stack_raw("test")
+    set_path(raw, "protection", PROTECTED)
     set_path(raw, "workspaceSettings.systemSchemas", ["access", "query"])
     assert config_problems("test", raw) == [
-        "test: workspaceSettings.systemSchemas: access, query also enabled by stack dev; system schemas are "
+        "test: workspaceSettings.systemSchemas: access, query also enabled by stack prod; system schemas are "
         "metastore-wide, enabled by one stack per region"]
+
+
+def test_system_schemas_are_enabled_only_by_a_protected_stack() -> None:
+    """dev teardown: the provider's Delete disables a system schema for the whole metastore, so a disposable
+    stack must not enable them (prod, protected, does)."""
+    raw = stack_raw("dev")
+    set_path(raw, "workspaceSettings.systemSchemas", ["access"])
+    assert config_problems("dev", raw, {}) == [
+        "dev: workspaceSettings.systemSchemas: ['access'] are metastore-wide: enable them only in the long-lived, "
+        "protected stack (protection.protect: true); a destroy of this stack would disable them for every "
+        "workspace"]
 
 
 @pytest.mark.parametrize("key", ["disableLegacyAccess", "disableLegacyDbfs"])
@@ -191,18 +235,30 @@ def test_prod_keeps_legacy_access_off(key: str) -> None:
     assert config_problems("prod", raw) == [f"prod: workspaceSettings.{key}: false is not allowed in prod: {why}"]
 
 
-def test_read_only_binding_from_config() -> None:
+@pytest.mark.parametrize(("stack", "owner_stack", "posture"), [
+    ("test", "prod", "public access disabled"), ("dev", "test", "network default Deny")])
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_binding_to_another_stacks_workspace_is_refused(stack: str, owner_stack: str, posture: str,
+                                                          read_only: bool) -> None:
+    """Model registry on prod's private lake bound to dev and test: another stack's workspace has no private
+    endpoint, DNS record or NCC rule to this stack's lake, read-only or not, so the binding is refused."""
+    raw = stack_raw(owner_stack)
+    catalogs(raw)[0]["bindings"] = [owner_stack, {"stack": stack, "readOnly": read_only}]
+    assert config_problems(owner_stack, raw) == [
+        f"{owner_stack}: unityCatalog.catalogs[0].bindings[1].stack: {stack!r} is another stack's workspace, which "
+        f"cannot reach this catalog's managed storage on stack {owner_stack}'s lake ({posture}; the private "
+        f"endpoints, DNS records and serverless NCC rules to it exist in stack {owner_stack} only); bind the "
+        "catalog to its own stack and give the other environment its own catalog on its own lake"]
+
+
+def test_an_explicit_binding_to_the_own_workspace_is_accepted() -> None:
     raw = stack_raw("prod")
-    catalogs(raw)[0]["bindings"] = ["prod", {"stack": "test", "readOnly": True}]
+    catalogs(raw)[0]["bindings"] = [{"stack": "prod", "readOnly": False}]
     plan = run_program("prod", raw)
     bound = {b.inputs["workspaceId"]: b.inputs["bindingType"]
              for b in plan.by_type("databricks:index/workspaceBinding:WorkspaceBinding")
              if b.inputs["securableName"] == "ml_prod_catalog"}
-    prod_id, test_id = plan.outputs["workspaceNumericId"], plan_of("test").outputs["workspaceNumericId"]
-    assert bound == {prod_id: "BINDING_TYPE_READ_WRITE", test_id: "BINDING_TYPE_READ_ONLY"}
-    exported = next(c for c in plan.outputs["catalogs"] if c["name"] == "ml_prod_catalog")["bindings"]
-    assert exported == [{"workspaceId": prod_id, "bindingType": "BINDING_TYPE_READ_WRITE"},
-                        {"workspaceId": test_id, "bindingType": "BINDING_TYPE_READ_ONLY"}]
+    assert bound == {plan.outputs["workspaceNumericId"]: "BINDING_TYPE_READ_WRITE"}
 
 
 def test_a_new_role_through_config_alone() -> None:
@@ -218,11 +274,10 @@ def test_a_new_role_through_config_alone() -> None:
     assert grants["ml_dev_catalog"]["mlops-analysts"] == ["USE_CATALOG"]
     assert grants["ml_dev_catalog.feature_store"]["mlops-analysts"] == [
         "BROWSE", "EXECUTE", "READ_VOLUME", "SELECT", "USE_SCHEMA"]
-    group = plan.one("databricks:index/group:Group", "group-analysts")
-    assert group.inputs["displayName"] == "mlops-analysts"
+    assert plan.by_type("databricks:index/group:Group") == []  # looked up by name (synced from Entra ID)
     access = plan.one("databricks:index/mwsPermissionAssignment:MwsPermissionAssignment", "workspace-access-analysts")
-    assert access.inputs["principalId"] == group.id and access.inputs["permissions"] == ["USER"]
-    assert plan.outputs["accountGroupIds"]["analysts"] == group.id
+    assert access.inputs["principalId"] == account_group_id("mlops-analysts")
+    assert access.inputs["permissions"] == ["USER"]
     assert "ml_dev_catalog.reports" in {f"{s.inputs['catalogName']}.{s.inputs['name']}"
                                         for s in plan.by_type("databricks:index/schema:Schema")}
 

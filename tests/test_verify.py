@@ -55,7 +55,7 @@ from tests.support import plan_of
 
 UC = "/api/2.1/unity-catalog"
 
-# Synthetic outputs in the shared contract's shape (issues 4 and 6 own the real ones; see the last test).
+# Synthetic outputs in the shared contract's shape (the program's outputs are the real ones; see the last test).
 OUTPUTS: dict[str, Any] = {
     "environment": "test",
     "workspaceHost": "https://adb-1234567890123456.7.azuredatabricks.net",
@@ -346,7 +346,7 @@ def test_cli_usage_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFix
 @pytest.mark.parametrize("stack", ["dev", "test", "prod"])
 def test_the_real_stacks_outputs_verify_against_a_workspace_built_as_declared(
         stack: str, httpserver: HTTPServer) -> None:
-    """The offline plan's outputs (issues 4 and 6) drive verify end to end: a workspace exactly as declared."""
+    """The offline plan's outputs drive verify end to end: a workspace exactly as declared."""
     outputs = plan_of(stack).outputs
     for key in ("metastoreId", "catalogs", "grants", "servingEndpoints", "monitors"):
         assert key in outputs, f"{stack}: stack output {key} missing"

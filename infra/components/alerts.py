@@ -1,4 +1,4 @@
-"""Drift alerts (issue 6): SQL alerts on each monitor's drift metrics table, run on the SQL warehouse.
+"""Drift alerts: SQL alerts on each monitor's drift metrics table, run on the SQL warehouse.
 
 Notification destinations: an e-mail destination for the environment and, optionally, a Teams/Slack/generic
 webhook whose URL is a Pulumi secret (it stays encrypted in state and shows as [secret] in plans).
@@ -27,6 +27,8 @@ class DriftAlertsArgs:
     warehouse_id: pulumi.Input[str]
     run_as_application_id: str                  # the CI/CD principal evaluates the queries
     webhook_url: pulumi.Input[str] | None = None
+    # The SQL warehouse is serverless: the NCC binding and approved private endpoints to the lake.
+    network_ready: Sequence[pulumi.Input[pulumi.Resource]] = ()
 
 
 def drift_query(drift_table: str, alert: DriftAlert, monitor: Monitor) -> str:
@@ -107,5 +109,6 @@ class DriftAlerts(pulumi.ComponentResource):
                     quartz_cron_schedule=alert.schedule.quartz, timezone_id=alert.schedule.timezone,
                     pause_status="UNPAUSED"),
                 run_as=dbx.AlertV2RunAsArgs(service_principal_name=args.run_as_application_id),
-                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[monitor]))
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
+                                            depends_on=[monitor, *args.network_ready]))
         self.register_outputs({"alerts": list(self.alerts)})

@@ -129,7 +129,7 @@ class ComputeArgs:
     group_names: Mapping[Role, str]          # role -> account group name
     cicd_application_id: str                 # the CI/CD service principal (runs jobs, owns alerts)
     workspace_provider: dbx.Provider
-    # What makes the groups and the CI/CD principal workspace principals (issue 4's permission assignments);
+    # What makes the groups and the CI/CD principal workspace principals (the permission assignments);
     # every Permissions resource waits for it.
     principals_ready: Sequence[pulumi.Resource] = ()
 

@@ -42,7 +42,7 @@ class CostArgs:
     budget_policy_managers: Sequence[str]  # account group names that manage it
     cicd_application_id: str
     account_provider: dbx.Provider
-    principals_ready: Sequence[pulumi.Resource] = ()  # the groups and the CI/CD principal exist (issue 4)
+    principals_ready: Sequence[pulumi.Resource] = ()  # the groups and the CI/CD principal exist
 
 
 class Cost(pulumi.ComponentResource):

@@ -18,6 +18,9 @@ from infra.config import StackConfig
 from infra.config.unity_catalog import ACCESS_LEVELS, LOCATION_LEVELS, principal_name
 
 SECURABLE_ORDER = ("storage_credential", "external_location", "catalog", "schema")
+# The admins group's rights on what the deployer owns: administer (MANAGE) and enter, no data by default.
+ADMIN_CREDENTIAL = ("CREATE_EXTERNAL_LOCATION", "MANAGE")
+ADMIN_CATALOG = ("BROWSE", "MANAGE", "USE_CATALOG", "USE_SCHEMA")
 
 
 @dataclass(frozen=True)
@@ -50,14 +53,18 @@ def grant_table(config: StackConfig) -> list[GrantRow]:
         if privileges:
             acc.setdefault((kind, securable), {}).setdefault(principal, set()).update(privileges)
 
+    # The deployer owns every securable it creates (no `owner` is set, see unity_catalog.py); the admins group
+    # administers them through MANAGE, which grants no data access and needs USE_CATALOG/USE_SCHEMA beside it
+    # (Databricks docs, "Manage Unity Catalog object ownership": ownership vs MANAGE).
     admins = config.identity.groups.admins
-    add("storage_credential", storage_credential_name(config), admins, ["CREATE_EXTERNAL_LOCATION"])
+    add("storage_credential", storage_credential_name(config), admins, ADMIN_CREDENTIAL)
     for loc in uc.external_locations:
         name = external_location_name(config, loc.container)
-        add("external_location", name, admins, LOCATION_LEVELS["FULL_ACCESS"])
+        add("external_location", name, admins, [*LOCATION_LEVELS["FULL_ACCESS"], "MANAGE"])
         for role, level in loc.access.items():
             add("external_location", name, principal_name(config, role), LOCATION_LEVELS[level])
     for cat in uc.catalogs:
+        add("catalog", cat.name, admins, ADMIN_CATALOG)
         for role, cell in cat.access.items():
             privileges = ACCESS_LEVELS[cell.level]
             group = principal_name(config, role)
@@ -81,6 +88,13 @@ def grant_table(config: StackConfig) -> list[GrantRow]:
         app = config.identity.cicd_service_principal.application_id
         add("catalog", cicd_catalog, app, uc.cicd.catalog_privileges)
         add("schema", f"{cicd_catalog}.{uc.cicd.schema_}", app, uc.cicd.schema_privileges)
+        # The drift alerts and the retrain jobs run as the CI/CD principal: what their queries and tasks read
+        # and where they register models (ServingConfig.run_as_grants), on this stack's schemas.
+        declared = {f"{c.name}.{s.name}" for c in uc.catalogs for s in c.schemas}
+        for schema, privileges in (config.serving.run_as_grants() if config.serving else {}).items():
+            if schema in declared:
+                add("catalog", schema.split(".", 1)[0], app, ["USE_CATALOG"])
+                add("schema", schema, app, privileges)
     rows = [GrantRow(kind, securable, principal, tuple(sorted(privileges)))
             for (kind, securable), by_principal in acc.items() for principal, privileges in by_principal.items()]
     return sorted(rows, key=lambda r: (SECURABLE_ORDER.index(r.securable_type), r.securable, r.principal))

@@ -1,4 +1,4 @@
-"""Lakehouse Monitoring (issue 6): an InferenceLog quality monitor on each served endpoint's inference table.
+"""Lakehouse Monitoring: an InferenceLog quality monitor on each served endpoint's inference table.
 
 Only endpoints whose table exists are passed in (`monitor.tableExists`, the rollout's phase 2); a monitor on
 a missing table fails at create time.
@@ -22,6 +22,8 @@ class MonitoringArgs:
     provider: dbx.Provider
     warehouse_id: pulumi.Input[str]                 # for the monitor's dashboard
     schemas: Mapping[str, pulumi.Resource] = field(default_factory=dict)  # "catalog.schema" -> UC schema
+    # Refreshes run on serverless compute: the NCC binding and approved private endpoints to the lake.
+    network_ready: Sequence[pulumi.Input[pulumi.Resource]] = ()
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -37,8 +39,9 @@ class Monitoring(pulumi.ComponentResource):
             assert mon is not None  # callers pass monitored endpoints only
             table_schema = mon.table_name.rsplit(".", 1)[0]
             # The endpoint fills the table; the output schema receives the metric tables.
-            depends: list[pulumi.Resource] = [args.endpoint_resources[ep.name]]
+            depends: list[pulumi.Input[pulumi.Resource]] = [args.endpoint_resources[ep.name]]
             depends += [args.schemas[s] for s in (table_schema, mon.output_schema_full) if s in args.schemas]
+            depends += list(args.network_ready)
             self.monitors[ep.name] = dbx.QualityMonitor(
                 f"{ep.name}-monitor",
                 table_name=mon.table_name,

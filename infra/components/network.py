@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_azure_native as azure_native
 from pulumi_azure_native import network
 
 from infra.config.core import NetworkConfig
@@ -19,15 +20,34 @@ class NetworkArgs:
     location: str
     names: dict[str, str]
     tags: dict[str, str]
+    # ARM id of the deploy runner's hub VNet (deploy.runner.hubVnetId): peered with this VNet both ways.
+    hub_vnet_id: str | None = None
+
+
+def parse_vnet_id(vnet_id: str) -> tuple[str, str, str]:
+    """/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<name>
+    -> (sub, rg, name). The format is validated in config (deploy.runner.hubVnetId)."""
+    parts = vnet_id.strip("/").split("/")
+    return parts[1], parts[3], parts[7]
 
 
 class Network(pulumi.ComponentResource):
     """mlops:platform:Network: a VNet with delegated Databricks subnets behind NSGs and a NAT gateway.
 
     Subnets have default outbound access off; clusters without public IPs leave through the NAT gateway.
+
+    With a hub VNet (where the deploy runner sits), the VNet is peered with it in both directions: a peering
+    is only connected once both VNets have one (Azure "Create, change, or delete a virtual network peering").
+    The hub side lives in the hub's resource group and subscription (parsed from its id), written through an
+    explicit azure-native provider for that subscription, which takes its credentials from the environment
+    like the default one (ARM_* variables, the Azure CLI). So the deploying identity needs, besides its rights
+    in this stack's subscription, Network Contributor (or Microsoft.Network/virtualNetworks/
+    virtualNetworkPeerings/write and .../peer/action) on the hub VNet, and the hub's address space must not
+    overlap this VNet's. The private DNS link of the workspace's zone to the hub is in PrivateLink.
     """
 
     vnet_id: pulumi.Output[str]
+    hub_peerings: list[network.VirtualNetworkPeering]
     host_subnet_id: pulumi.Output[str]
     host_subnet_name: pulumi.Output[str]
     container_subnet_id: pulumi.Output[str]
@@ -96,6 +116,31 @@ class Network(pulumi.ComponentResource):
             private_endpoint_network_policies=network.VirtualNetworkPrivateEndpointNetworkPolicies.DISABLED,
             default_outbound_access=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container]))
+
+        self.hub_peerings = []
+        if args.hub_vnet_id is not None:
+            hub_sub, hub_rg, hub_name = parse_vnet_id(args.hub_vnet_id)
+
+            def peer(logical: str, peering_name: str, vnet_name: pulumi.Input[str], group: pulumi.Input[str],
+                     remote: pulumi.Input[str], provider: pulumi.ProviderResource | None,
+                     ) -> network.VirtualNetworkPeering:
+                # After the last subnet: a peering write on a VNet while a subnet is written fails
+                # (AnotherOperationInProgress), as the subnets themselves do.
+                return network.VirtualNetworkPeering(
+                    logical, virtual_network_peering_name=peering_name, virtual_network_name=vnet_name,
+                    resource_group_name=group, remote_virtual_network=network.SubResourceArgs(id=remote),
+                    allow_virtual_network_access=True, allow_forwarded_traffic=False, allow_gateway_transit=False,
+                    use_remote_gateways=False,
+                    opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[pe]))
+
+            hub = azure_native.Provider(f"{name}-hub-subscription", subscription_id=hub_sub,
+                                        opts=pulumi.ResourceOptions(parent=self))
+            self.hub_peerings = [
+                peer(f"{name}-to-hub", f"{names['virtualNetwork']}-to-{hub_name}", vnet.name, rg,
+                     args.hub_vnet_id, None),
+                peer(f"{name}-hub-to-spoke", f"{hub_name}-to-{names['virtualNetwork']}", hub_name, hub_rg,
+                     vnet.id, hub),
+            ]
 
         self.vnet_id = vnet.id
         self.vnet_name = vnet.name

@@ -1,4 +1,4 @@
-"""Private endpoints and private DNS: the workspace (front end, back end, browser auth), the lake, the vault."""
+"""Private endpoints and private DNS: the workspace (UI/API, browser auth), its DBFS root, the lake, the vault."""
 
 from __future__ import annotations
 
@@ -30,14 +30,32 @@ class PrivateLinkArgs:
     lake_id: pulumi.Input[str]
     key_vault_id: pulumi.Input[str]
     front_end_private: bool  # workspace publicNetworkAccess Disabled: users come in over private link too
+    # The workspace's own (DBFS root) storage account, behind the default storage firewall: classic clusters
+    # reach it only through dfs and blob endpoints. None: no storage firewall, no endpoints.
+    dbfs_storage_account_id: pulumi.Input[str] | None = None
+    # The deploy runner's hub VNet (deploy.runner.hubVnetId): the workspace's DNS zone is linked to it too.
+    hub_vnet_id: str | None = None
 
 
 class PrivateLink(pulumi.ComponentResource):
     """mlops:platform:PrivateLink: one private DNS zone per service linked to the VNet, an endpoint per
-    target, and a DNS zone group per endpoint (unless Azure Policy manages zone groups)."""
+    target, and a DNS zone group per endpoint (unless Azure Policy manages zone groups).
+
+    With a hub VNet (the deploy runner's), the workspace's zone privatelink.azuredatabricks.net is linked to the
+    hub as well, so the runner resolves the workspace to its private endpoint. A VNet can be linked to only one
+    zone of a given name: the hub must not already link another privatelink.azuredatabricks.net zone (a central
+    hub zone would then have to carry this workspace's record instead). The hub link falls back to public
+    resolution for names the zone does not hold (resolutionPolicy NxDomainRedirect, Microsoft Learn "Fallback to
+    internet for Azure Private DNS zones", API 2024-06-01): without it every other workspace whose name CNAMEs
+    through privatelink.azuredatabricks.net (dev and test, whose back-end endpoints make it so) answers NXDOMAIN
+    in the hub, and the same runner could no longer deploy them.
+    """
 
     endpoints: dict[str, network.PrivateEndpoint]
+    zone_groups: dict[str, network.PrivateDnsZoneGroup]
     zones: dict[str, privatedns.PrivateZone]
+    # What a call to the workspace's front end needs: the endpoint serving it, its DNS record, the hub link.
+    front_end: list[pulumi.Resource]
 
     def __init__(self, name: str, args: PrivateLinkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:platform:PrivateLink", name, None, opts)
@@ -53,8 +71,17 @@ class PrivateLink(pulumi.ComponentResource):
                 virtual_network=privatedns.SubResourceArgs(id=args.vnet_id), tags=tags,
                 opts=pulumi.ResourceOptions(parent=self))
             self.zones[key] = zone
+        hub_link = None
+        if args.hub_vnet_id is not None:
+            hub_link = privatedns.VirtualNetworkLink(
+                f"{name}-zone-databricks-hub-link", private_zone_name=self.zones["databricks"].name,
+                resource_group_name=rg, location="global", virtual_network_link_name=f"{args.prefix}-hub-link",
+                registration_enabled=False, virtual_network=privatedns.SubResourceArgs(id=args.hub_vnet_id),
+                resolution_policy=privatedns.ResolutionPolicy.NX_DOMAIN_REDIRECT, tags=tags,
+                opts=pulumi.ResourceOptions(parent=self))
 
         self.endpoints = {}
+        self.zone_groups = {}
 
         def endpoint(purpose: str, target: pulumi.Input[str], group: str, zone: str,
                      after: list[pulumi.Resource] | None = None) -> network.PrivateEndpoint:
@@ -66,7 +93,7 @@ class PrivateLink(pulumi.ComponentResource):
                     name=pe_name, private_link_service_id=target, group_ids=[group])],
                 tags=tags, opts=pulumi.ResourceOptions(parent=self, depends_on=after or []))
             if args.config.manage_dns_zone_groups:
-                network.PrivateDnsZoneGroup(
+                self.zone_groups[purpose] = network.PrivateDnsZoneGroup(
                     f"{name}-{purpose}-dns", private_endpoint_name=pe.name, resource_group_name=rg,
                     private_dns_zone_group_name="default",
                     private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(
@@ -76,16 +103,29 @@ class PrivateLink(pulumi.ComponentResource):
             return pe
 
         # Endpoints on one workspace are created one after another: Azure refuses concurrent private
-        # endpoint operations on a workspace (ConcurrentUpdateError). Back end first (clusters -> control
-        # plane), then the front end (users), then browser authentication (SSO callback, one per region).
-        ws_chain: list[pulumi.Resource] = [endpoint("backend", args.workspace_id, "databricks_ui_api", "databricks")]
-        if args.front_end_private:
-            ws_chain.append(endpoint("frontend", args.workspace_id, "databricks_ui_api", "databricks",
-                                     after=[ws_chain[-1]]))
+        # endpoint operations on a workspace (ConcurrentUpdateError). One databricks_ui_api endpoint serves both
+        # the back end (clusters -> control plane) and, with a private front end, the users: in a single VNet
+        # "only a single private endpoint is used for both front-end and back-end connectivity"
+        # (terraform-provider-databricks guide azure-private-link-workspace-simplified); a second one in the
+        # same VNet and zone would fight over the workspace's one A record. (Purpose 'backend' for history.)
+        ui_api = endpoint("backend", args.workspace_id, "databricks_ui_api", "databricks")
+        ws_chain: list[pulumi.Resource] = [ui_api]
         if args.config.browser_authentication:
             ws_chain.append(endpoint("browser-auth", args.workspace_id, "browser_authentication", "databricks",
                                      after=[ws_chain[-1]]))
         endpoint("lake-dfs", args.lake_id, "dfs", "dfs")
         endpoint("lake-blob", args.lake_id, "blob", "blob")
         endpoint("vault", args.key_vault_id, "vault", "vault")
+        if args.dbfs_storage_account_id is not None:
+            # With the default storage firewall the DBFS root takes no public traffic: classic clusters and
+            # jobs reach it through these (Databricks SRA azure/tf/modules/workspace/dbfs_privatelink.tf;
+            # Microsoft Learn "Enable firewall support for your workspace storage account").
+            endpoint("dbfs-dfs", args.dbfs_storage_account_id, "dfs", "dfs")
+            endpoint("dbfs-blob", args.dbfs_storage_account_id, "blob", "blob")
+
+        self.front_end = [ui_api]
+        if "backend" in self.zone_groups:
+            self.front_end.append(self.zone_groups["backend"])
+        if hub_link is not None:
+            self.front_end.append(hub_link)
         self.register_outputs({p: e.id for p, e in self.endpoints.items()})

@@ -1,4 +1,4 @@
-"""The drift -> retrain job (issue 6), one per monitored endpoint, as the seed's workflow describes:
+"""The drift -> retrain job, one per monitored endpoint, as the seed's workflow describes:
 
     drift_detection (notebook; sets task value all_violations_count)
       -> check_violations (condition: all_violations_count > 0)
@@ -6,10 +6,16 @@
 
 Notebook tasks without a cluster run on serverless jobs compute. The job runs as the CI/CD principal, so a
 retrain registers the model under the same identity as the promotion pipeline.
+
+The job declares what it touches in Unity Catalog as job parameters, so a policy rule can check that its
+run-as principal holds the privileges (and notebooks can read them as `{{job.parameters.<name>}}`):
+`uc_reads` (comma-separated tables it SELECTs) and `uc_registers_models` (three-part names of the models it
+registers new versions of). The grants themselves come from the same config (ServingConfig.run_as_grants).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +28,9 @@ from infra.config.serving import Retraining as RetrainingConfig
 DRIFT_TASK = "drift_detection"
 CHECK_TASK = "check_violations"
 TRAIN_TASK = "model_training"
+# Job parameters declaring the job's Unity Catalog reads and model registrations (checked by a policy rule).
+READS_PARAM = "uc_reads"
+REGISTERS_PARAM = "uc_registers_models"
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,16 @@ class RetrainingArgs:
     ml_engineers_group: str                     # CAN_MANAGE_RUN (start a retrain by hand)
     data_scientists_group: str                  # CAN_VIEW
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Serverless jobs compute: the NCC binding and approved private endpoints to the lake.
+    network_ready: Sequence[pulumi.Input[pulumi.Resource]] = ()
+
+
+def declared_reads(tables: Sequence[str | None]) -> str:
+    return ",".join(dict.fromkeys(t for t in tables if t))
+
+
+def _with_metric_tables(tables: Sequence[str | None], metric_tables: Sequence[str]) -> str:
+    return declared_reads([*tables, *metric_tables])
 
 
 class Retraining(pulumi.ComponentResource):
@@ -58,6 +77,10 @@ class Retraining(pulumi.ComponentResource):
                 "profile_metrics_table": monitor.profile_metrics_table_name,
                 **{f"{metric}_threshold": value for metric, value in thresholds.items()},
             }
+            own_reads = [mon.table_name, mon.baseline_table]
+            reads = pulumi.Output.all(monitor.drift_metrics_table_name, monitor.profile_metrics_table_name).apply(
+                functools.partial(_with_metric_tables, own_reads))
+            models = ",".join(dict.fromkeys(e.entity_name for e in ep.entities))
             job = dbx.Job(
                 f"{ep.name}-drift-retrain",
                 name=f"{ep.name}-drift-retrain",
@@ -85,12 +108,15 @@ class Retraining(pulumi.ComponentResource):
                 schedule=dbx.JobScheduleArgs(
                     quartz_cron_expression=cfg.schedule.quartz, timezone_id=cfg.schedule.timezone,
                     pause_status="PAUSED" if cfg.paused else "UNPAUSED"),
+                parameters=[dbx.JobParameterArgs(name=READS_PARAM, default=reads),
+                            dbx.JobParameterArgs(name=REGISTERS_PARAM, default=models)],
                 max_concurrent_runs=1,
                 run_as=dbx.JobRunAsArgs(service_principal_name=args.run_as_application_id),
                 email_notifications=dbx.JobEmailNotificationsArgs(on_failures=cfg.failure_recipients)
                 if cfg.failure_recipients else None,
                 tags=dict(args.tags),
-                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[monitor]))
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
+                                            depends_on=[monitor, *args.network_ready]))
             self.jobs[ep.name] = job
             self.permissions[ep.name] = dbx.Permissions(
                 f"{ep.name}-drift-retrain-permissions",

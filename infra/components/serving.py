@@ -1,4 +1,4 @@
-"""Model serving endpoints (issue 6): served UC model versions, traffic split, AI Gateway, permissions.
+"""Model serving endpoints: served UC model versions, traffic split, AI Gateway, permissions.
 
 The Serving component is the umbrella of the area: it declares the endpoints and composes the monitors
 (monitoring.py), the drift alerts (alerts.py) and the drift -> retrain jobs (retraining.py) as children.
@@ -8,7 +8,7 @@ in `pending` (stack output `servingPending`) and logged as a warning, so the pla
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,14 +30,17 @@ class ServingArgs:
     cicd_application_id: str                    # CAN_MANAGE; runs the alerts and the retrain jobs
     ml_engineers_group: str                     # may run the retrain jobs
     data_scientists_group: str                  # may view the retrain jobs
-    warehouse_id: pulumi.Input[str]             # SQL warehouse the drift alerts run on (issue 5)
-    # "catalog.schema" -> the UC schema resource (issue 4): endpoints/monitors wait for what they write into.
+    warehouse_id: pulumi.Input[str]             # SQL warehouse the drift alerts run on
+    # "catalog.schema" -> the UC schema resource: endpoints/monitors wait for what they write into.
     schemas: Mapping[str, pulumi.Resource] = field(default_factory=dict)
-    # What must be in place first: the groups and the CI/CD principal in the workspace, its UC grants (issue 4).
+    # What must be in place first: the groups and the CI/CD principal in the workspace, its UC grants.
     # Everything else here waits for the endpoints, so only endpoints and their permissions name it.
     after: Sequence[pulumi.Resource] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     webhook_url: pulumi.Input[str] | None = None  # secret
+    # What every serverless consumer (endpoint, monitor, alert, serverless job) waits for: the NCC binding and
+    # its approved private endpoints to the lakes (ServerlessNetwork.ready). Called only when one is declared.
+    serverless_ready: Callable[[], Sequence[pulumi.Input[pulumi.Resource]]] | None = None
 
 
 # Tag of an endpoint whose monitor waits for its table (rollout phase 1): policy checks and people can see it.
@@ -66,6 +69,7 @@ class Serving(pulumi.ComponentResource):
         super().__init__("mlops:platform:Serving", name, None, opts)
         cfg = args.config
         self.endpoints, self.permissions, self.pending = {}, {}, []
+        network = self._network(args)
         for ep in cfg.endpoints:
             if not ep.deployable:
                 reason = (f"modelRegistered is false: register {ep.entities[0].entity_name} version(s) "
@@ -73,7 +77,7 @@ class Serving(pulumi.ComponentResource):
                 self.pending.append({"name": ep.name, "reason": reason})
                 pulumi.log.warn(f"serving endpoint {ep.name} skipped: {reason}", resource=self)
                 continue
-            self.endpoints[ep.name] = self._endpoint(ep, args)
+            self.endpoints[ep.name] = self._endpoint(ep, args, network())
             self.permissions[ep.name] = dbx.Permissions(
                 f"{ep.name}-permissions",
                 serving_endpoint_id=self.endpoints[ep.name].serving_endpoint_id,
@@ -93,30 +97,42 @@ class Serving(pulumi.ComponentResource):
                 pulumi.log.warn(f"monitor of {ep.name} skipped: {reason}", resource=self)
 
         child = pulumi.ResourceOptions(parent=self)
+        ready = network() if monitored else []
         self.monitoring = Monitoring(f"{name}-monitoring", MonitoringArgs(
             endpoints=monitored, endpoint_resources=self.endpoints, provider=args.provider,
-            warehouse_id=args.warehouse_id, schemas=args.schemas), opts=child)
+            warehouse_id=args.warehouse_id, schemas=args.schemas, network_ready=ready), opts=child)
         self.alerts = DriftAlerts(f"{name}-alerts", DriftAlertsArgs(
             environment=args.environment, endpoints=monitored, monitors=self.monitoring.monitors,
             notifications=cfg.notifications, webhook_url=args.webhook_url, provider=args.provider,
-            warehouse_id=args.warehouse_id, run_as_application_id=args.cicd_application_id), opts=child)
+            warehouse_id=args.warehouse_id, run_as_application_id=args.cicd_application_id,
+            network_ready=ready), opts=child)
         self.retraining = None
         if cfg.retraining and cfg.retraining.enabled and monitored:
             self.retraining = Retraining(f"{name}-retraining", RetrainingArgs(
                 config=cfg.retraining, endpoints=monitored, monitors=self.monitoring.monitors,
                 provider=args.provider, run_as_application_id=args.cicd_application_id,
                 ml_engineers_group=args.ml_engineers_group, data_scientists_group=args.data_scientists_group,
-                tags={**args.tags, "gitSha": cfg.git_sha}), opts=child)
+                tags={**args.tags, "gitSha": cfg.git_sha}, network_ready=ready), opts=child)
 
         self.register_outputs({"endpoints": list(self.endpoints), "pending": self.pending})
 
-    def _endpoint(self, ep: Endpoint, args: ServingArgs) -> dbx.ModelServing:
+    @staticmethod
+    def _network(args: ServingArgs) -> Callable[[], list[pulumi.Input[pulumi.Resource]]]:
+        """The serverless gate, asked for only when a consumer is declared (a first deploy declares none)."""
+        def ready() -> list[pulumi.Input[pulumi.Resource]]:
+            return list(args.serverless_ready()) if args.serverless_ready else []
+        return ready
+
+    def _endpoint(self, ep: Endpoint, args: ServingArgs,
+                  network_ready: Sequence[pulumi.Input[pulumi.Resource]]) -> dbx.ModelServing:
         cfg = args.config
         table = ep.inference_table
-        # The schemas it logs into and serves models from, then the principals and grants.
+        # The schemas it logs into and serves models from, then the principals and grants, then the network
+        # path from serverless compute to the lake that holds the model (else: 45 minutes, then deleted).
         wanted = {table.full_schema} if table.enabled else set()
         wanted |= {e.entity_name.rsplit(".", 1)[0] for e in ep.entities}
-        depends = [args.schemas[s] for s in sorted(wanted) if s in args.schemas] + list(args.after)
+        depends: list[pulumi.Input[pulumi.Resource]] = [args.schemas[s] for s in sorted(wanted) if s in args.schemas]
+        depends += [*args.after, *network_ready]
         traffic = ep.traffic
         return dbx.ModelServing(
             ep.name,

@@ -3,8 +3,19 @@ locations, isolated catalogs bound to workspaces, schemas, then identity, grants
 
 Everything that lives in the metastore depends on the metastore assignment: a new workspace may get a
 regional metastore auto-assigned, and resources created before the explicit assignment race it
-("No metastore assigned"). Other stacks' values (their workspace ids, the account group ids, a metastore
-created elsewhere) come from `pulumi.StackReference`, which implies a deploy order (README).
+("No metastore assigned").
+
+No securable sets `owner`: the deploying principal creates, and so owns, each of them. The provider's Create
+calls Update(owner) right after the create when an owner is set (catalog/resource_external_location.go,
+resource_catalog.go, resource_schema.go, resource_storage_credential.go), so an owner group the deployer is
+not in would take away the privileges the next create needs (CREATE_EXTERNAL_LOCATION on the credential,
+CREATE_MANAGED_STORAGE on the location, USE_CATALOG/CREATE_SCHEMA on the catalog, ...): a metastore admin has
+only metastore-level privileges. `owner` is Optional+Computed there, so leaving it unset shows no diff. The
+admins group administers through MANAGE (+ USE_CATALOG/USE_SCHEMA/BROWSE) in the authoritative Grants
+(grants.py), which also spares putting every stack's deployer into one account-wide group that would own prod.
+
+Other stacks' values (a metastore created elsewhere, groups managed elsewhere) come from
+`pulumi.StackReference`, which implies a deploy order (README); the checked-in stacks read none.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ from infra.components.grants import (
 from infra.components.identity import AccountIdentity, AccountIdentityArgs
 from infra.components.workspace_settings import KeyVaultRef, WorkspaceSettings, WorkspaceSettingsArgs
 from infra.config import StackConfig
-from infra.config.unity_catalog import ACCESS_LEVELS, principal_name
+from infra.config.unity_catalog import ACCESS_LEVELS
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,6 @@ class UnityCatalog(pulumi.ComponentResource):
         uc = config.unity_catalog
         self._args = args
         self._peers: dict[str, pulumi.StackReference] = {}
-        admins = config.identity.groups.admins
         protect = config.protection.protect
         retain = config.protection.retain_on_delete
 
@@ -84,13 +94,15 @@ class UnityCatalog(pulumi.ComponentResource):
         self.metastore = None
         if uc.metastore.create:
             self.metastore = dbx.Metastore(
-                "metastore", name=uc.metastore.name, region=config.location, owner=admins,
+                "metastore", name=uc.metastore.name, region=config.location,
                 delta_sharing_scope=uc.metastore.delta_sharing_scope,
                 delta_sharing_recipient_token_lifetime_in_seconds=(
                     uc.metastore.delta_sharing_recipient_token_lifetime_days * 86400
                     if uc.metastore.delta_sharing_scope == "INTERNAL_AND_EXTERNAL" else None),
                 # No metastore-level storage root: each catalog brings managed storage on its own lake.
-                opts=pulumi.ResourceOptions(parent=self, provider=args.account_provider, protect=True))
+                # Region-wide, used by every stack: never deleted by one stack's destroy.
+                opts=pulumi.ResourceOptions(parent=self, provider=args.account_provider, protect=True,
+                                            retain_on_delete=True))
             self.metastore_id = self.metastore.metastore_id
         elif uc.metastore.from_stack:
             self.metastore_id = self.peer(uc.metastore.from_stack).get_output("metastoreId")
@@ -108,7 +120,7 @@ class UnityCatalog(pulumi.ComponentResource):
         # --- storage credential (the access connector's managed identity) and external locations ---
         cred_name = storage_credential_name(config)
         self.storage_credential = dbx.StorageCredential(
-            "storage-credential", name=cred_name, owner=admins,
+            "storage-credential", name=cred_name,
             azure_managed_identity=dbx.StorageCredentialAzureManagedIdentityArgs(
                 access_connector_id=args.access_connector_id),
             isolation_mode="ISOLATION_MODE_ISOLATED", comment=f"{config.environment} lake via the access connector",
@@ -121,7 +133,7 @@ class UnityCatalog(pulumi.ComponentResource):
             loc_name = external_location_name(config, loc.container)
             self.external_locations[loc.container] = ext = dbx.ExternalLocation(
                 f"external-location-{loc.container}", name=loc_name, url=args.abfss_url(loc.container),
-                credential_name=self.storage_credential.name, owner=admins, read_only=loc.read_only,
+                credential_name=self.storage_credential.name, read_only=loc.read_only,
                 isolation_mode="ISOLATION_MODE_ISOLATED", comment=f"{config.environment} lake container",
                 opts=pulumi.ResourceOptions(parent=self, provider=args.workspace_provider,
                                             depends_on=[*assigned, *storage_deps]))
@@ -130,9 +142,8 @@ class UnityCatalog(pulumi.ComponentResource):
         # --- catalogs (isolated, managed storage on the lake) and their schemas ---
         self.catalogs, self.schemas, self.bindings = {}, {}, {}
         for cat in uc.catalogs:
-            owner = principal_name(config, cat.owner)
             catalog = dbx.Catalog(
-                cat.name, name=cat.name, comment=cat.comment, owner=owner, isolation_mode="ISOLATED",
+                cat.name, name=cat.name, comment=cat.comment, isolation_mode="ISOLATED",
                 storage_root=pulumi.Output.concat(args.abfss_url(cat.storage_container), cat.name),
                 properties=cat.properties or None,
                 opts=pulumi.ResourceOptions(parent=self, provider=args.workspace_provider, protect=protect,
@@ -147,7 +158,7 @@ class UnityCatalog(pulumi.ComponentResource):
             for schema in cat.schemas:
                 full = f"{cat.name}.{schema.name}"
                 self.schemas[full] = dbx.Schema(
-                    full, catalog_name=catalog.name, name=schema.name, comment=schema.comment, owner=owner,
+                    full, catalog_name=catalog.name, name=schema.name, comment=schema.comment,
                     properties=schema.all_properties() or None,
                     opts=pulumi.ResourceOptions.merge(ws_opts, pulumi.ResourceOptions(
                         protect=protect, retain_on_delete=retain)))

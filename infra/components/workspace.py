@@ -29,12 +29,15 @@ class WorkspaceArgs:
     tags: dict[str, str]
     protect: bool = False
     retain_on_delete: bool = False
-    # Hardening (issue 3). Without `security`/`encryption` the workspace keeps Azure's defaults.
+    # Hardening. Without `security`/`encryption` the workspace keeps Azure's defaults.
     security: WorkspaceSecurityConfig | None = None
     encryption: EncryptionConfig | None = None
     access_connector_id: pulumi.Input[str] | None = None
     keys: dict[str, WorkspaceKey] = field(default_factory=dict)  # purpose -> key (see key_vault.KEY_PURPOSES)
     subscription_id: pulumi.Input[str] | None = None
+    # The DBFS root storage account's name (parameters.storageAccountName; set at creation only). Named, so the
+    # storage firewall's private endpoints can target it in the same run. None: Databricks picks one.
+    dbfs_storage_account_name: str | None = None
     # Created before the workspace resource itself (a component's depends_on does not reach its children).
     wait_for: tuple[pulumi.Resource, ...] = ()
 
@@ -64,6 +67,9 @@ class Workspace(pulumi.ComponentResource):
     url: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
     key_grants: list[authorization.RoleAssignment]
+    # ARM id of the workspace's DBFS root storage account (in the managed resource group), known once the
+    # workspace exists: targets for its private endpoints and for serverless (network connectivity) rules.
+    dbfs_storage_account_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: WorkspaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:platform:Workspace", name, None, opts)
@@ -111,6 +117,8 @@ class Workspace(pulumi.ComponentResource):
                     value=args.container_subnet_name),
                 enable_no_public_ip=databricks.WorkspaceNoPublicIPBooleanParameterArgs(
                     value=cfg.enable_no_public_ip),
+                storage_account_name=databricks.WorkspaceCustomStringParameterArgs(
+                    value=args.dbfs_storage_account_name) if args.dbfs_storage_account_name else None,
                 # Both only take effect at creation: set explicitly so a later change shows up as a replace.
                 require_infrastructure_encryption=_flag(enc.infrastructure_encryption) if enc else None,
                 prepare_encryption=_flag(dbfs_stage != "off") if enc else None,
@@ -144,6 +152,11 @@ class Workspace(pulumi.ComponentResource):
                     principal_id=ws.storage_account_identity.apply(lambda i: i.principal_id if i else "")))
 
         self.resource = ws
+        # Derived from the workspace's own output, so whatever uses it waits for the workspace (which creates
+        # the account). Without a configured name the account is Databricks' and unknown here.
+        dbfs_name = args.dbfs_storage_account_name or ""
+        self.dbfs_storage_account_id = ws.managed_resource_group_id.apply(
+            lambda rg: f"{rg}/providers/Microsoft.Storage/storageAccounts/{dbfs_name}" if dbfs_name else "")
         self.id = ws.id
         self.url = ws.workspace_url
         self.workspace_id = ws.workspace_id

@@ -18,6 +18,8 @@ from infra.config.unity_catalog import WorkspaceSettingsConfig
 class KeyVaultRef:
     id: pulumi.Input[str]  # ARM id
     uri: pulumi.Input[str]  # https://<name>.vault.azure.net/
+    # The AzureDatabricks app's Key Vault Secrets User grant: a scope on an RBAC vault reads nothing without it.
+    readers_granted: tuple[pulumi.Resource, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,10 @@ class WorkspaceSettings(pulumi.ComponentResource):
                                     depends_on=[args.metastore_assignment])
 
         # Metastore-wide, so the audit, cost and lineage queries of the seeds work (system.access.audit, ...).
-        self.system_schemas = {s: dbx.SystemSchema(f"system-schema-{s}", schema=s, opts=ws)
+        # The provider's Delete disables the schema for the whole metastore (catalog/resource_system_schema.go:
+        # safeDisable), so they live in the protected stack only and survive its destroy or their removal.
+        keep = pulumi.ResourceOptions.merge(ws, pulumi.ResourceOptions(protect=True, retain_on_delete=True))
+        self.system_schemas = {s: dbx.SystemSchema(f"system-schema-{s}", schema=s, opts=keep)
                                for s in cfg.system_schemas}
 
         if args.default_catalog is not None:
@@ -75,7 +80,8 @@ class WorkspaceSettings(pulumi.ComponentResource):
                 "secret-scope", name=args.secret_scope_name, backend_type="AZURE_KEYVAULT",
                 keyvault_metadata=dbx.SecretScopeKeyvaultMetadataArgs(dns_name=args.key_vault.uri,
                                                                       resource_id=args.key_vault.id),
-                opts=after_access)
+                opts=pulumi.ResourceOptions.merge(after_access, pulumi.ResourceOptions(
+                    depends_on=list(args.key_vault.readers_granted))))
             for role in cfg.secret_scope.readers:
                 dbx.SecretAcl(f"secret-scope-read-{role}", scope=self.secret_scope.name,
                               principal=args.group_names[role], permission="READ", opts=after_access)

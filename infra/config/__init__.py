@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -18,8 +19,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from infra.config import security, unity_catalog  # unity_catalog: issue 4
+from infra.config import security, unity_catalog
 from infra.config.base import ConfigError, format_validation_error
+from infra.config.core import global_name_problems
 from infra.config.model import StackConfig
 
 PROJECT = "mlops-platform"
@@ -53,19 +55,50 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, An
     if not path.is_file():
         raise ConfigError([f"{stack}: {path.name}: stack file not found in {path.parent} "
                            f"(create it, or pick a stack from: {', '.join(known_stacks(project_dir))})"])
+    loader = _StackFileLoader(path.read_text())
     try:
-        # libyaml's C loader when present: three stack files are read on every run (siblings too)
-        doc = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+        doc = loader.get_single_data() or {}
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
         raise ConfigError([f"{stack}: {path.name}: {where}: not valid YAML ({exc.problem})"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{stack}: {path.name}: not valid YAML ({exc})"]) from None
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        raise ConfigError([f"{stack}: {path.name}: line {line}: key {key!r} appears twice in the same mapping "
+                           "(YAML would keep the last one silently); keep one" for line, key in loader.duplicates])
     if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):
         raise ConfigError([f"{stack}: {path.name}: must be a mapping with a 'config:' mapping"])
     config = doc.get("config") or {}
     return {str(k): v for k, v in config.items()}
+
+
+# libyaml's C parser when present: three stack files are read on every run (siblings too).
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StackFileLoader(_BaseLoader):
+    """YAML as Pulumi reads a stack file: duplicate keys are mistakes, and an unquoted date such as
+    `startDate: 2026-12-01` stays the string the program receives, not a date object."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[int, Any]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                self.duplicates.append((key_node.start_mark.line + 1, key))
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def known_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
@@ -87,10 +120,48 @@ def _split_namespaces(stack: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any
     return ours, problems
 
 
+# What stands in for a secret value offline (the offline engine hands the program this, never the value).
+SECRET_MASK = "[secret]"
+# A `secure:` value as Pulumi writes it: v1:<base64 nonce>:<base64 ciphertext> (pulumi/pulumi
+# sdk/go/common/resource/config/crypt.go, symmetricCrypter; the cloud secrets managers use it too).
+_CIPHERTEXT = re.compile(r"^v1:[A-Za-z0-9+/]{16}:[A-Za-z0-9+/]{4,}={0,2}$")
+
+
+def secret_fields() -> list[str]:
+    """Top-level keys that hold a secret (typed SecretStr in the model): they must be `secure:` values."""
+    return sorted(f.alias or name for name, f in StackConfig.model_fields.items()
+                  if "SecretStr" in str(f.annotation))
+
+
+def _secret_problems(stack: str, ours: dict[str, Any], secret_keys: set[str] | None) -> list[str]:
+    """Secrets given in plain text, or `secure:` values that are not ciphertext. Masks the values in `ours`."""
+    problems = []
+    for key in secret_fields():
+        if key not in ours:
+            continue
+        value = ours[key]
+        how = f"set it with: pulumi config set --secret {key} <value>"
+        if isinstance(value, dict) and set(value) == {"secure"}:  # read from a stack file
+            if not (isinstance(value["secure"], str) and _CIPHERTEXT.match(value["secure"])):
+                problems.append(f"{stack}: {key}: the secure: value is not Pulumi ciphertext (v1:<nonce>:<data>); "
+                                f"{how}")
+            ours[key] = SECRET_MASK
+        elif value != SECRET_MASK and f"{PROJECT}:{key}" not in (secret_keys or set()):
+            problems.append(f"{stack}: {key}: is in plain text in the stack file (value not shown); a secret must be "
+                            f"encrypted: {how}")
+            ours[key] = SECRET_MASK
+    return problems
+
+
 def validate(stack: str, raw: Mapping[str, Any], siblings: Mapping[str, Mapping[str, Any]] | None = None,
-             ) -> StackConfig:
-    """Validate one stack's raw config (plus cross-stack rules against its siblings). Raises ConfigError."""
+             secret_keys: set[str] | None = None) -> StackConfig:
+    """Validate one stack's raw config (plus cross-stack rules against its siblings). Raises ConfigError.
+
+    `secret_keys`: the namespaced keys the engine marks secret (the real engine decrypts them); values read
+    from a stack file show theirs as `{secure: ...}`.
+    """
     ours, problems = _split_namespaces(stack, raw)
+    problems.extend(_secret_problems(stack, ours, secret_keys))
     config: StackConfig | None = None
     try:
         config = StackConfig.model_validate(ours)
@@ -130,10 +201,7 @@ def cross_stack_problems(stack: str, config: StackConfig, siblings: Mapping[str,
         if other.names["resourceGroup"] == config.names["resourceGroup"]:
             problems.append(f"{stack}: naming.resourceGroup: {config.names['resourceGroup']!r} is also "
                             f"stack {other_name}'s resource group; each environment needs its own")
-        for key in ("storageAccount", "keyVault"):
-            if other.names[key] == config.names[key]:
-                problems.append(f"{stack}: naming.{key}: {config.names[key]!r} is also used by stack "
-                                f"{other_name}; the name is globally unique in Azure")
+        problems.extend(global_name_problems(stack, config.names, other_name, other.names))
         problems.extend(_cross_area_problems(stack, config, other_name, other))
     return problems
 
@@ -145,8 +213,9 @@ def _cross_area_problems(stack: str, config: StackConfig, other_name: str, other
 
 # Each: (stack, config, other stack name, other config) -> problem lines. Areas append to this list.
 CROSS_STACK_CHECKS: list[Any] = []
-CROSS_STACK_CHECKS.append(security.browser_auth_problems)  # issue 3: one browser_authentication per region
-CROSS_STACK_CHECKS.append(unity_catalog.cross_stack_problems)  # issue 4: one owner per metastore/catalog
+CROSS_STACK_CHECKS.append(security.browser_auth_problems)  # one browser_authentication per region
+CROSS_STACK_CHECKS.append(security.hub_link_problems)  # one workspace DNS zone linked per hub VNet
+CROSS_STACK_CHECKS.append(unity_catalog.cross_stack_problems)  # one owner per metastore/catalog
 
 
 def sibling_configs(stack: str, project_dir: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -166,6 +235,13 @@ def sibling_configs(stack: str, project_dir: Path | None = None) -> dict[str, di
 def load_stack(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfig:
     """Read and validate Pulumi.<stack>.yaml with the cross-stack rules."""
     return validate(stack, read_stack_file(stack, project_dir), sibling_configs(stack, project_dir))
+
+
+def runtime_secret_keys(raw: Mapping[str, Any]) -> set[str]:
+    """The keys of `raw` that the engine handed over as secrets."""
+    from pulumi.runtime.config import is_config_secret
+
+    return {key for key in raw if is_config_secret(key)}
 
 
 def from_pulumi_runtime() -> dict[str, Any]:

@@ -55,15 +55,38 @@ class NamingConfig(StrictModel):
     virtual_network: str | None = None
     storage_account: str | None = None
     key_vault: str | None = None
+    # The workspace's DBFS root storage account (workspace parameter storageAccountName; set at creation only).
+    # An existing workspace keeps the name Databricks gave it: set this to it (`dbstorage...`).
+    dbfs_storage_account: str | None = None
+
+    @field_validator("dbfs_storage_account")
+    @classmethod
+    def _dbfs_name(cls, v: str | None) -> str | None:
+        problem = naming.check_name("storageAccount", v) if v is not None else None
+        if problem:
+            raise ValueError(problem)
+        return v
 
     def resolved(self, env: str) -> dict[str, str]:
         names = naming.default_names(self.prefix, env)
         for key in ("resourceGroup", "managedResourceGroup", "workspace", "virtualNetwork",
-                    "storageAccount", "keyVault"):
+                    "storageAccount", "keyVault", "dbfsStorageAccount"):
             override = getattr(self, re.sub(r"([A-Z])", r"_\1", key).lower())
             if override:
                 names[key] = override
         return names
+
+
+def global_name_problems(stack: str, names: dict[str, str], other_name: str, other: dict[str, str]) -> list[str]:
+    """Globally unique names (storage accounts incl. the DBFS root, key vaults) differ from every other stack's."""
+    problems = []
+    for what, keys in naming.GLOBAL_NAMESPACES.items():
+        for key in keys:
+            clash = next((k for k in keys if other[k] == names[key]), None)
+            if clash is not None:
+                problems.append(f"{stack}: naming.{key}: {names[key]!r} is also stack {other_name}'s {clash}; "
+                                f"a {what} name is globally unique in Azure")
+    return problems
 
 
 def _network(value: str) -> ipaddress.IPv4Network:

@@ -49,23 +49,38 @@ class ServicePrincipalConfig(StrictModel):
 
 
 class AccountGroupsConfig(StrictModel):
-    """Where the account groups come from: created here (one stack), another stack's output, or Entra ID sync.
+    """Where the account groups come from: looked up by name (Entra ID sync), by id, another stack, or created here.
 
-    Account groups are account-wide, so exactly one stack creates them; the others read their ids from
-    that stack's `accountGroupIds` output, or take the ids of groups synced from Entra ID.
+    Account groups are account-wide and outlive any one environment, so no disposable stack may own them:
+    `lookup: true` (the default, and every checked-in stack's) reads each group by display name with the
+    account provider (groups synced from Entra ID by automatic identity management or SCIM), so no stack
+    creates, and no `pulumi destroy` deletes, a group another stack grants to. `manage: true` creates them
+    here (protected and retained on delete; refused outside a protected stack); `fromStack` reads the ids
+    from the stack that manages them; `ids` takes the synced groups' account ids.
     """
 
+    lookup: bool = False
     manage: bool = False
     from_stack: Literal["dev", "test", "prod"] | None = None
     # Account SCIM ids per role key (+ 'admins') of groups synced from Entra ID.
     ids: dict[str, str] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_lookup(cls, v: Any) -> Any:
+        # No source given: look the groups up by name (nothing account-wide is owned by a stack).
+        if isinstance(v, dict) and not any(v.get(k) for k in ("lookup", "manage", "fromStack", "from_stack", "ids")):
+            return {**v, "lookup": True}
+        return v
+
     @model_validator(mode="after")
     def _one_source(self) -> AccountGroupsConfig:
-        given = [k for k, v in (("manage", self.manage), ("fromStack", self.from_stack), ("ids", self.ids)) if v]
+        given = [k for k, v in (("lookup", self.lookup), ("manage", self.manage), ("fromStack", self.from_stack),
+                                ("ids", self.ids)) if v]
         if len(given) != 1:
-            raise field_problems([("manage", self.manage, "set exactly one of accountGroups.manage: true, "
-                                   f"accountGroups.fromStack or accountGroups.ids; got {given or 'none'}")])
+            raise field_problems([("manage", self.manage, "set exactly one of accountGroups.lookup: true, "
+                                   "accountGroups.manage: true, accountGroups.fromStack or accountGroups.ids; "
+                                   f"got {given or 'none'}")])
         if self.ids is not None:
             bad = [(f"ids.{k}", v, "is not an account group id (digits)") for k, v in self.ids.items()
                    if not v.isdigit()]
@@ -74,10 +89,19 @@ class AccountGroupsConfig(StrictModel):
         return self
 
 
+class DeployerConfig(StrictModel):
+    """The principal that runs `pulumi up` for this stack (CI's federated identity): it owns what it creates."""
+
+    # The Entra ID application (client) id of the deploying service principal (CI's AZURE_CLIENT_ID).
+    # It keeps ownership of the Unity Catalog objects it creates and must not be the CI/CD principal.
+    application_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
 class IdentityConfig(StrictModel):
     groups: GroupsConfig = GroupsConfig()
     cicd_service_principal: ServicePrincipalConfig
-    account_groups: AccountGroupsConfig = AccountGroupsConfig(manage=True)
+    deployer: DeployerConfig
+    account_groups: AccountGroupsConfig = AccountGroupsConfig(lookup=True)
     # More roles beyond the matrix's four, through config alone: role key -> account group display name.
     # Use the key in unityCatalog access maps like a built-in role.
     extra_roles: dict[str, str] = {}
@@ -91,6 +115,14 @@ class IdentityConfig(StrictModel):
             elif "@" in group or not re.match(_GROUP_NAME, group):
                 problems.append((f"extraRoles.{key}", group, "is not an account group name (roles map to groups, "
                                  "never to individuals)"))
+        if self.deployer.application_id == self.cicd_service_principal.application_id:
+            # The deploying principal already exists in the account, so registering it again as the CI/CD
+            # principal fails ("Service principal with application ID ... already exists", scim/
+            # resource_service_principal.go), and `force` would adopt it: a destroy then deactivates the
+            # identity running the destroy. It would also run every job and alert as the owner of every object.
+            problems.append(("cicdServicePrincipal.applicationId", self.cicd_service_principal.application_id,
+                             "is the deploying principal (identity.deployer.applicationId); the CI/CD principal "
+                             "that runs jobs and alerts must be a separate, least-privilege service principal"))
         ids = self.account_groups.ids
         if ids is not None:
             expected = self.role_keys()

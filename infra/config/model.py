@@ -8,9 +8,9 @@ from pydantic import SecretStr, model_validator
 
 from infra.config import deploy as deploy_config
 from infra.config import security
-from infra.config import unity_catalog as uc_config  # issue 4
+from infra.config import unity_catalog as uc_config
 from infra.config.base import StrictModel, field_problems
-from infra.config.compute import ComputeConfig  # issue 5
+from infra.config.compute import ComputeConfig
 from infra.config.core import (
     Environment,
     NamingConfig,
@@ -19,10 +19,10 @@ from infra.config.core import (
     TagsConfig,
     WorkspaceConfig,
 )
-from infra.config.cost import CostConfig  # issue 5
+from infra.config.cost import CostConfig
 from infra.config.databricks import DatabricksConfig
 from infra.config.identity import IdentityConfig
-from infra.config.serving import ServingConfig, serving_stack_problems  # issue 6
+from infra.config.serving import ServingConfig, serving_stack_problems
 from infra.naming import check_name
 from infra.tags import platform_tags
 
@@ -38,7 +38,7 @@ class StackConfig(StrictModel):
     workspace: WorkspaceConfig = WorkspaceConfig()
     databricks: DatabricksConfig
     identity: IdentityConfig
-    # --- security landing (issue 3) ---
+    # --- security landing ---
     lake: security.LakeConfig
     key_vault: security.KeyVaultConfig = security.KeyVaultConfig()
     encryption: security.EncryptionConfig  # per environment: prod needs the tenant's AzureDatabricks object id
@@ -56,7 +56,7 @@ class StackConfig(StrictModel):
             raise field_problems(problems)
         return self
 
-    # --- unity catalog and access (issue 4) ---
+    # --- unity catalog and access ---
     unity_catalog: uc_config.UnityCatalogConfig
     workspace_settings: uc_config.WorkspaceSettingsConfig = uc_config.WorkspaceSettingsConfig()
 
@@ -67,10 +67,10 @@ class StackConfig(StrictModel):
             raise field_problems(problems)
         return self
 
-    # --- compute and cost (issue 5) ---
+    # --- compute and cost ---
     compute: ComputeConfig
     cost: CostConfig
-    # --- serving and monitoring (issue 6) ---
+    # --- serving and monitoring ---
     serving: ServingConfig | None = None
     # Secret (pulumi config set --secret alertWebhookUrl <url>): the Teams/Slack webhook for drift alerts.
     alert_webhook_url: SecretStr | None = None

@@ -1,4 +1,4 @@
-"""Config of the security landing (issue 3): lake, key vault, CMK, private link, observability, protection.
+"""Config of the security landing: lake, key vault, CMK, private link, observability, protection.
 
 Secure values are the defaults; an environment relaxes one only by setting its key in Pulumi.<env>.yaml,
 and prod refuses every relaxation (`prod_problems`), saying why.
@@ -50,11 +50,19 @@ class LakeConfig(StrictModel):
 
 
 class KeyVaultConfig(StrictModel):
-    """Key Vault per environment: RBAC, soft delete + purge protection, private endpoint."""
+    """Key Vault per environment: RBAC, soft delete (+ purge protection), private endpoint."""
 
     sku: Literal["standard", "premium"] = "premium"  # premium: HSM-backed keys (RSA-HSM)
     public_network_access: PublicAccess = "Disabled"
-    soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
+    soft_delete_retention_days: int = Field(default=90, ge=7, le=90)  # set at creation only
+    # Purge protection keeps a deleted vault's name taken for the whole retention: with a deterministic name a
+    # `pulumi destroy` then `up` fails until it expires. Required with CMK (keys guard data) and in prod;
+    # a disposable stack without keys turns it off and purges after destroy (README "Tearing down dev/test").
+    purge_protection: bool = True
+    # The kind of identity that runs `pulumi up` here. With CMK it is granted Key Vault Crypto Officer to create
+    # the keys, and Azure refuses a role assignment whose principalType does not match the principal
+    # (UnmatchedPrincipalType): the CI runner's service principal or managed identity, or a person ('User').
+    deployer_principal_type: Literal["ServicePrincipal", "User"] = "ServicePrincipal"
 
 
 class EncryptionConfig(StrictModel):
@@ -69,7 +77,8 @@ class EncryptionConfig(StrictModel):
     key_size: Literal[2048, 3072, 4096] = 2048
     rotation_days: int = Field(default=365, ge=30, le=730)  # rotate this long after creation
     # Object id of the AzureDatabricks first-party app (app id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d) in this
-    # tenant: it wraps the managed-services key. Tenant-specific; not discoverable offline.
+    # tenant: it reads the Key Vault-backed secret scope (Key Vault Secrets User on the vault) and, with CMK,
+    # wraps the managed-services key. Tenant-specific; not discoverable offline.
     databricks_service_object_id: str | None = Field(
         default=None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
     infrastructure_encryption: bool = True  # DBFS root double encryption; set at creation only
@@ -77,11 +86,13 @@ class EncryptionConfig(StrictModel):
     @model_validator(mode="after")
     def _needs(self) -> EncryptionConfig:
         problems: list[tuple[str, Any, str]] = []
-        if self.customer_managed_keys and not self.databricks_service_object_id:
+        # Every stack has a Key Vault-backed secret scope (workspaceSettings.secretScope) on its RBAC vault:
+        # Databricks reads it as the AzureDatabricks app, which needs Key Vault Secrets User there.
+        if not self.databricks_service_object_id:
             problems.append(("databricksServiceObjectId", None,
-                             "is required with customerManagedKeys true (the AzureDatabricks app's object id "
-                             "in your tenant: az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d "
-                             "--query id)"))
+                             "is required: the Key Vault-backed secret scope (and customerManagedKeys) needs the "
+                             "AzureDatabricks app's object id in your tenant: az ad sp show --id "
+                             "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv"))
         if not self.customer_managed_keys and self.dbfs_root != "off":
             problems.append(("dbfsRoot", self.dbfs_root,
                              "needs customerManagedKeys true; allowed with CMK off: 'off'"))
@@ -156,6 +167,8 @@ _WHY = {
     "workspaceSecurity.defaultStorageFirewall": "prod's DBFS root must sit behind the storage firewall",
     "workspaceSecurity.ipAccessList": "prod has no public front end, so an IP access list would be dead config",
     "encryption.infrastructureEncryption": "prod's DBFS root needs infrastructure (double) encryption",
+    "keyVault.purgeProtection": "prod's vault holds the workspace's keys; a purged key loses the data it "
+                                "encrypts (Azure Policy 'Key vaults should have deletion protection enabled')",
 }
 
 
@@ -172,6 +185,14 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
                          "is only allowed with workspace.publicNetworkAccess 'Enabled' (a private front end "
                          "has no public traffic to filter)"))
     enc = config.encryption
+    if enc.customer_managed_keys and not config.key_vault.purge_protection:
+        problems.append(("keyVault.purgeProtection", False,
+                         "is not allowed with encryption.customerManagedKeys true (Azure Databricks CMK needs "
+                         "purge protection on the key's vault); allowed: true"))
+    names = config.names
+    if names["dbfsStorageAccount"] == names["storageAccount"]:
+        problems.append(("naming.dbfsStorageAccount", names["dbfsStorageAccount"],
+                         "must differ from the lake's naming.storageAccount (each is its own storage account)"))
     if enc.customer_managed_keys and enc.key_type == "RSA-HSM" and config.key_vault.sku != "premium":
         problems.append(("keyVault.sku", config.key_vault.sku,
                          "cannot hold encryption.keyType 'RSA-HSM' keys; allowed: 'premium' (or keyType 'RSA')"))
@@ -193,6 +214,7 @@ def prod_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
          config.lake.public_network_access == "Disabled"),
         ("keyVault.publicNetworkAccess", config.key_vault.public_network_access,
          config.key_vault.public_network_access == "Disabled"),
+        ("keyVault.purgeProtection", config.key_vault.purge_protection, config.key_vault.purge_protection),
         ("encryption.customerManagedKeys", config.encryption.customer_managed_keys,
          config.encryption.customer_managed_keys),
         ("encryption.infrastructureEncryption", config.encryption.infrastructure_encryption,
@@ -211,4 +233,14 @@ def browser_auth_problems(stack: str, config: StackConfig, other_name: str, othe
             and config.location == other.location):
         return [f"{stack}: privateLink.browserAuthentication: true is also set by stack {other_name} in region "
                 f"{config.location!r}; exactly one stack per region owns the browser_authentication endpoint"]
+    return []
+
+
+def hub_link_problems(stack: str, config: StackConfig, other_name: str, other: StackConfig) -> list[str]:
+    """CROSS_STACK_CHECKS rule: each stack with deploy.runner.hubVnetId links its own privatelink.azuredatabricks.net
+    zone to that hub, and Azure links a VNet to at most one zone of a given name."""
+    hub = config.deploy.runner.hub_vnet_id
+    if hub and other.deploy.runner.hub_vnet_id and hub.lower() == other.deploy.runner.hub_vnet_id.lower():
+        return [f"{stack}: deploy.runner.hubVnetId: {hub!r} is also stack {other_name}'s; a VNet links at most one "
+                "privatelink.azuredatabricks.net zone, so only one stack may link its workspace zone to a hub"]
     return []

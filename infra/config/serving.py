@@ -1,4 +1,4 @@
-"""Serving endpoints, Lakehouse monitors, drift alerts and the drift -> retrain job (issue 6).
+"""Serving endpoints, Lakehouse monitors, drift alerts and the drift -> retrain job.
 
 Two switches make the "must exist first" dependencies explicit, so a deploy never fails half-way:
 - `endpoints[].modelRegistered`: the pinned UC model versions are registered (training/promotion did it);
@@ -419,7 +419,41 @@ class ServingConfig(StrictModel):
                 out.append((f"serving.endpoints[{i}].inferenceTable", ep.inference_table.full_schema))
             if ep.monitor:
                 out.append((f"serving.endpoints[{i}].monitor.outputSchema", ep.monitor.output_schema_full))
+                if self.retraining and self.retraining.enabled:  # the retrain job registers versions there
+                    out.extend((f"serving.endpoints[{i}].entities[{j}].entityName", e.entity_name.rsplit(".", 1)[0])
+                               for j, e in enumerate(ep.entities))
         return out
+
+    def run_as_grants(self) -> dict[str, tuple[str, ...]]:
+        """catalog.schema -> what the run-as principal of the drift alerts and retrain jobs needs there.
+
+        Derived from every endpoint with a monitor, whatever its rollout phase, so the grants are in place
+        before the alerts and jobs that use them. The alerts (run as that principal) query the monitor's
+        `<output schema>.*_drift_metrics`; the job reads the monitored (processed inference) table, its
+        baseline and the monitor's metric tables (USE_SCHEMA + SELECT), and registers new versions of the
+        served model (USE_SCHEMA + CREATE_MODEL to create it, EXECUTE to load the current version; a new
+        version of an existing model needs its ownership, which the principal has since the same principal's
+        training pipeline registered it: Databricks docs, "Upgrade ML workflows to target models in Unity Catalog").
+        """
+        needs: dict[str, set[str]] = {}
+        for ep in self.endpoints:
+            mon = ep.monitor
+            if mon is None:
+                continue
+            for table in (mon.table_name, mon.baseline_table):
+                if table:
+                    needs.setdefault(table.rsplit(".", 1)[0], set()).update(RUN_AS_READ)
+            needs.setdefault(mon.output_schema_full, set()).update(RUN_AS_READ)
+            if self.retraining and self.retraining.enabled:
+                for entity in ep.entities:
+                    needs.setdefault(entity.entity_name.rsplit(".", 1)[0], set()).update(RUN_AS_REGISTER)
+        return {schema: tuple(sorted(p)) for schema, p in sorted(needs.items())}
+
+
+# What the alerts' and the retrain job's run-as principal needs on a schema it reads / registers models in
+# (USE_CATALOG on the catalog comes with it, see grants.grant_table).
+RUN_AS_READ = ("USE_SCHEMA", "SELECT")
+RUN_AS_REGISTER = ("USE_SCHEMA", "CREATE_MODEL", "EXECUTE")
 
 
 # What the offline engine hands the program for a `secure:` value (the real engine hands the plaintext).
@@ -464,7 +498,7 @@ def _schema_problems(config: Any, serving: ServingConfig) -> list[tuple[str, Any
 
 def declared_schemas(config: Any) -> set[str] | None:
     """`catalog.schema` names the Unity Catalog area declares, or None when this stack has no UC config."""
-    uc = getattr(config, "unity_catalog", None)  # issue 4's UnityCatalogConfig
+    uc = getattr(config, "unity_catalog", None)  # the Unity Catalog area's config
     if uc is None:
         return None
     return {f"{catalog.name}.{schema.name}" for catalog in uc.catalogs for schema in catalog.schemas}

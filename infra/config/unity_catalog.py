@@ -1,4 +1,4 @@
-"""Config of Unity Catalog and access (issue 4): metastore, catalogs, schemas, grants, workspace settings.
+"""Config of Unity Catalog and access: metastore, catalogs, schemas, grants, workspace settings.
 
 The access-control matrix is config: each catalog says which access level each role has
 (`access: {dataScientists: READ_WRITE}`); `ACCESS_LEVELS` maps the levels to current Unity Catalog
@@ -70,6 +70,13 @@ SYSTEM_SCHEMAS = ("access", "compute", "lakeflow", "marketplace", "query", "serv
 SystemSchemaName = Literal["access", "compute", "lakeflow", "marketplace", "query", "serving", "storage"]
 
 PrincipalKey = str  # a role key, 'admins', 'cicdServicePrincipal', or an account group's display name
+
+# Ownership stays with the deploying principal: the provider transfers an explicit owner in the same Create
+# (catalog/resource_catalog.go: Create, then Update when `owner` is set), and every later create that needs a
+# privilege on the object (schemas in the catalog, grants, bindings, endpoints, monitors) then fails with
+# PERMISSION_DENIED unless the deployer is in the new owner group. The admins group administers through MANAGE.
+OWNER_REFUSED = ("is no longer set: the deploying principal keeps ownership of what it creates, and the admins "
+                 "group (identity.groups.admins) gets MANAGE through the authoritative grants; remove the key")
 
 
 def _allowed(names: Any) -> str:
@@ -185,12 +192,20 @@ class CatalogConfig(StrictModel):
     name: str = Field(pattern=_UC_NAME, max_length=255)
     comment: str | None = None
     storage_container: str  # a lake container (lake.containers) with an external location
-    owner: PrincipalKey = "admins"
-    bindings: list[BindingConfig] = []  # empty: this stack's workspace only, read-write
+    # Empty: this stack's workspace only, read-write. Another stack's workspace cannot reach this stack's
+    # lake (no private endpoint, DNS record or NCC rule there), so only this stack may be listed.
+    bindings: list[BindingConfig] = []
     schemas: list[SchemaConfig] = Field(min_length=1)
     access: dict[str, RoleAccess] = {}  # role key (identity roles and extraRoles) -> matrix cell
     grants: list[GrantConfig] = []
     properties: dict[str, str] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_owner(cls, v: Any) -> Any:
+        if isinstance(v, dict) and "owner" in v:
+            raise field_problems([("owner", v["owner"], OWNER_REFUSED)])
+        return v
 
     @model_validator(mode="after")
     def _schemas(self) -> CatalogConfig:
@@ -371,14 +386,9 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
             problems.append((f"{where}.storageContainer", cat.storage_container,
                              "has no external location; add {container: " + cat.storage_container
                              + "} to unityCatalog.externalLocations (managed storage must be covered by one)"))
-        if _user_principal_problem(cat.owner):
-            problems.append((f"{where}.owner", cat.owner, "looks like a user e-mail; catalogs are owned by "
-                             "groups (a role key, 'admins' or a group name), never by a person"))
         for b, binding in enumerate(cat.bindings):
-            if binding.stack != config.environment and uc.stack_references is None:
-                problems.append((f"{where}.bindings[{b}].stack", binding.stack,
-                                 "is another stack's workspace: set unityCatalog.stackReferences.organization "
-                                 "so its workspaceNumericId output can be read"))
+            if binding.stack != config.environment:
+                problems.append((f"{where}.bindings[{b}].stack", binding.stack, _unreachable_binding(config)))
         for g, grant in enumerate(cat.grants):
             name = principal_name(config, grant.principal)
             for p, privilege in enumerate(grant.privileges):
@@ -405,6 +415,19 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
         problems.append(("unityCatalog.metastore.fromStack", uc.metastore.from_stack,
                          "needs unityCatalog.stackReferences.organization to read that stack's metastoreId"))
     groups = config.identity.account_groups
+    if groups.manage and not config.protection.protect:
+        problems.append(("identity.accountGroups.manage", True,
+                         "is only allowed in a protected stack (protection.protect: true): account groups are "
+                         "account-wide and a destroy of this stack would delete the groups other stacks grant to; "
+                         "sync them from Entra ID and use accountGroups.lookup: true"))
+    if ws.system_schemas and not config.protection.protect:
+        problems.append(("workspaceSettings.systemSchemas", list(ws.system_schemas),
+                         "are metastore-wide: enable them only in the long-lived, protected stack (protection."
+                         "protect: true); a destroy of this stack would disable them for every workspace"))
+    if uc.metastore.create and not config.protection.protect:
+        problems.append(("unityCatalog.metastore.create", True,
+                         "is only allowed in a protected stack (protection.protect: true): the metastore is "
+                         "region-wide and every workspace in the region uses it"))
     if groups.from_stack and uc.stack_references is None:
         problems.append(("identity.accountGroups.fromStack", groups.from_stack,
                          "needs unityCatalog.stackReferences.organization to read that stack's accountGroupIds"))
@@ -419,6 +442,15 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
         problems.append(("workspaceSettings.disableLegacyDbfs", False,
                          "is not allowed in prod: the DBFS root and mounts bypass Unity Catalog"))
     return problems
+
+
+def _unreachable_binding(config: StackConfig) -> str:
+    lake = config.lake
+    posture = "public access disabled" if lake.public_network_access == "Disabled" else "network default Deny"
+    return (f"is another stack's workspace, which cannot reach this catalog's managed storage on stack "
+            f"{config.environment}'s lake ({posture}; the private endpoints, DNS records and serverless NCC rules "
+            f"to it exist in stack {config.environment} only); bind the catalog to its own stack and give the "
+            "other environment its own catalog on its own lake")
 
 
 def _same_region(config: StackConfig, other: StackConfig) -> bool:
@@ -451,10 +483,15 @@ def cross_stack_problems(stack: str, config: StackConfig, other_name: str, other
     if config.identity.account_groups.manage and other.identity.account_groups.manage:
         problems.append(f"{stack}: identity.accountGroups.manage: true is also set by stack {other_name}; "
                         "account groups are account-wide and created by exactly one stack (the others set "
-                        "accountGroups.fromStack)")
+                        "accountGroups.lookup or accountGroups.fromStack)")
     if config.identity.account_groups.from_stack == other_name and not other.identity.account_groups.manage:
         problems.append(f"{stack}: identity.accountGroups.fromStack: {other_name!r} does not create the "
                         "account groups (its identity.accountGroups.manage is not true)")
+    app = config.identity.cicd_service_principal.application_id
+    if app == other.identity.cicd_service_principal.application_id:
+        problems.append(f"{stack}: identity.cicdServicePrincipal.applicationId: {app!r} is also stack "
+                        f"{other_name}'s CI/CD principal; each stack registers its own (a second registration "
+                        "fails: it already exists, and a destroy of one stack deactivates it for both)")
     if other_name in referenced_stacks(config) and stack in referenced_stacks(other):
         problems.append(f"{stack}: unityCatalog: reads stack {other_name}'s outputs and {other_name} reads this "
                         "stack's; no deploy order satisfies both (references must point one way: dev -> test -> "

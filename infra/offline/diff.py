@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from infra.offline.mocks import ARM_PATHS
 from infra.offline.planfile import PlanFileError, load_plan
+from infra.offline.tree import settings_summary
 
 SECRET = "[secret]"
 _SECRET_NAME = re.compile(r"(password|secret|token|credential|connectionstring|privatekey|accesskey)$", re.I)
@@ -109,25 +111,57 @@ def _covers(prefix: str, path: str) -> bool:
     return path == prefix or path.startswith(prefix + ".") or path.startswith(prefix + "[")
 
 
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """{'a': {'b': [1]}} -> {'a.b[0]': 1}; empty containers are kept as values so they still diff."""
-    if isinstance(value, dict) and value:
-        out: dict[str, Any] = {}
-        for key in sorted(value):
-            out.update(flatten(value[key], f"{prefix}.{key}" if prefix else key))
-        return out
-    if isinstance(value, list) and value:
-        out = {}
-        for i, item in enumerate(value):
-            out.update(flatten(item, f"{prefix}[{i}]"))
-        return out
-    return {prefix: value}
+# Fields that identify an item in a list of objects (a grant's principal, a served entity's or a route's name,
+# a tag's key): items are matched by them, so giving one more group access is one added row, not every
+# later index shifting. The first field that is present and unique on both sides wins.
+LIST_KEYS = ("principal", "name", "servedModelName", "servedEntityName", "key", "label", "categoryGroup",
+             "category", "privateDnsZoneId", "id")
+
+
+def _list_key(old: list[Any], new: list[Any]) -> str | None:
+    def unique(items: list[Any], field_name: str) -> bool:
+        keys = [i.get(field_name) for i in items if isinstance(i, dict)]
+        return len(keys) == len(items) and all(isinstance(k, (str, int)) for k in keys) and len(set(keys)) == len(keys)
+    return next((f for f in LIST_KEYS if unique(old, f) and unique(new, f)), None) if old or new else None
+
+
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, (dict, list))
+
+
+def changed_paths(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(path, old, new) for every difference. Lists of objects are matched by LIST_KEYS (`grants[principal=x]`),
+    lists of scalars as sets (`privileges[SELECT]`); an item present on one side only is one row."""
+    if old == new:
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [row for k in sorted(old.keys() | new.keys())
+                for row in changed_paths(old.get(k, MISSING), new.get(k, MISSING), f"{path}.{k}" if path else k)]
+    if isinstance(old, list) and isinstance(new, list):
+        key = _list_key(old, new)
+        if key is not None:
+            before = {i[key]: i for i in old}
+            after = {i[key]: i for i in new}
+            order = list(before) + [k for k in after if k not in before]
+            return [row for k in order
+                    for row in changed_paths(before.get(k, MISSING), after.get(k, MISSING), f"{path}[{key}={k}]")]
+        if all(map(_scalar, old + new)):
+            removed = [v for v in old if v not in new]
+            added = [v for v in new if v not in old]
+            if not removed and not added:  # same items, another order
+                return [(path, old, new)]
+            return ([(f"{path}[{_fmt(v)}]", v, MISSING) for v in removed]
+                    + [(f"{path}[{_fmt(v)}]", MISSING, v) for v in added])
+        return [row for i in range(max(len(old), len(new)))
+                for row in changed_paths(old[i] if i < len(old) else MISSING,
+                                         new[i] if i < len(new) else MISSING, f"{path}[{i}]")]
+    return [(path, old, new)]
 
 
 def _masked(path: str, value: Any) -> Any:
     if value is MISSING:
         return value
-    leaf = re.sub(r"\[\d+\]", "", path.rsplit(".", 1)[-1])
+    leaf = re.sub(r"\[[^\]]*\]", "", path.rsplit(".", 1)[-1])
     if _SECRET_NAME.search(leaf) and value not in (None, "", SECRET):
         return SECRET
     return value
@@ -154,12 +188,14 @@ class ResourceChange:
     properties: list[PropertyChange] = field(default_factory=list)
     options: list[PropertyChange] = field(default_factory=list)  # protect, retainOnDelete, provider, parent
     protect: bool = False
+    summary: str = ""  # created or deleted: the settings that say what it is
 
     def as_json(self) -> dict[str, Any]:
         def prop(p: PropertyChange) -> dict[str, Any]:
             return {"path": p.path, "old": _json(p.old), "new": _json(p.new), "replaces": p.replaces,
                     "reason": p.replace_reason}
         return {"urn": self.urn, "type": self.type, "name": self.name, "kind": self.kind, "protect": self.protect,
+                "summary": self.summary,
                 "properties": [prop(p) for p in self.properties], "options": [prop(p) for p in self.options]}
 
 
@@ -202,11 +238,11 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
         if before is None:
             assert after is not None
             changes.append(ResourceChange(urn, after["type"], after["name"], "add",
-                                          protect=bool(after.get("protect"))))
+                                          protect=bool(after.get("protect")), summary=_summary(after)))
             continue
         if after is None:
             changes.append(ResourceChange(urn, before["type"], before["name"], "remove",
-                                          protect=before.get("protect", False)))
+                                          protect=before.get("protect", False), summary=_summary(before)))
             continue
         change = _update(before, after)
         if change is None:
@@ -216,14 +252,15 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
     return PlanDiff(stack=str(head.get("stack") or base.get("stack") or "?"), changes=changes, unchanged=unchanged)
 
 
+def _summary(resource: dict[str, Any]) -> str:
+    inputs = {k: _masked(k, v) for k, v in (resource.get("inputs") or {}).items()}
+    return settings_summary(resource["type"], inputs)
+
+
 def _update(before: dict[str, Any], after: dict[str, Any]) -> ResourceChange | None:
-    flat_old, flat_new = flatten(before.get("inputs") or {}), flatten(after.get("inputs") or {})
     rules = replace_paths(after["type"])
     props = []
-    for path in sorted(flat_old.keys() | flat_new.keys()):
-        a, b = flat_old.get(path, MISSING), flat_new.get(path, MISSING)
-        if a == b:
-            continue
+    for path, a, b in changed_paths(before.get("inputs") or {}, after.get("inputs") or {}):
         reason = next((why for prefix, why in rules if _covers(prefix, path)), None)
         # Compared in clear (a changed credential is a change), shown masked.
         props.append(PropertyChange(path, _masked(path, a), _masked(path, b), reason))
@@ -276,7 +313,7 @@ def to_markdown(diff: PlanDiff, title: str | None = None) -> str:
         head = f"| {_SYMBOL[c.kind]} {_WORD[c.kind]} | `{_md_cell(c.name)}` | `{c.type}` |"
         rows = c.properties + c.options
         if not rows:
-            lines.append(f"{head} | | |")
+            lines.append(f"{head} {_md_cell(c.summary)} | | |")
             continue
         for i, p in enumerate(rows):
             flag = " **forces replacement**" if p.replaces else ""
@@ -302,11 +339,12 @@ def print_text(diff: PlanDiff, console: Console) -> None:
     colour = {"add": "green", "remove": "red", "update": "yellow", "replace": "magenta"}
     for c in diff.changes:
         label = f"[{colour[c.kind]}]{_SYMBOL[c.kind]} {_WORD[c.kind]}[/]"
-        who = f"{c.name}\n[dim]{c.type}[/]"
+        who = f"{escape(c.name)}\n[dim]{c.type}[/]"  # names such as '[dev] alert' are text, not markup
         rows: list[PropertyChange | None] = [*c.properties, *c.options] or [None]
         for i, p in enumerate(rows):
-            cells = ["", "", ""] if p is None else [
-                p.path + (" [bold red](forces replacement)[/]" if p.replaces else ""), _fmt(p.old), _fmt(p.new)]
+            cells = [escape(c.summary), "", ""] if p is None else [
+                escape(p.path) + (" [bold red](forces replacement)[/]" if p.replaces else ""),
+                escape(_fmt(p.old)), escape(_fmt(p.new))]
             table.add_row(label if i == 0 else "", who if i == 0 else "", *cells)
     console.print(table)
 

@@ -32,6 +32,9 @@ ARM_PATHS: dict[str, str] = {
     "azure-native:network:PublicIPAddress":
         "{rg}/providers/Microsoft.Network/publicIPAddresses/{publicIpAddressName}",
     "azure-native:network:NatGateway": "{rg}/providers/Microsoft.Network/natGateways/{natGatewayName}",
+    "azure-native:network:VirtualNetworkPeering":
+        "{rg}/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}"
+        "/virtualNetworkPeerings/{virtualNetworkPeeringName}",
     "azure-native:network:PrivateEndpoint":
         "{rg}/providers/Microsoft.Network/privateEndpoints/{privateEndpointName}",
     "azure-native:network:PrivateDnsZoneGroup":
@@ -179,7 +182,7 @@ def databricks_outputs(typ: str, name: str, inputs: dict[str, Any], seed: str) -
                                                f"{str(table).rsplit('.', 1)[-1]}_profile_metrics",
                     "dashboardId": stable_hex(seed, 32)})
         return str(table), out
-    if kind == "BudgetPolicy":  # issue 5: the id is the account-wide policy id (a UUID)
+    if kind == "BudgetPolicy":  # the id is the account-wide policy id (a UUID)
         ident = stable_uuid(seed)
         out["policyId"] = ident
         return ident, out
@@ -189,7 +192,20 @@ def databricks_outputs(typ: str, name: str, inputs: dict[str, Any], seed: str) -
         ident = stable_hex(seed, 16)
         out.update({"dataSourceId": stable_uuid(seed), "jdbcUrl": f"jdbc:databricks://warehouse/{ident}"})
         return ident, out
-    if kind in ("NotificationDestination", "AlertV2"):  # issue 6: both are identified by UUIDs
+    if kind == "MwsNetworkConnectivityConfig":  # the API's id is <account id>/<ncc id>
+        ncc = stable_uuid(seed)
+        out.update({"networkConnectivityConfigId": ncc, "accountId": ACCOUNT_ID,
+                    "egressConfig": {"defaultRules": {"azureServiceEndpointRule": {
+                        "targetRegion": inputs.get("region"), "targetServices": ["AZURE_BLOB_STORAGE"]}}}})
+        return f"{ACCOUNT_ID}/{ncc}", out
+    if kind == "MwsNccPrivateEndpointRule":  # created PENDING; the storage account's owner approves it
+        rule = stable_uuid(seed)
+        out.update({"ruleId": rule, "accountId": ACCOUNT_ID, "connectionState": "PENDING", "deactivated": False,
+                    "endpointName": f"databricks-{stable_uuid(seed + 'pe')}-pe-{stable_hex(seed, 8)}"})
+        return f"{inputs.get('networkConnectivityConfigId')}/{rule}", out
+    if kind == "MwsNccBinding":
+        return f"{inputs.get('workspaceId')}/{inputs.get('networkConnectivityConfigId')}", out
+    if kind in ("NotificationDestination", "AlertV2"):  # both are identified by UUIDs
         if kind == "NotificationDestination":
             kinds = {"email": "EMAIL", "microsoftTeams": "MICROSOFT_TEAMS", "slack": "SLACK",
                      "genericWebhook": "WEBHOOK", "pagerduty": "PAGERDUTY"}
@@ -198,13 +214,29 @@ def databricks_outputs(typ: str, name: str, inputs: dict[str, Any], seed: str) -
     return stable_hex(seed, 16), out
 
 
+# The Databricks-managed subscription where NCC private endpoints live (their ids end with the rule's endpoint name).
+DATABRICKS_NCC_SUBSCRIPTION = "55555555-5555-5555-5555-555555555555"
+
+
+def account_group_id(display_name: str) -> str:
+    """An account group's SCIM id: one group account-wide, so the same id in every stack."""
+    return stable_digits(f"account-group::{display_name}", 16)
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
     """Mock engine: realistic ids/outputs for new resources; invokes limited to safe, known ones."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # NCC private endpoint rules created so far: storage account id (lower) -> [(group id, endpoint name)].
+        # Reads of the storage account answer with their connections, approved (the documented approval
+        # step between a first deploy and the steady state has run).
+        self.ncc_rules: dict[str, list[tuple[str, str]]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         seed = f"{pulumi.get_stack()}::{args.typ}::{args.name}"  # distinct per stack, stable per run
         inputs = dict(args.inputs)
-        if args.typ == "pulumi:pulumi:StackReference":  # issue 4: the other stack's outputs, planned offline
+        if args.typ == "pulumi:pulumi:StackReference":  # the other stack's outputs, planned offline
             from infra.offline.stack_refs import stack_reference_state
             return stack_reference_state(str(inputs.get("name") or args.resource_id))
         if not args.custom:
@@ -216,6 +248,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return id_, {**inputs, **azure_outputs(args.typ, args.name, inputs, id_, seed)}
         if args.typ.startswith("databricks:"):
             id_, extra = databricks_outputs(args.typ, args.name, inputs, seed)
+            if args.typ.endswith(":MwsNccPrivateEndpointRule"):
+                self.ncc_rules.setdefault(str(inputs.get("resourceId", "")).lower(), []).append(
+                    (str(inputs.get("groupId")), extra["endpointName"]))
             return id_, {**inputs, **extra, "id": id_}
         return stable_hex(seed), inputs
 
@@ -223,6 +258,35 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if args.token in ("azure-native:authorization:getClientConfig",):
             return {"subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID,
                     "clientId": "44444444-4444-4444-4444-444444444444", "objectId": CLIENT_OBJECT_ID}, []
+        if args.token == "databricks:index/getGroup:getGroup":
+            # Account-level read by display name (scim/data_group.go): the group synced from Entra ID.
+            name = str(args.args.get("displayName"))
+            ident = account_group_id(name)
+            return {"id": ident, "displayName": name, "aclPrincipalId": f"groups/{name}",
+                    "externalId": stable_uuid(f"entra-group::{name}"), "recursive": True, "members": [],
+                    "users": [], "servicePrincipals": [], "childGroups": [], "groups": [], "roles": [],
+                    "instanceProfiles": []}, []
+        if args.token == "azure-native:storage:getStorageAccount":
+            return self._storage_account(dict(args.args)), []
         # Anything else would need a live cloud (and an invoke against a workspace this run creates
         # has no provider at preview). Fail loudly instead of inventing an answer.
         raise NotImplementedError(f"invoke {args.token} is not available offline; pass the value in config")
+
+    def _storage_account(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """GET of a storage account: what a read after the NCC rules sees (their connections, approved)."""
+        name, rg = str(inputs.get("accountName")), str(inputs.get("resourceGroupName"))
+        id_ = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}"
+        connections = []
+        for group, endpoint in self.ncc_rules.get(id_.lower(), []):
+            conn = f"{name}.{stable_uuid(endpoint)}"
+            connections.append({
+                "id": f"{id_}/privateEndpointConnections/{conn}", "name": conn,
+                "type": "Microsoft.Storage/storageAccounts/privateEndpointConnections",
+                "privateEndpoint": {"id": f"/subscriptions/{DATABRICKS_NCC_SUBSCRIPTION}/resourceGroups/"
+                                          f"databricks-ncc-{group}/providers/Microsoft.Network/privateEndpoints/"
+                                          f"{endpoint}"},
+                "privateLinkServiceConnectionState": {"status": "Approved", "description": "Databricks serverless",
+                                                      "actionRequired": "None"},
+                "provisioningState": "Succeeded"})
+        return {"id": id_, "name": name, "type": "Microsoft.Storage/storageAccounts",
+                "privateEndpointConnections": connections}

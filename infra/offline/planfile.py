@@ -1,4 +1,4 @@
-"""Reading a plan JSON file (DESIGN.md's format), for every tool that takes one: check, diff, diagram."""
+"""Reading a plan JSON file (README 'The plan JSON') for every tool that takes one: check, diff, diagram."""
 
 from __future__ import annotations
 

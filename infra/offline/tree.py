@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -23,7 +24,7 @@ KEY_SETTINGS: dict[str, list[str]] = {
     "azure-native:network:PublicIPAddress": ["publicIpAddressName", "sku.name"],
     "azure-native:databricks:Workspace": ["workspaceName", "sku.name", "publicNetworkAccess",
                                           "requiredNsgRules", "parameters.enableNoPublicIp.value"],
-    # issue 3: security landing
+    # security landing
     "azure-native:storage:StorageAccount": ["accountName", "sku.name", "publicNetworkAccess", "isHnsEnabled",
                                             "networkRuleSet.defaultAction"],
     "azure-native:storage:BlobContainer": ["containerName", "publicAccess"],
@@ -41,7 +42,7 @@ KEY_SETTINGS: dict[str, list[str]] = {
     "azure-native:operationalinsights:Workspace": ["workspaceName", "retentionInDays", "features.disableLocalAuth"],
     "azure-native:monitor:DiagnosticSetting": ["resourceUri", "logs[].categoryGroup"],
     "databricks:index/ipAccessList:IpAccessList": ["label", "listType", "ipAddresses"],
-    # issue 4: unity catalog and access
+    # unity catalog and access
     "databricks:index/metastoreAssignment:MetastoreAssignment": ["metastoreId", "workspaceId"],
     "databricks:index/catalog:Catalog": ["name", "isolationMode", "owner", "storageRoot"],
     "databricks:index/schema:Schema": ["catalogName", "name", "owner"],
@@ -50,14 +51,14 @@ KEY_SETTINGS: dict[str, list[str]] = {
                                        "grants[].principal"],
     "databricks:index/externalLocation:ExternalLocation": ["name", "url", "readOnly"],
     "databricks:index/mwsPermissionAssignment:MwsPermissionAssignment": ["workspaceId", "permissions"],
-    # issue 5: compute and cost
+    # compute and cost
     "databricks:index/clusterPolicy:ClusterPolicy": ["name", "maxClustersPerUser"],
     "databricks:index/instancePool:InstancePool": ["instancePoolName", "nodeTypeId",
                                                    "idleInstanceAutoterminationMinutes", "maxCapacity"],
     "databricks:index/sqlEndpoint:SqlEndpoint": ["name", "clusterSize", "autoStopMins", "enableServerlessCompute"],
     "databricks:index/budgetPolicy:BudgetPolicy": ["policyName"],
     "azure-native:consumption:Budget": ["budgetName", "amount", "timeGrain", "timePeriod.startDate"],
-    # issue 6: serving and monitoring
+    # serving and monitoring
     "databricks:index/modelServing:ModelServing": ["name", "config.servedEntities[].entityName",
                                                    "config.servedEntities[].workloadSize",
                                                    "aiGateway.inferenceTableConfig.schemaName"],
@@ -91,13 +92,18 @@ def _short(value: Any) -> str:
 
 
 def key_settings(resource: Resource) -> str:
-    paths = KEY_SETTINGS.get(resource.type)
+    return settings_summary(resource.type, resource.inputs)
+
+
+def settings_summary(typ: str, inputs: dict[str, Any]) -> str:
+    """The few inputs that say what a resource of this type is (`label=value` pairs)."""
+    paths = KEY_SETTINGS.get(typ)
     if paths is None:  # generic: the first few scalar inputs
-        paths = [k for k, v in resource.inputs.items()
+        paths = [k for k, v in inputs.items()
                  if k not in _SKIP and isinstance(v, (str, int, float, bool))][:3]
     shown = []
     for path in paths:
-        value = _get(resource.inputs, path)
+        value = _get(inputs, path)
         if value is not None:
             label = path.replace("[]", "").removesuffix(".value").removesuffix(".id")
             shown.append(f"{label}={_short(value)}")
@@ -110,18 +116,25 @@ def render_tree(plan: Plan) -> Tree:
     for res in plan.resources:  # registration order: parents come before their children
         parent = nodes.get(res.parent, root)
         flags = (" [red]protect[/]" if res.protect else "") + (" [yellow]retain[/]" if res.retainOnDelete else "")
+        # Names and settings are text, not markup: an alert named '[dev] ml-model' keeps its '[dev]'.
         if res.custom:
-            label = f"[green]{res.type}[/] [bold]{res.name}[/]{flags}  [dim]{key_settings(res)}[/]"
+            label = f"[green]{res.type}[/] [bold]{escape(res.name)}[/]{flags}  [dim]{escape(key_settings(res))}[/]"
         else:
-            label = f"[magenta]{res.type}[/] [bold]{res.name}[/]"
+            label = f"[magenta]{res.type}[/] [bold]{escape(res.name)}[/]"
         nodes[res.urn] = parent.add(label)
     return root
 
 
+def counts_line(plan: Plan) -> str:
+    """'dev: 130 resources (21 components)': resources are what the engine creates (providers and stack
+    references included), components only group them; `check` counts the same way."""
+    custom = sum(1 for r in plan.resources if r.custom)
+    return f"{plan.stack}: {custom} resources ({len(plan.resources) - custom} components)"
+
+
 def summary_table(plan: Plan) -> Table:
     counts = Counter(r.type for r in plan.resources if r.custom)
-    table = Table(title=f"{plan.stack}: {sum(counts.values())} resources "
-                        f"({sum(1 for r in plan.resources if not r.custom)} components)")
+    table = Table(title=counts_line(plan))
     table.add_column("type")
     table.add_column("count", justify="right")
     for typ, n in sorted(counts.items()):

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
+from rich.padding import Padding
 
 from infra.offline.planfile import PlanFileError, load_plan
 from infra.policy.enforcement import PolicyConfigError, load_config
@@ -37,18 +38,20 @@ def print_report(report: Report, console: Console) -> None:
         rows = [v for v in report.verdicts if v.severity == severity]
         if not rows:
             continue
-        table = Table(title=f"[{_COLOR[severity]}]{severity}[/] ({len(rows)})", title_justify="left",
-                      show_lines=False, expand=False)
-        for col in ("enforcement", "rule", "resource", "reason"):
-            table.add_column(col, overflow="fold")
+        # One block per verdict (not a table): rule names are long and must not wrap mid-word at 80 columns.
+        console.print(f"[{_COLOR[severity]}]{severity}[/] ({len(rows)})")
         for v in rows:
-            level = "[bold red]mandatory[/]" if v.enforcement == "mandatory" else "[yellow]advisory[/]"
-            table.add_row(level, v.rule, v.resource, v.message)
-        console.print(table)
+            level = "[bold red]mandatory[/]" if v.enforcement == "mandatory" else "[yellow]advisory[/] "
+            console.print(f"  {level}  [bold]{escape(v.rule)}[/]  {escape(v.resource)}")
+            console.print(Padding(escape(v.message), (0, 0, 0, 13)))
+    console.print(verdict_line(report))
+
+
+def verdict_line(report: Report) -> str:
     verdict = "[bold red]FAIL[/]" if report.mandatory else "[bold green]PASS[/]"
-    console.print(f"policy {verdict}: stack {report.stack}, {len(report.rules)} rules over {report.resources} "
-                  f"resources: {len(report.mandatory)} mandatory, {len(report.advisory)} advisory violation(s) "
-                  f"[dim](enforcement: {report.config.source})[/]")
+    return (f"policy {verdict}: stack {report.stack}, {len(report.rules)} rules over {report.resources} "
+            f"resources: {len(report.mandatory)} mandatory, {len(report.advisory)} advisory violation(s) "
+            f"[dim](enforcement: {escape(str(report.config.source))})[/]")
 
 
 def list_rules(stack: str, config_file: Path | None) -> str:

@@ -1,4 +1,4 @@
-"""The offline check: every resource and stack rule over a plan JSON (DESIGN.md format), no engine needed."""
+"""The offline check: every resource and stack rule over a plan JSON (README 'The plan JSON'), no engine needed."""
 
 from __future__ import annotations
 
@@ -91,6 +91,8 @@ def check_plan(doc: Mapping[str, Any], stack: str | None = None, config: PolicyC
     """Run every rule over a plan JSON. `stack` defaults to the plan's; `config` to config/<stack>.json."""
     stack = stack or str(doc.get("stack") or "")
     config = config or load_config(stack)
-    views = [view_from_plan(r) for r in doc.get("resources") or []]
-    return Report(stack, config, len(views), RULES,
+    resources = doc.get("resources") or []
+    views = [view_from_plan(r) for r in resources]
+    custom = sum(1 for r in resources if r.get("custom", True))  # components are not counted, as in `plan`
+    return Report(stack, config, custom, RULES,
                   run_rules(views, config, first_deploy=doc.get("firstDeploy") is True))

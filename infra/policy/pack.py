@@ -59,7 +59,8 @@ def view_from_args(args: ResourceValidationArgs) -> ResourceView:
         type=args.resource_type, name=args.name, urn=args.urn, props=plain(args.props),
         protect=bool(args.opts.protect) if args.opts else False,
         provider=args.provider.urn if args.provider else None,
-        parent=args.opts.parent if args.opts else None)
+        parent=args.opts.parent if args.opts else None,
+        retain_on_delete=None)  # PolicyResourceOptions carries no retainOnDelete: unknown, not false
 
 
 def view_from_policy_resource(res: PolicyResource) -> ResourceView:
@@ -71,7 +72,8 @@ def view_from_policy_resource(res: PolicyResource) -> ResourceView:
         provider=res.provider.urn if res.provider else None,
         parent=res.parent.urn if res.parent else None,
         dependencies=tuple(d.urn for d in res.dependencies),
-        id=ident if isinstance(ident, str) and not is_unknown(ident) else None)
+        id=ident if isinstance(ident, str) and not is_unknown(ident) else None,
+        retain_on_delete=None)  # PolicyResourceOptions carries no retainOnDelete: unknown, not false
 
 
 @functools.cache

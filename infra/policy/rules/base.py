@@ -96,7 +96,7 @@ class ResourceView:
     parent: str | None = None
     dependencies: tuple[str, ...] = ()
     id: str | None = None  # known in plan JSONs; not in CrossGuard's view during preview
-    retain_on_delete: bool = False
+    retain_on_delete: bool | None = False  # None: the adapter cannot see it (CrossGuard's options lack it)
 
     @property
     def stack(self) -> str:

@@ -109,7 +109,7 @@ _DEFAULT_PROVIDER = re.compile(r"::pulumi:providers:[\w-]+::default(_[\w]+)?(::|
 
 @resource_rule("databricks-explicit-provider", "high", "Every Databricks resource names its provider explicitly "
                "(account or this stack's workspace); the default provider is never used.",
-               applies=lambda t: t.startswith("databricks:"), source="Platform convention (DESIGN.md providers)")
+               applies=lambda t: t.startswith("databricks:"), source="README 'Layout' (explicit providers)")
 def explicit_provider(res: ResourceView, _: Mapping[str, Any]) -> Result:
     if res.provider and _DEFAULT_PROVIDER.search(res.provider):
         yield f"uses the default provider {res.provider.rpartition('::')[2]!r}; pass an explicit provider"
@@ -125,7 +125,7 @@ STATEFUL = (T.RESOURCE_GROUP, T.WORKSPACE, T.STORAGE_ACCOUNT, T.BLOB_CONTAINER, 
 
 @resource_rule("prod-stateful-resources-protected", "critical", "In protected stacks (prod), stateful resources "
                "(data, keys, workspaces, catalogs) have protect set.", list(STATEFUL),
-               source="DESIGN.md protection", config_schema={"protectedStacks": {"type": "array",
+               source="README 'Security landing'", config_schema={"protectedStacks": {"type": "array",
                                                                                  "items": {"type": "string"}}},
                defaults={"protectedStacks": ["prod"]})
 def prod_protected(res: ResourceView, settings: Mapping[str, Any]) -> Result:

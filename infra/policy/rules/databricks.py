@@ -95,17 +95,16 @@ def catalog_isolated(res: ResourceView, _: Mapping[str, Any]) -> Result:
         yield f"isolationMode is {shown(value)}; must be 'ISOLATED' so only bound workspaces see the catalog"
 
 
-@resource_rule("uc-owners-are-groups", "medium", "Catalogs and schemas are owned by a group (or a service "
-               "principal), never by whoever ran the deployment.", [T.CATALOG, T.SCHEMA],
-               source="UC best practice")
+@resource_rule("uc-owners-are-groups", "medium", "Catalogs and schemas are never owned by a person: an explicit "
+               "owner is a group or a service principal; unset, the deploying service principal keeps ownership "
+               "(see uc-deployer-keeps-ownership).", [T.CATALOG, T.SCHEMA],
+               source="UC best practice; Databricks docs: Manage Unity Catalog object ownership")
 def owners_groups(res: ResourceView, _: Mapping[str, Any]) -> Result:
     owner = res.get("owner")
     if is_unknown(owner):
         yield unknown("owner")
-    elif not owner:
-        yield "owner is missing; the deploying identity would own it; set a group"
     elif _is_user(owner):
-        yield f"owner {owner!r} is a user; must be a group"
+        yield f"owner {owner!r} is a user; must be a group or a service principal"
 
 
 # --- Model serving --------------------------------------------------------------------------------

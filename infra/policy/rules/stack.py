@@ -36,6 +36,20 @@ def refers(src: ResourceView, value: Any, target: ResourceView, prefix: bool = F
         target.urn in by_urn[d].dependencies for d in src.dependencies if d in by_urn)
 
 
+def closure(view: ResourceView, by_urn: Mapping[str, ResourceView]) -> set[str]:
+    """Every URN `view` waits for, directly or through its dependencies (what exists before it is created)."""
+    seen: set[str] = set()
+    todo = list(view.dependencies)
+    while todo:
+        urn = todo.pop()
+        if urn not in seen:
+            seen.add(urn)
+            dep = by_urn.get(urn)
+            if dep is not None:
+                todo.extend(dep.dependencies)
+    return seen
+
+
 def label(view: ResourceView) -> str:
     return f"{view.type.split(':')[-1]} {view.name}"
 
@@ -212,7 +226,7 @@ def subnets_delegated(views: Views, _: Mapping[str, Any]) -> Result:
 
 
 @stack_rule("prod-resource-group-locked", "high", "In protected stacks (prod), each resource group has a "
-            "CanNotDelete (or ReadOnly) management lock.", source="DESIGN.md protection",
+            "CanNotDelete (or ReadOnly) management lock.", source="README 'Security landing'",
             config_schema={"protectedStacks": {"type": "array", "items": {"type": "string"}}},
             defaults={"protectedStacks": ["prod"]})
 def resource_group_locked(views: Views, settings: Mapping[str, Any]) -> Result:
@@ -261,7 +275,7 @@ def _securable_key(view: ResourceView) -> tuple[str, str] | None:
 
 
 @stack_rule("uc-grants-single-owner", "high", "Each securable is governed by exactly one authoritative Grants "
-            "resource and never also by per-principal Grant resources.", source="DESIGN.md pitfalls (Grants vs Grant)")
+            "resource and never also by per-principal Grant resources.", source="TF provider grants.md")
 def grants_single(views: Views, _: Mapping[str, Any]) -> Result:
     seen: dict[tuple[str, str], list[ResourceView]] = {}
     for g in of_type(views, T.GRANTS, T.GRANT):
@@ -297,7 +311,7 @@ def _ancestors_deps(view: ResourceView, by_urn: Mapping[str, ResourceView], seen
 
 
 @stack_rule("uc-objects-after-metastore-assignment", "high", "Workspace-level Unity Catalog objects depend on the "
-            "metastore assignment (no 'No metastore assigned' races).", source="DESIGN.md pitfalls")
+            "metastore assignment (no 'No metastore assigned' races).", source="TF provider metastore_assignment.md")
 def after_assignment(views: Views, _: Mapping[str, Any]) -> Result:
     assignments = {a.urn for a in of_type(views, T.METASTORE_ASSIGNMENT)}
     if not assignments:

@@ -18,6 +18,11 @@ DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 LOG_ANALYTICS = "azure-native:operationalinsights:Workspace"
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 RG_LOCK = "azure-native:authorization:ManagementLockAtResourceGroupLevel"
+SECRET = "azure-native:keyvault:Secret"  # pragma: allowlist secret (a type token)
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+VNET_PEERING = "azure-native:network:VirtualNetworkPeering"
+VNET_LINK = "azure-native:privatedns:VirtualNetworkLink"
+DATABRICKS_PROVIDER = "pulumi:providers:databricks"
 
 GRANTS = "databricks:index/grants:Grants"
 GRANT = "databricks:index/grant:Grant"
@@ -37,3 +42,15 @@ REGISTERED_MODEL = "databricks:index/registeredModel:RegisteredModel"
 
 IP_ACCESS_LIST = "databricks:index/ipAccessList:IpAccessList"
 WORKSPACE_CONF = "databricks:index/workspaceConf:WorkspaceConf"
+# Deploy readiness (unity_catalog): identity, serverless network, run-as identities, account-wide objects.
+GROUP = "databricks:index/group:Group"
+GROUP_MEMBER = "databricks:index/groupMember:GroupMember"
+SERVICE_PRINCIPAL = "databricks:index/servicePrincipal:ServicePrincipal"
+SYSTEM_SCHEMA = "databricks:index/systemSchema:SystemSchema"
+NCC = "databricks:index/mwsNetworkConnectivityConfig:MwsNetworkConnectivityConfig"
+NCC_RULE = "databricks:index/mwsNccPrivateEndpointRule:MwsNccPrivateEndpointRule"
+NCC_BINDING = "databricks:index/mwsNccBinding:MwsNccBinding"
+ALERT_V2 = "databricks:index/alertV2:AlertV2"
+JOB = "databricks:index/job:Job"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+SECRET_SCOPE = "databricks:index/secretScope:SecretScope"  # pragma: allowlist secret (a type token)
