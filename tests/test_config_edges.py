@@ -116,12 +116,16 @@ REFUSED: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("application-id", "dev", [("identity.cicdServicePrincipal.applicationId", "databricks-cicd")],
      ["dev: identity.cicdServicePrincipal.applicationId: 'databricks-cicd' is not allowed (string should match "
       "pattern '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')"]),
-    ("account-groups-none", "dev", [("identity.accountGroups", {"manage": False})],
-     ["dev: identity.accountGroups.manage: false set exactly one of accountGroups.manage: true, "
-      "accountGroups.fromStack or accountGroups.ids; got none"]),
     ("account-groups-two", "dev", [("identity.accountGroups", {"manage": True, "fromStack": "test"})],
-     ["dev: identity.accountGroups.manage: true set exactly one of accountGroups.manage: true, "
-      "accountGroups.fromStack or accountGroups.ids; got ['manage', 'fromStack']"]),
+     ["dev: identity.accountGroups.manage: true set exactly one of accountGroups.lookup: true, "
+      "accountGroups.manage: true, accountGroups.fromStack or accountGroups.ids; got ['manage', 'fromStack']"]),
+    ("account-groups-lookup-and-ids", "test",
+     [("identity.accountGroups", {"lookup": True, "ids": ACCOUNT_GROUP_IDS})],
+     ["test: identity.accountGroups.manage: false set exactly one of accountGroups.lookup: true, "
+      "accountGroups.manage: true, accountGroups.fromStack or accountGroups.ids; got ['lookup', 'ids']"]),
+    ("account-group-ids-empty", "test", [("identity.accountGroups", {"ids": {}})],
+     ["test: identity.accountGroups.ids: [] lacks dataScientists, mlEngineers, devopsEngineers, modelConsumers, "
+      "admins"]),
     ("account-group-id-not-digits", "test",
      [("identity.accountGroups", {"ids": {**ACCOUNT_GROUP_IDS, "admins": "a5"}})],
      ["test: identity.accountGroups.ids.admins: 'a5' is not an account group id (digits)"]),
@@ -199,6 +203,9 @@ ACCEPTED: list[tuple[str, str, list[tuple[str, Any]]]] = [
     ("egress-public", "dev", [("deploy.runner.egressCidrs", ["172.32.0.1/32", "100.128.0.0/16", "11.0.0.0/8"])]),
     ("hub-vnet-for-a-public-front-end", "dev", [("deploy.runner.hubVnetId", HUB)]),
     ("account-group-ids", "test", [("identity.accountGroups", {"ids": ACCOUNT_GROUP_IDS})]),
+    # no source given (or only false ones): the groups are looked up by name
+    ("account-groups-manage-false", "dev", [("identity.accountGroups", {"manage": False})]),
+    ("account-groups-lookup", "dev", [("identity.accountGroups", {"lookup": True})]),
     ("extra-role", "dev", [("identity.extraRoles", {"auditors": "mlops auditors"})]),
 ]
 
@@ -257,15 +264,31 @@ def test_default_names_per_environment(stack: str, rg: str, managed: str, worksp
     ("naming.resourceGroup", "mlops-prod-rg",
      "test: naming.resourceGroup: 'mlops-prod-rg' is also stack prod's resource group; each environment needs its "
      "own"),
-    ("naming.storageAccount", "mlopsshared", None),
-    ("naming.keyVault", "mlops-shared-kv", None),
+    ("naming.storageAccount", "mlopsshared",
+     "test: naming.storageAccount: 'mlopsshared' is also stack prod's storageAccount; a storage account name is "
+     "globally unique in Azure"),
+    ("naming.dbfsStorageAccount", "mlopsshareddbfs",
+     "test: naming.dbfsStorageAccount: 'mlopsshareddbfs' is also stack prod's dbfsStorageAccount; a storage "
+     "account name is globally unique in Azure"),
+    ("naming.keyVault", "mlops-shared-kv",
+     "test: naming.keyVault: 'mlops-shared-kv' is also stack prod's keyVault; a key vault name is globally unique "
+     "in Azure"),
 ])
-def test_names_shared_with_another_stack(key: str, value: str, line: str | None) -> None:
+def test_names_shared_with_another_stack(key: str, value: str, line: str) -> None:
     others = {"prod": with_changes("prod", [(key, value)])}
-    got = problems("test", [(key, value)], others)
-    name = key.split(".")[1]
-    assert got == [line or f"test: naming.{name}: {value!r} is also used by stack prod; the name is globally "
-                   "unique in Azure"]
+    assert problems("test", [(key, value)], others) == [line]
+
+
+def test_a_lake_name_that_is_another_stacks_dbfs_root_is_shared_too() -> None:
+    """The lake and the DBFS root share one namespace: a clash across the two keys counts, both ways."""
+    others = {"prod": with_changes("prod", [("naming.dbfsStorageAccount", "mlopsshared")])}
+    assert problems("test", [("naming.storageAccount", "mlopsshared")], others) == [
+        "test: naming.storageAccount: 'mlopsshared' is also stack prod's dbfsStorageAccount; a storage account name "
+        "is globally unique in Azure"]
+    others = {"prod": with_changes("prod", [("naming.storageAccount", "mlopsshared")])}
+    assert problems("test", [("naming.dbfsStorageAccount", "mlopsshared")], others) == [
+        "test: naming.dbfsStorageAccount: 'mlopsshared' is also stack prod's storageAccount; a storage account name "
+        "is globally unique in Azure"]
 
 
 def test_a_sibling_that_does_not_validate_is_left_to_its_own_plan() -> None:
@@ -399,10 +422,16 @@ def test_the_runner_names_its_hub() -> None:
     assert (DeployRunnerConfig().hub_resource_group, DeployRunnerConfig().hub_vnet_name) == (None, None)
 
 
-def test_account_group_ids_are_digits() -> None:
-    assert AccountGroupsConfig(ids={"admins": "123"}).ids == {"admins": "123"}
+def test_account_group_sources() -> None:
+    """Ids are one source; no source (or an empty mapping, a false flag) means look the groups up by name."""
+    only_ids = AccountGroupsConfig(ids={"admins": "123"})
+    assert (only_ids.ids, only_ids.lookup) == ({"admins": "123"}, False)
+    for given in ({}, {"ids": {}}, {"manage": False}, {"fromStack": None}):
+        groups = AccountGroupsConfig.model_validate(given)
+        assert (groups.lookup, groups.manage, groups.from_stack) == (True, False, None), given
+    assert AccountGroupsConfig.model_validate({"from_stack": "prod"}).lookup is False
     with pytest.raises(ValidationError):
-        AccountGroupsConfig(ids={})  # an empty mapping is no source
+        AccountGroupsConfig(ids={"admins": "a1"})
 
 
 # --- the error lines --------------------------------------------------------------------------------
@@ -473,15 +502,18 @@ def test_a_whole_model_problem_without_a_path() -> None:
 
 def test_identity_naming_and_deploy_defaults() -> None:
     """What a stack gets for the keys it leaves out: the seed's group names and names, one deploy (not first)."""
-    minimal = with_changes("dev", [("identity", {"cicdServicePrincipal": {
-        "applicationId": "5a1c2e3d-4b5f-4a6b-8c7d-9e0f1a2b3c4d"}}), ("naming", DELETE)])
+    minimal = with_changes("dev", [("identity", {
+        "cicdServicePrincipal": {"applicationId": "5a1c2e3d-4b5f-4a6b-8c7d-9e0f1a2b3c4d"},
+        "deployer": {"applicationId": "1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a"}}), ("naming", DELETE)])
     config = validate("dev", minimal, {})
     assert config.identity.group_names() == {
         "dataScientists": "mlops-data-scientists", "mlEngineers": "mlops-ml-engineers",
         "devopsEngineers": "mlops-devops-engineers", "modelConsumers": "mlops-model-consumers",
         "admins": "mlops-platform-admins"}
     assert config.identity.cicd_service_principal.display_name == "databricks-cicd"
-    assert (config.identity.account_groups.manage, config.identity.extra_roles) == (True, {})
+    groups = config.identity.account_groups
+    assert (groups.lookup, groups.manage, groups.from_stack, groups.ids, config.identity.extra_roles) == (
+        True, False, None, None, {})
     assert config.naming.prefix == "mlops" and config.tags.project == "mlops-platform"
     assert (config.network.host_subnet_name, config.network.container_subnet_name,
             config.network.private_endpoint_subnet_name, config.network.egress) == (

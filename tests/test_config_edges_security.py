@@ -60,11 +60,21 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("key-size-1024", "prod", [("encryption.keySize", 1024)],
      ["prod: encryption.keySize: 1024 is not allowed; allowed: 2048, 3072 or 4096"]),
     ("key-size-4096", "prod", [("encryption.keySize", 4096)], []),
-    # CMK needs the AzureDatabricks app's object id, DBFS root CMK needs CMK
-    ("cmk-on-without-object-id", "test", [("encryption.customerManagedKeys", True)],
-     ["test: encryption.databricksServiceObjectId: null is required with customerManagedKeys true (the "
-      "AzureDatabricks app's object id in your tenant: az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d "
-      "--query id)"]),
+    # every stack's secret scope needs the AzureDatabricks app's object id, CMK or not; DBFS root CMK needs CMK
+    ("object-id-missing", "test", [("encryption.databricksServiceObjectId", DELETE)],
+     ["test: encryption.databricksServiceObjectId: null is required: the Key Vault-backed secret scope (and "
+      "customerManagedKeys) needs the AzureDatabricks app's object id in your tenant: az ad sp show --id "
+      "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv"]),
+    # CMK needs a purge-protected vault, and an HSM key a premium one
+    ("cmk-on-in-a-disposable-vault", "test", [("encryption.customerManagedKeys", True)],
+     ["test: keyVault.purgeProtection: false is not allowed with encryption.customerManagedKeys true (Azure "
+      "Databricks CMK needs purge protection on the key's vault); allowed: true",
+      "test: keyVault.sku: 'standard' cannot hold encryption.keyType 'RSA-HSM' keys; allowed: 'premium' (or "
+      "keyType 'RSA')"]),
+    ("cmk-on-purge-protected-premium-vault", "test",
+     [("encryption.customerManagedKeys", True), ("keyVault.purgeProtection", True), ("keyVault.sku", "premium")],
+     []),
+    ("cmk-off-without-purge-protection", "test", [("keyVault.purgeProtection", False)], []),
     ("dbfs-prepare-without-cmk", "test", [("encryption.dbfsRoot", "prepare")],
      ["test: encryption.dbfsRoot: 'prepare' needs customerManagedKeys true; allowed with CMK off: 'off'"]),
     ("object-id-pattern", "prod", [("encryption.databricksServiceObjectId", OBJECT_ID.upper())],

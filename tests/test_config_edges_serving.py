@@ -18,9 +18,12 @@ EP, EP2 = "serving.endpoints.0", "serving.endpoints.1"
 ENTITY = {"name": "e", "entityName": "ml_dev_catalog.models.mlops_churn", "entityVersion": 1}
 
 
-def problems(stack: str, changes: list[tuple[str, Any]]) -> list[str]:
+WEBHOOK = "mlops-platform:alertWebhookUrl"
+
+
+def problems(stack: str, changes: list[tuple[str, Any]], secret_keys: set[str] | None = None) -> list[str]:
     try:
-        validate(stack, with_changes(stack, changes), siblings(stack))
+        validate(stack, with_changes(stack, changes), siblings(stack), secret_keys=secret_keys)
     except ConfigError as exc:
         return exc.problems
     return []
@@ -137,12 +140,17 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("no-alert-emails", "dev", [("serving.notifications.emails", [])],
      ["dev: serving.notifications.emails: [] is not allowed (List should have at least 1 item after validation, "
       "not 0)"]),
-    # webhooks: a type and its secret URL go together
+    # webhooks: a type and its secret URL go together (the URL as the real engine hands a decrypted secret over)
     ("webhook-https", "dev", [("serving.notifications.webhook", "genericWebhook"),
-                              ("__raw__", ("mlops-platform:alertWebhookUrl", "https://hooks.example.com/x"))], []),
+                              ("__raw__", (WEBHOOK, "https://hooks.example.com/x"))], []),
     ("webhook-uppercase-scheme", "dev", [("serving.notifications.webhook", "slack"),
-                                         ("__raw__", ("mlops-platform:alertWebhookUrl", "HTTPS://hooks.example.com"))],
+                                         ("__raw__", (WEBHOOK, "HTTPS://hooks.example.com"))],
      ["dev: alertWebhookUrl: '[secret]' is not an https:// URL (value not shown: it is a secret)"]),
+    ("webhook-offline-mask", "dev", [("serving.notifications.webhook", "slack"), ("__raw__", (WEBHOOK, "[secret]"))],
+     []),
+    ("webhook-url-without-a-webhook", "dev", [("__raw__", (WEBHOOK, "https://hooks.example.com/x"))],
+     ["dev: alertWebhookUrl: '[secret]' is set but serving.notifications.webhook is not; allowed: "
+      "'microsoftTeams', 'slack' or 'genericWebhook' there"]),
     ("metric-without-definition", "dev", [(f"{EP}.monitor.customMetrics.0.definition", "")],
      ["dev: serving.endpoints[0].monitor.customMetrics[0].definition: '' is not allowed (string should have at least "
       "1 character)"]),
@@ -157,6 +165,14 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("unregistered-endpoint-schema-not-required", "dev", [(f"{EP2}.inferenceTable.schema", "elsewhere")], []),
     ("disabled-inference-table-not-required", "dev", [(f"{EP}.inferenceTable", {
         "enabled": False, "catalog": "ml_dev_catalog", "schema": "nowhere"})], []),
+    ("retrained-model-schema-required", "dev", [(f"{EP}.entities.1.entityName", "ml_dev_catalog.staging.mlops_churn")],
+     ["dev: serving.endpoints[0].entities[1].entityName: 'ml_dev_catalog.staging' is not a schema the Unity Catalog "
+      "config declares; add 'staging' to the schemas of catalog 'ml_dev_catalog' (unityCatalog.catalogs)"]),
+    ("model-schema-free-without-retraining", "dev",
+     [(f"{EP}.entities.1.entityName", "ml_dev_catalog.staging.mlops_churn"), ("serving.retraining.enabled", False)],
+     []),
+    ("unmonitored-model-schema-free", "dev", [(f"{EP2}.entities.0.entityName", "ml_dev_catalog.staging.mlops_churn")],
+     []),
     ("registered-endpoint-schema-required", "dev", [(f"{EP2}.modelRegistered", True),
                                                     (f"{EP2}.inferenceTable.schema", "elsewhere")],
      ["dev: serving.endpoints[1].inferenceTable: 'ml_dev_catalog.elsewhere' is not a schema the Unity Catalog config "
@@ -166,7 +182,15 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
 
 @pytest.mark.parametrize(("stack", "changes", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_serving_edges(stack: str, changes: list[tuple[str, Any]], expected: list[str]) -> None:
-    assert problems(stack, changes) == expected
+    assert problems(stack, changes, secret_keys={WEBHOOK}) == expected
+
+
+def test_a_webhook_url_in_plain_text_is_refused_without_showing_it() -> None:
+    """Not marked secret by the engine, not `secure:` in the file: refused, and the URL never printed."""
+    got = problems("dev", [("serving.notifications.webhook", "slack"),
+                           ("__raw__", (WEBHOOK, "https://hooks.example.com/x"))])
+    assert got == ["dev: alertWebhookUrl: is in plain text in the stack file (value not shown); a secret must be "
+                   "encrypted: set it with: pulumi config set --secret alertWebhookUrl <value>"]
 
 
 @pytest.mark.parametrize(("cron", "quartz"), [
@@ -192,7 +216,31 @@ def test_derived_serving_values() -> None:
     assert serving.resolved_scale_to_zero(first.entities[0].model_copy(update={"scale_to_zero": False})) is False
     assert serving.required_schemas() == [
         ("serving.endpoints[0].inferenceTable", "ml_dev_catalog.model_inference_logs"),
+        ("serving.endpoints[0].monitor.outputSchema", "ml_dev_catalog.monitoring"),
+        ("serving.endpoints[0].entities[0].entityName", "ml_dev_catalog.models"),
+        ("serving.endpoints[0].entities[1].entityName", "ml_dev_catalog.models")]
+    assert serving.run_as_grants() == {
+        "ml_dev_catalog.model_inference_logs": ("SELECT", "USE_SCHEMA"),
+        "ml_dev_catalog.models": ("CREATE_MODEL", "EXECUTE", "USE_SCHEMA"),
+        "ml_dev_catalog.monitoring": ("SELECT", "USE_SCHEMA")}
+
+
+def test_without_retraining_the_run_as_principal_only_reads() -> None:
+    """No retrain job: nothing registers models, so the entities' schemas are neither required nor granted;
+    a baseline table's schema is read like the monitored table's."""
+    raw = with_changes("dev", [("serving.retraining.enabled", False),
+                               (f"{EP}.monitor.baselineTable", "ml_dev_catalog.features.baseline")])
+    serving = validate("dev", raw, {}).serving
+    assert serving is not None
+    assert serving.required_schemas() == [
+        ("serving.endpoints[0].inferenceTable", "ml_dev_catalog.model_inference_logs"),
         ("serving.endpoints[0].monitor.outputSchema", "ml_dev_catalog.monitoring")]
+    assert serving.run_as_grants() == {
+        "ml_dev_catalog.features": ("SELECT", "USE_SCHEMA"),
+        "ml_dev_catalog.model_inference_logs": ("SELECT", "USE_SCHEMA"),
+        "ml_dev_catalog.monitoring": ("SELECT", "USE_SCHEMA")}
+    no_job = validate("dev", with_changes("dev", [("serving.retraining", DELETE)]), {}).serving
+    assert no_job is not None and "ml_dev_catalog.models" not in no_job.run_as_grants()
 
 
 def test_monitor_and_metric_values() -> None:
@@ -237,4 +285,6 @@ def test_schemas_are_required_by_every_deployable_endpoint_in_any_order() -> Non
     serving = validate("dev", raw, {}).serving
     assert serving is not None and serving.required_schemas() == [
         ("serving.endpoints[1].inferenceTable", "ml_dev_catalog.model_inference_logs"),
-        ("serving.endpoints[1].monitor.outputSchema", "ml_dev_catalog.monitoring")]
+        ("serving.endpoints[1].monitor.outputSchema", "ml_dev_catalog.monitoring"),
+        ("serving.endpoints[1].entities[0].entityName", "ml_dev_catalog.models"),
+        ("serving.endpoints[1].entities[1].entityName", "ml_dev_catalog.models")]

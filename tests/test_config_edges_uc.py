@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError, validate
-from infra.config.unity_catalog import CatalogConfig, admin_principals, principal_name, referenced_stacks
+from infra.config.unity_catalog import (
+    OWNER_REFUSED,
+    CatalogConfig,
+    admin_principals,
+    principal_name,
+    referenced_stacks,
+)
 from tests.support import DELETE, siblings, stack_raw, with_changes
 
 UC = "unityCatalog"
@@ -21,6 +27,10 @@ PROD_SCHEMAS = ["raw", "feature_store", "models", "serving", "model_inference_lo
 REGISTRY_SCHEMAS = "dev_models, candidate_models, production_models, archived_models"
 ROLES = "dataScientists, mlEngineers, devopsEngineers, modelConsumers"
 UUID = "6f1e2d3c-4b5a-4c6d-8e7f-0a1b2c3d4e5f"
+UNREACHABLE = ("is another stack's workspace, which cannot reach this catalog's managed storage on stack prod's lake "
+               "({posture}; the private endpoints, DNS records and serverless NCC rules to it exist in stack prod "
+               "only); bind the catalog to its own stack and give the other environment its own catalog on its own "
+               "lake")
 
 
 def problems(stack: str, changes: list[tuple[str, Any]], others: dict[str, Any] | None = None) -> list[str]:
@@ -87,9 +97,13 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("admin-group-is-a-user", "prod", [(f"{UC}.adminGroups", ["ok-group", "root@example.com"])],
      ["prod: unityCatalog.adminGroups: ['ok-group', 'root@example.com'] 'root@example.com' looks like a user e-mail; "
       "grant to an account group (or the CI/CD service principal), never to a person"]),
+    # the deployer keeps ownership: an owner key is refused whoever it names
     ("owner-is-a-user", "prod", [(f"{UC}.catalogs.1.owner", "jane@example.com")],
-     ["prod: unityCatalog.catalogs[1].owner: 'jane@example.com' looks like a user e-mail; catalogs are owned by "
-      "groups (a role key, 'admins' or a group name), never by a person"]),
+     [f"prod: unityCatalog.catalogs[1].owner: 'jane@example.com' {OWNER_REFUSED}"]),
+    ("owner-is-the-admins-group", "prod", [(f"{UC}.catalogs.0.owner", "admins")],
+     [f"prod: unityCatalog.catalogs[0].owner: 'admins' {OWNER_REFUSED}"]),
+    ("owner-is-null", "prod", [(f"{UC}.catalogs.0.owner", None)],
+     [f"prod: unityCatalog.catalogs[0].owner: null {OWNER_REFUSED}"]),
     # names and references inside the stack
     ("catalog-declared-twice", "prod", [(f"{UC}.catalogs.1.name", "ml_prod_catalog")],
      ["prod: unityCatalog.catalogs[0].name: 'ml_prod_catalog' is declared more than once in this stack",
@@ -165,13 +179,35 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("account-groups-from-itself", "prod", [("identity.accountGroups", {"fromStack": "prod"})],
      ["prod: identity.accountGroups.fromStack: 'prod' names this stack; use accountGroups.manage: true here "
       "instead"]),
-    ("stack-references-missing", "prod", [(f"{UC}.stackReferences", DELETE)],
-     ["prod: unityCatalog.catalogs[1].bindings[0].stack: 'dev' is another stack's workspace: set "
-      "unityCatalog.stackReferences.organization so its workspaceNumericId output can be read",
-      "prod: unityCatalog.catalogs[1].bindings[1].stack: 'test' is another stack's workspace: set "
-      "unityCatalog.stackReferences.organization so its workspaceNumericId output can be read",
-      "prod: identity.accountGroups.fromStack: 'dev' needs unityCatalog.stackReferences.organization to read that "
+    ("stack-references-unused", "prod", [(f"{UC}.stackReferences", DELETE)], []),
+    ("account-groups-from-stack-without-references", "prod", [("identity.accountGroups", {"fromStack": "dev"}),
+                                                              (f"{UC}.stackReferences", DELETE)],
+     ["prod: identity.accountGroups.fromStack: 'dev' needs unityCatalog.stackReferences.organization to read that "
       "stack's accountGroupIds"]),
+    # a catalog is bound to its own stack's workspace only: no other workspace reaches its lake
+    ("binding-to-its-own-stack", "prod", [(f"{UC}.catalogs.1.bindings", ["prod"])], []),
+    ("binding-to-another-stack", "prod", [(f"{UC}.catalogs.1.bindings", ["prod", {"stack": "dev", "readOnly": True}])],
+     ["prod: unityCatalog.catalogs[1].bindings[1].stack: 'dev' "
+      f"{UNREACHABLE.format(posture='public access disabled')}"]),
+    ("binding-to-another-stack-lake-enabled", "test", [("lake.publicNetworkAccess", "Enabled"),
+                                                       (f"{UC}.catalogs.0.bindings", ["prod"])],
+     [f"test: unityCatalog.catalogs[0].bindings[0].stack: 'prod' "
+      f"{UNREACHABLE.format(posture='network default Deny').replace('prod', 'test')}"]),
+    # metastore-wide and account-wide objects belong to the protected stack only
+    ("metastore-created-by-a-disposable-stack", "test", [(f"{UC}.metastore", {"create": True})],
+     ["test: unityCatalog.metastore.create: true is only allowed in a protected stack (protection.protect: true): "
+      "the metastore is region-wide and every workspace in the region uses it"]),
+    ("metastore-created-by-the-protected-stack", "prod", [(f"{UC}.metastore", {"create": True})], []),
+    ("system-schemas-in-a-disposable-stack", "test", [("workspaceSettings.systemSchemas", ["query"])],
+     ["test: workspaceSettings.systemSchemas: ['query'] are metastore-wide: enable them only in the long-lived, "
+      "protected stack (protection.protect: true); a destroy of this stack would disable them for every "
+      "workspace"]),
+    ("account-groups-managed-by-a-disposable-stack", "test", [("identity.accountGroups", {"manage": True})],
+     ["test: identity.accountGroups.manage: true is only allowed in a protected stack (protection.protect: true): "
+      "account groups are account-wide and a destroy of this stack would delete the groups other stacks grant "
+      "to; sync them from Entra ID and use accountGroups.lookup: true"]),
+    ("account-groups-managed-by-a-protected-stack", "test", [("identity.accountGroups", {"manage": True}),
+                                                             ("protection.protect", True)], []),
     ("metastore-from-stack-without-references", "dev", [(f"{UC}.metastore", {"fromStack": "test"}),
                                                         (f"{UC}.stackReferences", DELETE)],
      ["dev: unityCatalog.metastore.fromStack: 'test' needs unityCatalog.stackReferences.organization to read that "
@@ -287,8 +323,9 @@ def test_account_groups_read_from_a_stack_that_does_not_create_them() -> None:
     ("centralus", []),
 ])
 def test_one_metastore_creator_per_region(location: str, expected: list[str]) -> None:
-    dev = with_changes("dev", [(f"{UC}.metastore", {"create": True})])
-    changes = [(f"{UC}.metastore", {"create": True}), ("location", location)]
+    """Both stacks protected (only a protected stack may create a metastore): the region decides."""
+    dev = with_changes("dev", [(f"{UC}.metastore", {"create": True}), ("protection.protect", True)])
+    changes = [(f"{UC}.metastore", {"create": True}), ("location", location), ("protection.protect", True)]
     assert problems("test", changes, {"dev": dev}) == expected
 
 
@@ -299,8 +336,11 @@ def test_one_metastore_creator_per_region(location: str, expected: list[str]) ->
     ("centralus", []),
 ])
 def test_system_schemas_per_region(location: str, expected: list[str]) -> None:
-    changes = [("workspaceSettings.systemSchemas", ["query", "marketplace"]), ("location", location)]
-    assert problems("test", changes, {"dev": stack_raw("dev")}) == expected
+    """Both stacks protected (only a protected stack may enable system schemas): the region decides."""
+    dev = with_changes("dev", [("workspaceSettings.systemSchemas", ["query", "access"]), ("protection.protect", True)])
+    changes = [("workspaceSettings.systemSchemas", ["query", "marketplace"]), ("location", location),
+               ("protection.protect", True)]
+    assert problems("test", changes, {"dev": dev}) == expected
 
 
 def test_a_metastore_read_from_its_creator_is_fine() -> None:
@@ -325,9 +365,16 @@ def test_admin_principals_are_the_admins_group_and_the_configured_ones() -> None
     assert admin_principals(config) == {"mlops-platform-admins", "a", "b"}
 
 
-@pytest.mark.parametrize(("stack", "refs"), [("dev", set()), ("test", {"dev"}), ("prod", {"dev", "test"})])
-def test_stacks_read_by_each_environment(stack: str, refs: set[str]) -> None:
-    assert referenced_stacks(validate(stack, stack_raw(stack), {})) == refs
+@pytest.mark.parametrize("stack", ["dev", "test", "prod"])
+def test_the_checked_in_stacks_read_no_other_stack(stack: str) -> None:
+    """Groups looked up by name, the metastore by id, every catalog bound to its own stack: no references."""
+    assert referenced_stacks(validate(stack, stack_raw(stack), {})) == set()
+
+
+def test_stacks_read_for_the_metastore_and_the_groups() -> None:
+    raw = with_changes("test", [(f"{UC}.metastore", {"fromStack": "dev"}), ("identity.accountGroups", {
+        "fromStack": "prod"}), (f"{UC}.catalogs.0.bindings", ["test"])])
+    assert referenced_stacks(validate("test", raw, {})) == {"dev", "prod"}
 
 
 def test_schema_properties_carry_the_retention() -> None:
@@ -346,11 +393,13 @@ def test_a_catalog_declared_by_two_stacks() -> None:
 
 def test_unity_catalog_defaults() -> None:
     """Unset: the metastore's sharing settings, read-write bindings and locations, legacy access off."""
-    config = validate("prod", with_changes("prod", [("workspaceSettings", DELETE)]), {})
+    config = validate("prod", with_changes("prod", [("workspaceSettings", DELETE),
+                                                    (f"{UC}.catalogs.1.bindings", ["prod"])]), {})
     uc = config.unity_catalog
     assert (uc.metastore.name, uc.metastore.delta_sharing_scope,
             uc.metastore.delta_sharing_recipient_token_lifetime_days) == ("company_mlops_metastore", "INTERNAL", 90)
-    assert [b.read_only for b in uc.catalogs[1].bindings] == [False, False, False]
+    assert [(b.stack, b.read_only) for b in uc.catalogs[1].bindings] == [("prod", False)]
+    assert uc.catalogs[0].bindings == []
     assert [x.read_only for x in uc.external_locations] == [False, False, False]
     ws = config.workspace_settings
     assert (ws.system_schemas, ws.disable_legacy_access, ws.disable_legacy_dbfs) == ([], True, True)

@@ -24,7 +24,7 @@ from infra.components.grants import (
 )
 from infra.config import StackConfig, load_stack, validate
 from infra.offline.engine import Plan, run_program
-from tests.support import DELETE, with_changes
+from tests.support import DELETE, stack_raw, with_changes
 
 GRANTS = "databricks:index/grants:Grants"
 ADMINS = "mlops-platform-admins"
@@ -39,6 +39,12 @@ LOCATION_READ = ("BROWSE", "READ_FILES")
 LOCATION_READ_WRITE = ("BROWSE", "CREATE_EXTERNAL_TABLE", "CREATE_EXTERNAL_VOLUME", "READ_FILES", "WRITE_FILES")
 LOCATION_FULL = ("BROWSE", "CREATE_EXTERNAL_TABLE", "CREATE_EXTERNAL_VOLUME", "CREATE_MANAGED_STORAGE", "READ_FILES",
                  "WRITE_FILES")
+# The admins administer what the deployer owns (MANAGE) and may enter it; they get no data by default.
+ADMIN_CREDENTIAL = ("CREATE_EXTERNAL_LOCATION", "MANAGE")
+ADMIN_LOCATION = tuple(sorted((*LOCATION_FULL, "MANAGE")))
+ADMIN_CATALOG = ("BROWSE", "MANAGE", "USE_CATALOG", "USE_SCHEMA")
+RUN_AS_READ = ("SELECT", "USE_SCHEMA")
+RUN_AS_REGISTER = ("CREATE_MODEL", "EXECUTE", "USE_SCHEMA")
 CICD_SCHEMA = ("CREATE_FUNCTION", "CREATE_MODEL", "CREATE_TABLE", "CREATE_VOLUME", "EXECUTE", "MODIFY", "READ_VOLUME",
                "SELECT", "USE_SCHEMA", "WRITE_VOLUME")
 
@@ -80,23 +86,25 @@ def row(kind: str, securable: str, principal: str, privileges: tuple[str, ...] |
 
 
 MADE_UP_TABLE = [
-    row("storage_credential", "made-up-cred", ADMINS, ["CREATE_EXTERNAL_LOCATION"]),
+    row("storage_credential", "made-up-cred", ADMINS, ADMIN_CREDENTIAL),
     # the configured name; an extra role maps to its group
     row("external_location", "beta_loc", "mlops-auditors", LOCATION_FULL),
     row("external_location", "beta_loc", DEVOPS, LOCATION_READ_WRITE),
-    row("external_location", "beta_loc", ADMINS, LOCATION_FULL),
+    row("external_location", "beta_loc", ADMINS, ADMIN_LOCATION),
     # default name <prefix>-<env>-<container>; NO_ACCESS adds no row
     row("external_location", "mlops-dev-alpha", SCIENTISTS, LOCATION_READ),
-    row("external_location", "mlops-dev-alpha", ADMINS, LOCATION_FULL),
+    row("external_location", "mlops-dev-alpha", ADMINS, ADMIN_LOCATION),
     # explicit grants merge with the matrix cell (dataScientists READ + APPLY_TAG); the CI/CD principal by key
     row("catalog", "cat_a", CICD_DEV, ["BROWSE"]),
     row("catalog", "cat_a", SCIENTISTS, sorted({*READ, "APPLY_TAG"})),
     # a cell limited to schemas: USE_CATALOG on the catalog, the rest on each schema
     row("catalog", "cat_a", DEVOPS, ["USE_CATALOG"]),
     row("catalog", "cat_a", ENGINEERS, ["USE_CATALOG"]),
-    row("catalog", "cat_a", ADMINS, ["MANAGE"]),
+    # the admins' explicit MANAGE merges into their row on every catalog
+    row("catalog", "cat_a", ADMINS, ADMIN_CATALOG),
     row("catalog", "cat_b", CICD_DEV, ["USE_CATALOG"]),
     row("catalog", "cat_b", "mlops-auditors", ["USE_CATALOG"]),
+    row("catalog", "cat_b", ADMINS, ADMIN_CATALOG),
     row("schema", "cat_a.s1", DEVOPS, sorted(set(READ_WRITE) - {"USE_CATALOG"} | {"APPLY_TAG"})),
     row("schema", "cat_a.s1", "some-group", ["SELECT"]),
     row("schema", "cat_a.s2", ENGINEERS, ["APPLY_TAG", "BROWSE", "CREATE_MODEL", "EXECUTE", "USE_SCHEMA"]),
@@ -145,7 +153,7 @@ def test_external_location_names() -> None:
 
 def test_a_row_as_the_grants_output() -> None:
     assert MADE_UP_TABLE[0].as_output() == {"securableType": "storage_credential", "securable": "made-up-cred",
-                                            "principal": ADMINS, "privileges": ["CREATE_EXTERNAL_LOCATION"]}
+                                            "principal": ADMINS, "privileges": ["CREATE_EXTERNAL_LOCATION", "MANAGE"]}
 
 
 # --- from the stack files ------------------------------------------------------------------------
@@ -153,18 +161,18 @@ def test_a_row_as_the_grants_output() -> None:
 # stack -> (storage credential, {external location: {principal: privileges}})
 LOCATIONS: dict[str, tuple[str, dict[str, dict[str, tuple[str, ...]]]]] = {
     "dev": ("mlops-dev-lake", {
-        "mlops-dev-ml-dev-catalog": {ENGINEERS: LOCATION_READ, ADMINS: LOCATION_FULL},
+        "mlops-dev-ml-dev-catalog": {ENGINEERS: LOCATION_READ, ADMINS: ADMIN_LOCATION},
         "mlops-dev-mlflow-artifacts-dev": {SCIENTISTS: LOCATION_READ_WRITE, ENGINEERS: LOCATION_READ_WRITE,
-                                           ADMINS: LOCATION_FULL}}),
+                                           ADMINS: ADMIN_LOCATION}}),
     "test": ("mlops-test-lake", {
-        "mlops-test-ml-test-catalog": {ENGINEERS: LOCATION_READ, ADMINS: LOCATION_FULL},
+        "mlops-test-ml-test-catalog": {ENGINEERS: LOCATION_READ, ADMINS: ADMIN_LOCATION},
         "mlops-test-mlflow-artifacts-test": {SCIENTISTS: LOCATION_READ_WRITE, ENGINEERS: LOCATION_READ_WRITE,
-                                             ADMINS: LOCATION_FULL}}),
+                                             ADMINS: ADMIN_LOCATION}}),
     "prod": ("mlops-prod-lake", {
-        "mlops-prod-ml-models-catalog": {ENGINEERS: LOCATION_READ, ADMINS: LOCATION_FULL},
-        "mlops-prod-ml-prod-catalog": {ENGINEERS: LOCATION_READ, ADMINS: LOCATION_FULL},
+        "mlops-prod-ml-models-catalog": {ENGINEERS: LOCATION_READ, ADMINS: ADMIN_LOCATION},
+        "mlops-prod-ml-prod-catalog": {ENGINEERS: LOCATION_READ, ADMINS: ADMIN_LOCATION},
         "mlops-prod-mlflow-artifacts-prod": {SCIENTISTS: LOCATION_READ_WRITE, ENGINEERS: LOCATION_READ_WRITE,
-                                             ADMINS: LOCATION_FULL}}),
+                                             ADMINS: ADMIN_LOCATION}}),
 }
 
 
@@ -178,12 +186,13 @@ def _by_securable(rows: list[GrantRow], kind: str) -> dict[str, dict[str, tuple[
 
 @pytest.mark.parametrize("stack", sorted(LOCATIONS))
 def test_stack_file_storage_credential_and_external_location_grants(stack: str) -> None:
-    """Only the admins may create external locations on the lake's credential; each location's matrix row."""
+    """Only the admins may create external locations on the lake's credential, and they administer it and every
+    location (MANAGE); each location's matrix row."""
     config = load_stack(stack)
     credential, locations = LOCATIONS[stack]
     rows = grant_table(config)
     assert storage_credential_name(config) == credential
-    assert _by_securable(rows, "storage_credential") == {credential: {ADMINS: ("CREATE_EXTERNAL_LOCATION",)}}
+    assert _by_securable(rows, "storage_credential") == {credential: {ADMINS: ADMIN_CREDENTIAL}}
     assert _by_securable(rows, "external_location") == locations
     assert sorted(external_location_name(config, c) for c in config.lake.containers
                   if any(x.container == c for x in config.unity_catalog.external_locations)) == sorted(locations)
@@ -191,12 +200,13 @@ def test_stack_file_storage_credential_and_external_location_grants(stack: str) 
 
 # stack -> catalog -> the four roles' groups -> privileges (the access matrix; the CI/CD principal apart)
 CATALOGS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
-    "dev": {"ml_dev_catalog": {SCIENTISTS: READ_WRITE, ENGINEERS: READ_WRITE, DEVOPS: READ}},
+    "dev": {"ml_dev_catalog": {SCIENTISTS: READ_WRITE, ENGINEERS: READ_WRITE, DEVOPS: READ, ADMINS: ADMIN_CATALOG}},
     "test": {"ml_test_catalog": {SCIENTISTS: READ, ENGINEERS: READ_WRITE, DEVOPS: READ_WRITE,
-                                 "mlops-model-consumers": READ}},
-    "prod": {"ml_prod_catalog": {SCIENTISTS: READ, ENGINEERS: READ, DEVOPS: READ_WRITE, "mlops-model-consumers": READ},
+                                 "mlops-model-consumers": READ, ADMINS: ADMIN_CATALOG}},
+    "prod": {"ml_prod_catalog": {SCIENTISTS: READ, ENGINEERS: READ, DEVOPS: READ_WRITE, "mlops-model-consumers": READ,
+                                 ADMINS: ADMIN_CATALOG},
              "ml_models_catalog": {
-                 SCIENTISTS: ("USE_CATALOG",), "mlops-model-consumers": ("USE_CATALOG",),
+                 SCIENTISTS: ("USE_CATALOG",), "mlops-model-consumers": ("USE_CATALOG",), ADMINS: ADMIN_CATALOG,
                  ENGINEERS: ("APPLY_TAG", "BROWSE", "CREATE_FUNCTION", "CREATE_MATERIALIZED_VIEW", "CREATE_MODEL",
                              "CREATE_SCHEMA", "CREATE_TABLE", "CREATE_VOLUME", "EXECUTE", "MODIFY", "READ_VOLUME",
                              "REFRESH", "SELECT", "USE_CATALOG", "USE_SCHEMA", "WRITE_VOLUME"),
@@ -229,11 +239,39 @@ def test_stack_file_catalog_and_schema_grants_to_groups(stack: str) -> None:
 @pytest.mark.parametrize(("stack", "app"), [("dev", CICD_DEV), ("test", "6b2d3f4e-5c6a-4b7c-9d8e-0f1a2b3c4d5e"),
                                             ("prod", "7c3e4a5f-6d7b-4c8d-ae9f-1a2b3c4d5e6f")])
 def test_stack_file_cicd_principal_grants(stack: str, app: str) -> None:
-    """The CI/CD principal: USE_CATALOG + CREATE_SCHEMA on its catalog, named privileges in its schema."""
+    """The CI/CD principal: USE_CATALOG + CREATE_SCHEMA on its catalog, named privileges in its schema; as the
+    run-as principal of the drift alerts and the retrain job it reads the monitored schemas and registers models."""
     rows = [r for r in grant_table(load_stack(stack)) if r.principal == app]
     catalog = f"ml_{stack}_catalog"
     assert rows == [row("catalog", catalog, app, ["CREATE_SCHEMA", "USE_CATALOG"]),
-                    row("schema", f"{catalog}.databricks_monitoring", app, CICD_SCHEMA)]
+                    row("schema", f"{catalog}.databricks_monitoring", app, CICD_SCHEMA),
+                    row("schema", f"{catalog}.model_inference_logs", app, RUN_AS_READ),
+                    row("schema", f"{catalog}.models", app, RUN_AS_REGISTER),
+                    row("schema", f"{catalog}.monitoring", app, RUN_AS_READ)]
+
+
+def test_run_as_grants_enter_their_catalog_and_skip_undeclared_schemas() -> None:
+    """The CI/CD principal's own catalog elsewhere: the monitored catalog gets USE_CATALOG for the run-as reads;
+    a baseline table in a schema this stack does not declare gets no grant (nothing to grant on)."""
+    raw = stack_raw("dev")
+    raw["mlops-platform:unityCatalog"]["catalogs"].append(
+        {"name": "ml_dev_extra", "storageContainer": "ml-dev-catalog", "schemas": ["databricks_monitoring"]})
+    raw["mlops-platform:unityCatalog"]["cicd"]["catalog"] = "ml_dev_extra"
+    raw["mlops-platform:serving"]["endpoints"][0]["monitor"]["baselineTable"] = "ml_dev_catalog.undeclared.baseline"
+    rows = [r for r in grant_table(validate("dev", raw, {})) if r.principal == CICD_DEV]
+    assert rows == [row("catalog", "ml_dev_catalog", CICD_DEV, ["USE_CATALOG"]),
+                    row("catalog", "ml_dev_extra", CICD_DEV, ["CREATE_SCHEMA", "USE_CATALOG"]),
+                    row("schema", "ml_dev_catalog.model_inference_logs", CICD_DEV, RUN_AS_READ),
+                    row("schema", "ml_dev_catalog.models", CICD_DEV, RUN_AS_REGISTER),
+                    row("schema", "ml_dev_catalog.monitoring", CICD_DEV, RUN_AS_READ),
+                    row("schema", "ml_dev_extra.databricks_monitoring", CICD_DEV, CICD_SCHEMA)]
+
+
+def test_without_retraining_nothing_registers_models() -> None:
+    config = validate("dev", with_changes("dev", [("serving.retraining.enabled", False)]), {})
+    schemas = [r.securable for r in grant_table(config) if r.principal == CICD_DEV and r.securable_type == "schema"]
+    assert schemas == ["ml_dev_catalog.databricks_monitoring", "ml_dev_catalog.model_inference_logs",
+                       "ml_dev_catalog.monitoring"]
 
 
 # --- the Grants resources ------------------------------------------------------------------------
@@ -256,16 +294,22 @@ GRANTS_NAMES = {
     "dev": ["grants-catalog-ml_dev_catalog", "grants-external-location-mlops-dev-ml-dev-catalog",
             "grants-external-location-mlops-dev-mlflow-artifacts-dev",
             "grants-schema-ml_dev_catalog.databricks_monitoring",
+            "grants-schema-ml_dev_catalog.model_inference_logs", "grants-schema-ml_dev_catalog.models",
+            "grants-schema-ml_dev_catalog.monitoring",
             "grants-storage-credential-mlops-dev-lake"],
     "test": ["grants-catalog-ml_test_catalog", "grants-external-location-mlops-test-ml-test-catalog",
              "grants-external-location-mlops-test-mlflow-artifacts-test",
-             "grants-schema-ml_test_catalog.databricks_monitoring", "grants-storage-credential-mlops-test-lake"],
+             "grants-schema-ml_test_catalog.databricks_monitoring",
+             "grants-schema-ml_test_catalog.model_inference_logs", "grants-schema-ml_test_catalog.models",
+             "grants-schema-ml_test_catalog.monitoring", "grants-storage-credential-mlops-test-lake"],
     "prod": ["grants-catalog-ml_models_catalog", "grants-catalog-ml_prod_catalog",
              "grants-external-location-mlops-prod-ml-models-catalog",
              "grants-external-location-mlops-prod-ml-prod-catalog",
              "grants-external-location-mlops-prod-mlflow-artifacts-prod",
              "grants-schema-ml_models_catalog.dev_models", "grants-schema-ml_models_catalog.production_models",
-             "grants-schema-ml_prod_catalog.databricks_monitoring", "grants-storage-credential-mlops-prod-lake"],
+             "grants-schema-ml_prod_catalog.databricks_monitoring",
+             "grants-schema-ml_prod_catalog.model_inference_logs", "grants-schema-ml_prod_catalog.models",
+             "grants-schema-ml_prod_catalog.monitoring", "grants-storage-credential-mlops-prod-lake"],
 }
 
 

@@ -399,8 +399,13 @@ def test_grantees_are_groups_or_service_principals(principal: Any, messages: lis
      ["isolationMode is missing; must be 'ISOLATED' so only bound workspaces see the catalog"]),
     (T.CATALOG, "isolationMode", UNKNOWN, [advisory("isolationMode")]),
     (T.SCHEMA, "owner", UNKNOWN, [advisory("owner")]),
-    (T.SCHEMA, "owner", "", ["owner is missing; the deploying identity would own it; set a group"]),
+    # unset: the deploying service principal keeps ownership (uc-deployer-keeps-ownership checks who that is)
+    (T.SCHEMA, "owner", "", []),
+    (T.SCHEMA, "owner", DELETE, []),
+    (T.SCHEMA, "owner", "jane@example.com", ["owner 'jane@example.com' is a user; must be a group or a service "
+                                             "principal"]),
     (T.CATALOG, "owner", "7c3e4a5f-6d7b-4c8d-ae9f-1a2b3c4d5e6f", []),
+    (T.CATALOG, "owner", "mlops-platform-admins", []),
 ])
 def test_catalogs_and_owners(typ: str, path: str, value: Any, messages: list[str]) -> None:
     rule = "uc-catalog-isolated" if path == "isolationMode" else "uc-owners-are-groups"
@@ -874,6 +879,10 @@ CONFIGURABLE = {
     "cluster-policy-auto-termination": ({"maxAutoterminationMinutes": {"type": "integer", "minimum": 1}},
                                         {"maxAutoterminationMinutes": 240}),
     "cluster-policy-guardrails": ({"costTag": {"type": "string"}}, {"costTag": "costCenter"}),
+    "uc-deployer-keeps-ownership": (
+        {"deployerPrincipals": {"type": "array", "items": {"type": "string"},
+                                "description": "application ids (or names) of the principals that run pulumi up"}},
+        {"deployerPrincipals": []}),
 }
 
 
