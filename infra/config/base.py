@@ -92,6 +92,11 @@ _TYPE_WORDS = {
 }
 
 
+def _lead_lower(msg: str) -> str:
+    """pydantic's sentence in the middle of a line: only its first letter lowered (a pattern in it stays exact)."""
+    return msg[:1].lower() + msg[1:]
+
+
 def format_validation_error(stack: str, exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[str]:
     """pydantic errors -> `stack: key.path: value problem (allowed ...)` lines."""
     lines: list[str] = []
@@ -127,10 +132,10 @@ def format_validation_error(stack: str, exc: ValidationError, prefix: tuple[str,
             lines.append(f"{stack}: {path}: {show(value)} is not {_TYPE_WORDS[kind]}")
             continue
         if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-            lines.append(f"{stack}: {path}: {show(value)} is out of range ({err['msg'].lower()})")
+            lines.append(f"{stack}: {path}: {show(value)} is out of range ({_lead_lower(err['msg'])})")
             continue
         if kind in ("string_pattern_mismatch", "string_too_long", "string_too_short"):
-            lines.append(f"{stack}: {path}: {show(value)} is not allowed ({err['msg'].lower()})")
+            lines.append(f"{stack}: {path}: {show(value)} is not allowed ({_lead_lower(err['msg'])})")
             continue
         lines.append(f"{stack}: {path}: {show(value)} is not allowed ({err['msg']})")
     return lines
