@@ -341,11 +341,32 @@ def test_unreadable_stack_files_are_one_line(tmp_path: Path, text: str, line: st
     assert info.value.problems == [line]
 
 
-def test_yaml_errors_without_a_position(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("text", "where", "code"), [
+    ("config:\n  a: \x07\n", "line 2, column 6", "0007"),
+    ("\x7fconfig:\n", "line 1, column 1", "007f"),
+    ("config:\n  a: \u00e9t\u00e9\n  b: x\x00\n", "line 3, column 7", "0000"),  # characters, not UTF-8 bytes
+    ("config:\n  a: \x85\x1b\n", "line 2, column 7", "001b"),  # NEL is a YAML line break, not a line here
+], ids=["bell", "delete-first", "nul-after-accents", "escape-after-nel"])
+def test_a_control_character_is_one_line_with_its_position(tmp_path: Path, text: str, where: str, code: str) -> None:
+    """The YAML reader's own message spans two lines ('...not allowed\\n  in "<unicode string>", position 13')
+    and came out as a two-line problem; every problem is one line, and this one says where the character is."""
     with pytest.raises(ConfigError) as info:
-        read_stack_file("qa", _project(tmp_path, {"qa": "config:\n  a: \x07\n"}))
-    assert len(info.value.problems) == 1
-    assert info.value.problems[0].startswith("qa: Pulumi.qa.yaml: not valid YAML (unacceptable character #x0007")
+        read_stack_file("qa", _project(tmp_path, {"qa": text}))
+    assert info.value.problems == [f"qa: Pulumi.qa.yaml: {where}: not valid YAML (unacceptable character #x{code}: "
+                                   "control and other non-printable characters are not allowed)"]
+
+
+def test_keys_with_line_breaks_stay_on_one_line(tmp_path: Path) -> None:
+    """A quoted key may hold any character ("a\\nb"): its problem line shows it escaped, never broken in two."""
+    text = 'config:\n  "a\\nb": 1\n  mlops-platform:network:\n    "vnet\\rCidr": 1\n'
+    raw = read_stack_file("qa", _project(tmp_path, {"qa": text}))
+    with pytest.raises(ConfigError) as info:
+        validate("qa", raw, {})
+    problems = info.value.problems
+    assert problems[0] == "qa: a\\nb: config key without a namespace; use 'mlops-platform:a\\nb'"
+    assert "qa: network.vnet\\rCidr: unknown key (a typo?); see the configuration reference in README.md" in problems
+    assert all(len(p.splitlines()) == 1 for p in problems)
+    assert ConfigError(["x\u2028y\tz"]).problems == ["x\\u2028y\\tz"]
 
 
 def test_the_engines_config_values_are_decoded() -> None:

@@ -55,15 +55,20 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, An
     if not path.is_file():
         raise ConfigError([f"{stack}: {path.name}: stack file not found in {path.parent} "
                            f"(create it, or pick a stack from: {', '.join(known_stacks(project_dir))})"])
-    loader = _StackFileLoader(path.read_text())
+    text = path.read_text()
+    loader = _StackFileLoader(text)
     try:
         doc = loader.get_single_data() or {}
+    except yaml.reader.ReaderError as exc:
+        # A character YAML refuses anywhere (a control character): its own message spans two lines and counts
+        # bytes with libyaml, characters without it; say where it is, as for the other YAML errors.
+        raise ConfigError([f"{stack}: {path.name}: {_where(text, exc.character)}: not valid YAML (unacceptable "
+                           f"character #x{exc.character:04x}: control and other non-printable characters are not "
+                           "allowed)"]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
         raise ConfigError([f"{stack}: {path.name}: {where}: not valid YAML ({exc.problem})"]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{stack}: {path.name}: not valid YAML ({exc})"]) from None
     finally:
         loader.dispose()
     if loader.duplicates:
@@ -73,6 +78,13 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, An
         raise ConfigError([f"{stack}: {path.name}: must be a mapping with a 'config:' mapping"])
     config = doc.get("config") or {}
     return {str(k): v for k, v in config.items()}
+
+
+def _where(text: str, character: int) -> str:
+    """'line L, column C' of the first `character` in `text` (the one the YAML reader stops at)."""
+    index = text.find(chr(character))
+    line_start = text.rfind("\n", 0, index)  # -1 on the first line
+    return f"line {text.count(chr(10), 0, index) + 1}, column {index - line_start}"
 
 
 # libyaml's C parser when present: three stack files are read on every run (siblings too).

@@ -36,9 +36,15 @@ class ConfigError(Exception):
     """All problems of a stack's config, one line each. Raised before any resource is declared."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
+        # One line each, whatever a key or value read from the file holds (a quoted "a\nb" key, say).
+        self.problems = [_one_line(p) for p in problems]
         self.declared = 0  # resources registered before the error (must stay 0)
         super().__init__("\n".join(problems))
+
+
+def _one_line(text: str) -> str:
+    """Non-printable characters (line breaks included) as their escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 _MARK = "\x1e"
