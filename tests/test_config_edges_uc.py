@@ -114,6 +114,9 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("default-catalog-without-catalogs", "dev", [(f"{UC}.catalogs", []), (f"{UC}.cicd", {}),
                                                  ("serving", DELETE)],
      ["dev: unityCatalog.defaultCatalog: 'ml_dev_catalog' is not a catalog of this stack; allowed: none declared"]),
+    ("cicd-catalog-without-catalogs", "dev", [(f"{UC}.catalogs", []), (f"{UC}.defaultCatalog", DELETE),
+                                              (f"{UC}.cicd", {"catalog": "ml_dev_catalog"}), ("serving", DELETE)],
+     ["dev: unityCatalog.cicd.catalog: 'ml_dev_catalog' is not a catalog of this stack; allowed: none declared"]),
     ("cicd-catalog-unknown", "prod", [(f"{UC}.cicd.catalog", "ml_prod")],
      ["prod: unityCatalog.cicd.catalog: 'ml_prod' is not a catalog of this stack; allowed: ml_prod_catalog, "
       "ml_models_catalog"]),
@@ -411,6 +414,15 @@ def test_unity_catalog_defaults() -> None:
 ])
 def test_the_default_catalog(changes: list[tuple[str, Any]], default: str) -> None:
     assert validate("prod", with_changes("prod", changes), {}).unity_catalog.default_catalog_name == default
+
+
+def test_a_cicd_catalog_without_catalogs_is_refused_before_any_grant() -> None:
+    """unityCatalog.cicd.catalog set in a stack without catalogs used to pass validation, and the grant table then
+    granted the CI/CD principal USE_CATALOG and its schema privileges on a catalog nobody creates."""
+    changes = [(f"{UC}.catalogs", []), (f"{UC}.defaultCatalog", DELETE), (f"{UC}.cicd.catalog", "ghost_catalog"),
+               ("serving", DELETE)]
+    assert problems("dev", changes, {}) == [
+        "dev: unityCatalog.cicd.catalog: 'ghost_catalog' is not a catalog of this stack; allowed: none declared"]
 
 
 def test_no_catalogs_no_default_catalog() -> None:
