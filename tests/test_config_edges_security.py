@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError, validate
+from infra.config.base import show
 from tests.support import DELETE, siblings, stack_raw, with_changes
 
 OBJECT_ID = "9f1e2d3c-4b5a-4697-8879-6a5b4c3d2e1f"
@@ -113,6 +114,28 @@ def test_prod_refuses_each_relaxation_alone_and_test_accepts_it(key: str, value:
     got = problems("prod", [(key, value)])
     assert len(got) == 1 and got[0].startswith(f"prod: {key}: ") and " is not allowed in prod: prod" in got[0], got
     assert problems("test", [(key, value)]) == []
+
+
+# Every relaxation prod refuses, with its value and what it needs beside it to reach the prod check (CMK off
+# needs the DBFS root key off, or the encryption section refuses it first).
+EVERY_PROD_RELAXATION = [*((key, value, []) for key, value in PROD_RELAXATIONS),
+                         ("workspace.publicNetworkAccess", "Enabled", []),
+                         ("encryption.customerManagedKeys", False, [("encryption.dbfsRoot", "off")]),
+                         ("keyVault.purgeProtection", False, [])]
+
+
+def test_every_prod_reason_is_the_reason_of_a_refusal() -> None:
+    """Each reason prod gives belongs to a key prod checks. There was a reason for workspaceSecurity.ipAccessList
+    that no check used (an IP list in prod is refused by the private-front-end rule instead)."""
+    from infra.config.security import _WHY
+
+    assert sorted(_WHY) == sorted(key for key, _, _ in EVERY_PROD_RELAXATION)
+    for key, value, beside in EVERY_PROD_RELAXATION:
+        line = f"prod: {key}: {show(value)} is not allowed in prod: {_WHY[key]}"
+        assert line in problems("prod", [(key, value), *beside]), key
+    assert problems("prod", [("workspaceSecurity.ipAccessList", ["203.0.113.0/24"])]) == [
+        "prod: workspaceSecurity.ipAccessList: ['203.0.113.0/24'] is only allowed with workspace.publicNetworkAccess "
+        "'Enabled' (a private front end has no public traffic to filter)"]
 
 
 def test_the_defaults_are_the_secure_values() -> None:
