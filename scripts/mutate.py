@@ -49,6 +49,10 @@ class Area:
 
 RULES = Area(("tests/test_policy_rules.py", "tests/test_rules_edges.py", "tests/test_stack_rules_edges.py"),
              deselect=("tests/test_policy_rules.py::test_taggable_reads_the_same_answer_as_the_sdk_signature",))
+# The deploy-readiness rules: hand-made plans first (seconds), then the real plans' broken copies (a minute).
+DEPLOY = Area(("tests/test_deploy_rules_edges.py", "tests/test_deploy_readiness_azure.py",
+               "tests/test_deploy_readiness_uc.py", "tests/test_first_deploy.py"),
+              deselect=("tests/test_first_deploy.py::test_mlopsctl_plan_first_deploy_writes_a_plan_that_passes",))
 LIMITS = "tests/test_config_limits.py"
 CONFIG = Area(("tests/test_config_errors.py", "tests/test_config_edges.py", LIMITS))
 SECURITY = Area(("tests/test_security_config.py", "tests/test_config_edges_security.py", LIMITS))
@@ -60,11 +64,17 @@ GRANTS = Area(("tests/test_grant_table.py",))
 # group -> module -> the tests of its area
 AREAS: dict[str, dict[str, Area]] = {
     "policy rules": {
+        "infra/policy/rules/__init__.py": RULES,
+        "infra/policy/rules/types.py": RULES,
         "infra/policy/rules/base.py": RULES,
         "infra/policy/rules/azure.py": RULES,
         "infra/policy/rules/databricks.py": RULES,
         "infra/policy/rules/conventions.py": RULES,
         "infra/policy/rules/stack.py": RULES,
+        "infra/policy/rules/deploy/__init__.py": DEPLOY,
+        "infra/policy/rules/deploy/reachability.py": DEPLOY,
+        "infra/policy/rules/deploy/azure.py": DEPLOY,
+        "infra/policy/rules/deploy/unity_catalog.py": DEPLOY,
     },
     "config validation": {
         "infra/config/__init__.py": CONFIG,

@@ -31,6 +31,12 @@ def test_every_mapped_module_and_test_file_exists(mutate: ModuleType) -> None:
                 assert (ROOT / test).is_file(), test
 
 
+def test_every_policy_rule_module_is_mutated(mutate: ModuleType) -> None:
+    """A new rules module (or package) guards production from its first commit: it belongs in AREAS."""
+    rules = {str(p.relative_to(ROOT)) for p in (ROOT / "infra" / "policy" / "rules").rglob("*.py")}
+    assert rules == set(mutate.AREAS["policy rules"])
+
+
 def test_changed_files_select_modules(mutate: ModuleType) -> None:
     assert mutate.modules_for(["infra/policy/rules/azure.py", "README.md"]) == ["infra/policy/rules/azure.py"]
     assert mutate.modules_for(["tests/test_grant_table.py"]) == ["infra/components/grants.py"]
