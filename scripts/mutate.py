@@ -54,7 +54,8 @@ DEPLOY = Area(("tests/test_deploy_rules_edges.py", "tests/test_deploy_readiness_
                "tests/test_deploy_readiness_uc.py", "tests/test_first_deploy.py"),
               deselect=("tests/test_first_deploy.py::test_mlopsctl_plan_first_deploy_writes_a_plan_that_passes",))
 LIMITS = "tests/test_config_limits.py"
-CONFIG = Area(("tests/test_config_errors.py", "tests/test_config_edges.py", LIMITS))
+CONFIG = Area(("tests/test_config_errors.py", "tests/test_config_edges.py", LIMITS,
+               "tests/test_stack_file_mistakes.py"))
 SECURITY = Area(("tests/test_security_config.py", "tests/test_config_edges_security.py", LIMITS))
 UNITY_CATALOG = Area(("tests/test_config_edges_uc.py", LIMITS))
 COMPUTE = Area(("tests/test_compute_config_errors.py", "tests/test_config_edges_compute.py", LIMITS))

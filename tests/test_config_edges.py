@@ -79,6 +79,12 @@ REFUSED: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("vnet-name", "dev", [("naming.virtualNetwork", "-vnet")],
      ["dev: naming.virtualNetwork: '-vnet' has characters Azure does not allow; allowed: letters, digits, - _ ., "
       "starting alphanumeric"]),
+    ("dbfs-root-account-charset", "dev", [("naming.dbfsStorageAccount", "Bad_Name")],
+     ["dev: naming.dbfsStorageAccount: 'Bad_Name' has characters Azure does not allow; allowed: lowercase letters "
+      "and digits only"]),
+    ("dbfs-root-account-short", "dev", [("naming.dbfsStorageAccount", "ab")],
+     ["dev: naming.dbfsStorageAccount: 'ab' must be 3-24 characters (has 2); allowed: lowercase letters and digits "
+      "only"]),
     ("key-vault-name", "dev", [("naming.keyVault", "kv--dev")],
      ["dev: naming.keyVault: 'kv--dev' has characters Azure does not allow; allowed: letters, digits and single "
       "hyphens, starting with a letter"]),
@@ -196,6 +202,8 @@ ACCEPTED: list[tuple[str, str, list[tuple[str, Any]]]] = [
     ("short-tag", "dev", [("tags.extra", {"team": "ml"})]),
     ("prefix-two-chars", "dev", [("naming.prefix", "ml")]),
     ("prefix-15-chars", "dev", [("naming.prefix", "m" * 15)]),
+    ("dbfs-root-account", "dev", [("naming.dbfsStorageAccount", "dbstorageabc123")]),
+    ("dbfs-root-account-null", "dev", [("naming.dbfsStorageAccount", None)]),
     ("pe-subnet-slash-28", "dev", [("network.privateEndpointSubnetCidr", "10.1.3.0/28")]),
     ("host-subnet-slash-26", "dev", [("network.hostSubnetCidr", "10.1.1.0/26")]),
     ("host-subnet-slash-17", "dev", [("network.hostSubnetCidr", "10.1.128.0/17")]),
@@ -367,6 +375,81 @@ def test_keys_with_line_breaks_stay_on_one_line(tmp_path: Path) -> None:
     assert "qa: network.vnet\\rCidr: unknown key (a typo?); see the configuration reference in README.md" in problems
     assert all(len(p.splitlines()) == 1 for p in problems)
     assert ConfigError(["x\u2028y\tz"]).problems == ["x\\u2028y\\tz"]
+
+
+def test_yaml_1_1_oddities_stay_strings_as_pulumi_reads_them(tmp_path: Path) -> None:
+    """Pulumi reads stack files as YAML 1.2: an unquoted date is a string, and so is a bare `=` (PyYAML's YAML
+    1.1 value key, which its safe loader could not construct: the file was refused as not valid YAML)."""
+    text = "config:\n  a:when: 2026-12-01\n  a:at: 2026-12-01T10:00:00Z\n  a:eq: =\n  a:n: 1\n  a:b: true\n"
+    assert read_stack_file("qa", _project(tmp_path, {"qa": text})) == {
+        "a:when": "2026-12-01", "a:at": "2026-12-01T10:00:00Z", "a:eq": "=", "a:n": 1, "a:b": True}
+
+
+@pytest.mark.parametrize("key", ["[a, b]", "{a: 1}"])
+def test_a_list_or_mapping_as_a_key_is_one_line(tmp_path: Path, key: str) -> None:
+    """The duplicate-key check hashed every key: a list or mapping as a key ended in a TypeError traceback."""
+    with pytest.raises(ConfigError) as info:
+        read_stack_file("qa", _project(tmp_path, {"qa": f"config:\n  x:y: 1\n  ? {key}\n  : 1\n"}))
+    assert info.value.problems == ["qa: Pulumi.qa.yaml: line 3, column 5: not valid YAML (found unhashable key)"]
+
+
+@pytest.mark.parametrize(("text", "line", "key"), [
+    ("a: 1\na: 2\nconfig: {}\n", 2, "a"),
+    ("config:\n  a:b: 1\n  a:b: 2\n", 3, "a:b"),
+    ("config:\n  a:b: 1\n  f:0: 1\n  a:b: 2\n", 4, "a:b"),
+    ("config:\n  a:b: 1\n  f:0: 1\n  f:1: 1\n  a:b: 2\n", 5, "a:b"),
+])
+def test_a_duplicate_key_names_the_line_of_its_second_use(tmp_path: Path, text: str, line: int, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        read_stack_file("qa", _project(tmp_path, {"qa": text}))
+    assert info.value.problems == [f"qa: Pulumi.qa.yaml: line {line}: key {key!r} appears twice in the same mapping "
+                                   "(YAML would keep the last one silently); keep one"]
+
+
+# --- secrets ---------------------------------------------------------------------------------------
+
+WEBHOOK = "mlops-platform:alertWebhookUrl"
+CIPHERTEXT = "v1:AAAAAAAAAAAAAAAA:c2VjcmV0LXVybC1jaXBoZXJ0ZXh0"
+HOW = "set it with: pulumi config set --secret alertWebhookUrl <value>"
+PLAIN = f"dev: alertWebhookUrl: is in plain text in the stack file (value not shown); a secret must be encrypted: {HOW}"
+NOT_CIPHERTEXT = f"dev: alertWebhookUrl: the secure: value is not Pulumi ciphertext (v1:<nonce>:<data>); {HOW}"
+
+
+@pytest.mark.parametrize(("value", "secret_keys", "expected"), [
+    ({"secure": CIPHERTEXT}, None, []),
+    ({"secure": CIPHERTEXT[:-1] + "="}, None, []),
+    ({"secure": "v1:abc"}, None, [NOT_CIPHERTEXT]),
+    ({"secure": 7}, None, [NOT_CIPHERTEXT]),
+    ({"secure": CIPHERTEXT, "note": "x"}, None, [PLAIN]),  # a mapping with more than secure: is no secure value
+    ({}, None, [PLAIN]),
+    (["secure"], None, [PLAIN]),
+    ("[secret]", None, []),  # what the offline engine hands over for a secure: value
+    ("https://hooks.example.com/x", None, [PLAIN]),
+    ("HTTPS://hooks.example.com/x", None, [PLAIN]),  # sorts before the offline mask
+    ("https://hooks.example.com/x", {WEBHOOK}, []),  # the real engine decrypted it and says it is secret
+    ("https://hooks.example.com/x", {"mlops-platform:other"}, [PLAIN]),
+    ("https://hooks.example.com/x", set(), [PLAIN]),
+], ids=["ciphertext", "ciphertext-padded", "short", "number", "more-keys", "empty-mapping", "list", "offline-mask",
+        "plain", "plain-upper", "engine-secret", "other-key-secret", "no-secret-keys"])
+def test_a_secret_is_ciphertext_or_the_engines_secret(value: Any, secret_keys: set[str] | None,
+                                                      expected: list[str]) -> None:
+    raw = with_changes("dev", [("serving.notifications.webhook", "slack")])
+    raw[WEBHOOK] = value
+    try:
+        config = validate("dev", raw, {}, secret_keys=secret_keys)
+    except ConfigError as exc:
+        assert exc.problems == expected
+    else:
+        assert expected == [] and config.alert_webhook_url is not None
+        shown_value = config.alert_webhook_url.get_secret_value()
+        assert shown_value == (value if secret_keys else "[secret]")
+
+
+def test_the_secret_keys_and_no_secret_at_all() -> None:
+    from infra.config import secret_fields
+
+    assert secret_fields() == ["alertWebhookUrl"]
+    assert validate("dev", stack_raw("dev"), {}).alert_webhook_url is None
 
 
 def test_the_engines_config_values_are_decoded() -> None:

@@ -11,7 +11,7 @@ import contextlib
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -91,12 +91,17 @@ def _where(text: str, character: int) -> str:
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# Implicit tags Pulumi (YAML 1.2) does not have: an unquoted date stays a string, and so does a bare `=` (YAML
+# 1.1's value key, which PyYAML's safe loader then cannot construct).
+_NOT_PULUMI_TAGS = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value")
+
+
 class _StackFileLoader(_BaseLoader):
     """YAML as Pulumi reads a stack file: duplicate keys are mistakes, and an unquoted date such as
     `startDate: 2026-12-01` stays the string the program receives, not a date object."""
 
     yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NOT_PULUMI_TAGS]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
     def __init__(self, stream: str) -> None:
@@ -106,7 +111,9 @@ class _StackFileLoader(_BaseLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
+            key = self.construct_object(key_node)
+            if not isinstance(key, Hashable):
+                continue  # a list or mapping as a key: the base class refuses it with its position
             if key in seen:
                 self.duplicates.append((key_node.start_mark.line + 1, key))
             seen.add(key)
@@ -148,9 +155,7 @@ def secret_fields() -> list[str]:
 def _secret_problems(stack: str, ours: dict[str, Any], secret_keys: set[str] | None) -> list[str]:
     """Secrets given in plain text, or `secure:` values that are not ciphertext. Masks the values in `ours`."""
     problems = []
-    for key in secret_fields():
-        if key not in ours:
-            continue
+    for key in [k for k in secret_fields() if k in ours]:
         value = ours[key]
         how = f"set it with: pulumi config set --secret {key} <value>"
         if isinstance(value, dict) and set(value) == {"secure"}:  # read from a stack file
