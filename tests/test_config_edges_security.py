@@ -165,6 +165,26 @@ def test_the_defaults_are_the_secure_values() -> None:
         "premium", True, "Disabled", "NoAzureDatabricksRules")
 
 
+HUB = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/mlops-hub-rg/providers/"
+       "Microsoft.Network/virtualNetworks/mlops-hub-vnet")  # prod's deploy.runner.hubVnetId
+
+
+@pytest.mark.parametrize(("hub", "clash"), [
+    (HUB, True), (HUB.replace("mlops-hub-rg", "MLOPS-HUB-RG").replace("/mlops-hub-vnet", "/Mlops-Hub-Vnet"), True),
+    (HUB + "2", False), (HUB[:-1], False), (HUB.replace("mlops-hub-rg", "a-hub-rg"), False)])
+def test_one_stack_links_its_workspace_zone_to_a_hub(hub: str, clash: bool) -> None:
+    """Names in an ARM id are case-insensitive: the same hub in other case is the same hub."""
+    try:
+        validate("test", with_changes("test", [("deploy.runner.hubVnetId", hub)]), {"prod": stack_raw("prod")})
+    except ConfigError as exc:
+        assert exc.problems == [
+            f"test: deploy.runner.hubVnetId: {hub!r} is also stack prod's; a VNet links at most one "
+            "privatelink.azuredatabricks.net zone, so only one stack may link its workspace zone to a hub"]
+        assert clash
+    else:
+        assert not clash
+
+
 @pytest.mark.parametrize(("location", "expected"), [
     ("eastus2", ["test: privateLink.browserAuthentication: true is also set by stack prod in region 'eastus2'; "
                  "exactly one stack per region owns the browser_authentication endpoint"]),

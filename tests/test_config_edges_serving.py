@@ -146,6 +146,9 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("webhook-uppercase-scheme", "dev", [("serving.notifications.webhook", "slack"),
                                          ("__raw__", (WEBHOOK, "HTTPS://hooks.example.com"))],
      ["dev: alertWebhookUrl: '[secret]' is not an https:// URL (value not shown: it is a secret)"]),
+    ("webhook-plain-http", "dev", [("serving.notifications.webhook", "slack"),
+                                   ("__raw__", (WEBHOOK, "http://hooks.example.com"))],
+     ["dev: alertWebhookUrl: '[secret]' is not an https:// URL (value not shown: it is a secret)"]),
     ("webhook-offline-mask", "dev", [("serving.notifications.webhook", "slack"), ("__raw__", (WEBHOOK, "[secret]"))],
      []),
     ("webhook-url-without-a-webhook", "dev", [("__raw__", (WEBHOOK, "https://hooks.example.com/x"))],
@@ -288,3 +291,6 @@ def test_schemas_are_required_by_every_deployable_endpoint_in_any_order() -> Non
         ("serving.endpoints[1].monitor.outputSchema", "ml_dev_catalog.monitoring"),
         ("serving.endpoints[1].entities[0].entityName", "ml_dev_catalog.models"),
         ("serving.endpoints[1].entities[1].entityName", "ml_dev_catalog.models")]
+    # the run-as grants too: an endpoint without a monitor does not end the list
+    assert sorted(serving.run_as_grants()) == ["ml_dev_catalog.model_inference_logs", "ml_dev_catalog.models",
+                                               "ml_dev_catalog.monitoring"]

@@ -192,6 +192,9 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("binding-to-another-stack", "prod", [(f"{UC}.catalogs.1.bindings", ["prod", {"stack": "dev", "readOnly": True}])],
      ["prod: unityCatalog.catalogs[1].bindings[1].stack: 'dev' "
       f"{UNREACHABLE.format(posture='public access disabled')}"]),
+    ("binding-to-a-stack-sorting-after-it", "prod", [(f"{UC}.catalogs.1.bindings", ["prod", "test"])],
+     ["prod: unityCatalog.catalogs[1].bindings[1].stack: 'test' "
+      f"{UNREACHABLE.format(posture='public access disabled')}"]),
     ("binding-to-another-stack-lake-enabled", "test", [("lake.publicNetworkAccess", "Enabled"),
                                                        (f"{UC}.catalogs.0.bindings", ["prod"])],
      [f"test: unityCatalog.catalogs[0].bindings[0].stack: 'prod' "
@@ -346,8 +349,33 @@ def test_system_schemas_per_region(location: str, expected: list[str]) -> None:
 
 
 def test_a_metastore_read_from_its_creator_is_fine() -> None:
-    dev = with_changes("dev", [(f"{UC}.metastore", {"create": True})])
+    dev = with_changes("dev", [(f"{UC}.metastore", {"create": True}), ("protection.protect", True)])
     assert problems("test", [(f"{UC}.metastore", {"fromStack": "dev"})], {"dev": dev}) == []
+    assert problems("test", [(f"{UC}.metastore", {"fromStack": "dev"})], {"dev": stack_raw("dev")}) == [
+        "test: unityCatalog.metastore.fromStack: 'dev' does not create the metastore (its "
+        "unityCatalog.metastore.create is not true)"]
+
+
+def test_account_groups_are_created_by_one_stack() -> None:
+    prod = with_changes("prod", [("identity.accountGroups", {"manage": True})])
+    test = [("identity.accountGroups", {"manage": True}), ("protection.protect", True)]
+    assert problems("test", test, {"prod": prod}) == [
+        "test: identity.accountGroups.manage: true is also set by stack prod; account groups are account-wide and "
+        "created by exactly one stack (the others set accountGroups.lookup or accountGroups.fromStack)"]
+    assert problems("test", test, {"prod": stack_raw("prod")}) == []
+    assert problems("test", [], {"prod": prod}) == []
+
+
+def test_references_between_two_stacks_point_one_way() -> None:
+    prod = with_changes("prod", [(f"{UC}.metastore", {"fromStack": "test"})])
+    reads_prod = [("identity.accountGroups", {"fromStack": "prod"})]
+    not_created = ("test: identity.accountGroups.fromStack: 'prod' does not create the account groups (its "
+                   "identity.accountGroups.manage is not true)")
+    assert problems("test", reads_prod, {"prod": prod}) == [
+        not_created, "test: unityCatalog: reads stack prod's outputs and prod reads this stack's; no deploy order "
+        "satisfies both (references must point one way: dev -> test -> prod)"]
+    assert problems("test", reads_prod, {"prod": stack_raw("prod")}) == [not_created]
+    assert problems("test", [], {"prod": prod}) == []
 
 
 # --- derived values ---------------------------------------------------------------------------------
