@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pytest
-from pydantic import AfterValidator, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from infra.config import (
     ConfigError,
@@ -158,6 +158,9 @@ REFUSED: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
      ["dev: identity.extraRoles.auditors: '_auditors' is not an account group name (roles map to groups, never "
       "to individuals)"]),
     # deploy runner
+    ("ip-list-on-a-private-front-end-needs-no-egress", "prod", [("workspaceSecurity.ipAccessList", ["203.0.113.0/24"])],
+     ["prod: workspaceSecurity.ipAccessList: ['203.0.113.0/24'] is only allowed with workspace.publicNetworkAccess "
+      "'Enabled' (a private front end has no public traffic to filter)"]),
     ("hub-vnet-not-an-id", "prod", [("deploy.runner.hubVnetId", "mlops-hub-vnet")],
      ["prod: deploy.runner.hubVnetId: 'mlops-hub-vnet' must be a virtual network's ARM id: /subscriptions/<uuid>/"
       "resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<name>"]),
@@ -698,21 +701,31 @@ class Num(StrictModel):
     b: int = 0
 
 
+class Bounded(StrictModel):
+    n: int = Field(default=0, ge=0)
+    s: str = Field(default="", max_length=1)
+
+
 class Every(StrictModel):
     p: Marked = Marked.model_construct()
     q: Lit = Lit()
     r: Num = Num()
     s: Lit = Lit()
     t: Num = Num()
+    u: Bounded = Bounded()
+    w: Num = Num()
 
 
 def test_every_error_is_reported_whatever_kind_comes_first() -> None:
     with pytest.raises(ValidationError) as info:
-        Every.model_validate({"p": {}, "q": {"a": "y"}, "r": {"b": "z"}, "s": {"zz": 1}, "t": {"b": []}})
+        Every.model_validate({"p": {}, "q": {"a": "y"}, "r": {"b": "z"}, "s": {"zz": 1}, "t": {"b": []},
+                              "u": {"n": -1, "s": "ab"}, "w": {"b": "c"}})
     assert format_validation_error("s", info.value) == [
         "s: p.c: 1 is bad", "s: p.d: 2 is worse", "s: q.a: 'y' is not allowed; allowed: 'x'",
         "s: r.b: 'z' is not a whole number", "s: s.zz: unknown key (a typo?); see the configuration reference in "
-        "README.md", "s: t.b: [] is not a whole number"]
+        "README.md", "s: t.b: [] is not a whole number",
+        "s: u.n: -1 is out of range (input should be greater than or equal to 0)",
+        "s: u.s: 'ab' is not allowed (string should have at most 1 character)", "s: w.b: 'c' is not a whole number"]
 
 
 def test_config_values_are_immutable() -> None:
