@@ -782,8 +782,9 @@ def _membership(group: str = "mlops-platform-admins", app: str = DEPLOYER, by_id
 def test_the_deployer_as_a_member_of_the_owner_group(by_id: bool) -> None:
     config = {"deployerPrincipals": [DEPLOYER]}
     assert messages(OWNERSHIP, [*_owned(), *_membership(by_id=by_id)], config) == []
-    assert messages(OWNERSHIP, [*_owned(), *_membership(group="other", by_id=by_id)], config) == [
-        handed("mlops-platform-admins")]
+    for other in ("other", "a-group"):  # after and before the owner's name
+        assert messages(OWNERSHIP, [*_owned(), *_membership(group=other, by_id=by_id)], config) == [
+            handed("mlops-platform-admins")]
     assert messages(OWNERSHIP, [*_owned(), *_membership(app="2" + DEPLOYER[1:], by_id=by_id)], config) == [
         handed("mlops-platform-admins")]
     assert messages(OWNERSHIP, [*_owned(), *_membership(by_id=by_id)]) == [handed("mlops-platform-admins")]
@@ -791,6 +792,14 @@ def test_the_deployer_as_a_member_of_the_owner_group(by_id: bool) -> None:
 
 def test_every_ownable_securable_is_checked() -> None:
     catalog, schema, grants = _owned()
+    # one skipped (no owner, nothing created on it, an unknown owner, the deployer's) does not end the check
+    skipped = [res(T.EXTERNAL_LOCATION, "a-location", {"name": "loc"}),
+               res(T.EXTERNAL_LOCATION, "b-location", {"name": "loc", "owner": "mlops-ml-engineers"}),
+               res(T.STORAGE_CREDENTIAL, "c-credential", {"owner": UNKNOWN}),
+               res(T.VOLUME, "d-volume", {"owner": DEPLOYER})]
+    later = res(T.GRANTS, "e-grants", deps=skipped[2:])
+    got = messages(OWNERSHIP, [*skipped, later, catalog, schema, grants], {"deployerPrincipals": [DEPLOYER]})
+    assert got == [unknown("StorageCredential c-credential owner"), handed("mlops-platform-admins")]
     owned_schema = edit(schema, owner="mlops-ml-engineers")
     got = messages(OWNERSHIP, [catalog, owned_schema, grants])
     assert got == [handed("mlops-platform-admins"),
@@ -885,6 +894,11 @@ def test_what_unity_catalog_reads() -> None:
 
 def test_the_account_is_found_by_name_or_by_id() -> None:
     plan = _serverless_plan()
+    # another account, open, sorting after the one read: it is not the one read
+    open_other = res(T.STORAGE_ACCOUNT, "a-other", {"accountName": "zzzother", "publicNetworkAccess": "Enabled"},
+                     id=f"{RG}/providers/Microsoft.Storage/storageAccounts/zzzother")
+    assert messages(REACH_STORAGE, [open_other, *(v for k, v in plan.items() if k != "ncc-binding")]) == [
+        gaps_line(NOT_BOUND)]
     by_id = edit(plan["lake"], accountName=UNKNOWN)
     assert serverless(lake=by_id, **{"ncc-binding": None}) == [gaps_line(NOT_BOUND)]
     upper = edit(plan["lake"], accountName="MLOPSDEVLAKE", _id=None)
@@ -922,6 +936,11 @@ def test_the_ncc_referenced_by_id_or_through_the_graph() -> None:
     assert serverless(ncc=dataclasses.replace(ncc, id="ncc-1")) == []
     assert serverless(ncc=dataclasses.replace(ncc, id="acct/ncc-10")) == [gaps_line(NOT_BOUND)]
     assert serverless(ncc=dataclasses.replace(ncc, id="acct/xncc-1")) == [gaps_line(NOT_BOUND)]
+    assert serverless(ncc=dataclasses.replace(ncc, id="zz-ncc")) == [gaps_line(NOT_BOUND)]
+    # an empty reference is no id: the graph decides
+    empty = {n: edit(plan[n], networkConnectivityConfigId="", _deps=[ncc]) for n in ("ncc-binding", "ncc-dfs",
+                                                                                       "ncc-blob")}
+    assert serverless(**empty) == []
     preview = dataclasses.replace(ncc, id=None)
     by_graph = edit(binding, networkConnectivityConfigId=UNKNOWN, _deps=[ncc])
     rules = {n: edit(plan[n], networkConnectivityConfigId=UNKNOWN, _deps=[ncc]) for n in ("ncc-dfs", "ncc-blob")}
@@ -974,6 +993,14 @@ def test_consumers_waiting_for_binding_and_rules_pass() -> None:
         ("ModelServing churn does not depend on the NCC binding (ncc-binding); serverless compute may start before it "
          "can reach the lakes", late.urn),
         ("ModelServing churn does not depend on the private-endpoint rule(s) ncc-blob, ncc-dfs", late.urn)]
+
+
+def test_the_first_own_binding_is_named() -> None:
+    plan = _serverless_plan()
+    second = dataclasses.replace(plan["ncc-binding"], name="ncc-binding-2", urn=urn(T.NCC_BINDING, "ncc-binding-2"))
+    got = serverless(WAIT_NCC, **{"ncc-binding-2": second}, churn=_consumer(deps=["ncc-dfs", "ncc-blob"]))
+    assert got == ["ModelServing churn does not depend on the NCC binding (ncc-binding); serverless compute may "
+                   "start before it can reach the lakes"]
 
 
 def test_waiting_through_another_resource_counts() -> None:
@@ -1096,6 +1123,9 @@ def test_an_owner_holds_everything_on_what_it_owns() -> None:
     assert messages(RUN_AS, [res(T.CATALOG, "catalog", {"name": "ml_dev_catalog"}), ENOUGH[0], schema, alert]) == []
     assert messages(RUN_AS, [res(T.CATALOG, "catalog", {"name": "ml_dev_catalog"}), schema, alert]) == [
         lacks("USE_CATALOG on ml_dev_catalog")]
+    # an owner that is not set owns nothing for anyone (not even a principal whose name is the text 'None')
+    nobody = {"queryText": QUERY, "runAs": {"servicePrincipalName": "None"}}
+    assert len(messages(RUN_AS, _run_as_plan(alert=nobody))) == 1
     for unknowable in ({"name": "ml_dev_catalog", "owner": UNKNOWN}, {"name": UNKNOWN, "owner": SP}):
         assert len(messages(RUN_AS, [res(T.CATALOG, "catalog", unknowable), res(T.CATALOG, "c2", {
             "name": "ml_dev_catalog"}), alert])) == 1
@@ -1150,6 +1180,12 @@ def test_a_job_declares_what_it_reads_and_where_it_registers() -> None:
     assert messages(RUN_AS, [catalog, *ENOUGH, registers, job]) == []
     on_catalog = _grants("cat", {"catalog": "ml_dev_catalog"}, (SP, ["USE_CATALOG", "USE_SCHEMA", "CREATE_MODEL"]))
     assert messages(RUN_AS, [catalog, on_catalog, ENOUGH[1], job]) == []
+    everything = _grants("models", {"schema": "ml_dev_catalog.models"}, (SP, ["ALL_PRIVILEGES"]))
+    assert messages(RUN_AS, [catalog, *ENOUGH, everything, job]) == []
+    # names of one, two or four parts are no table or model: nothing to check
+    odd = _job(uc_reads="ml_dev_catalog, ml_dev_catalog.x, ml_dev_catalog.x.y.z",
+               uc_registers_models="ml_dev_catalog.a.b.c")
+    assert messages(RUN_AS, [catalog, odd]) == []
     assert messages(RUN_AS, [catalog, _job()]) == []
     assert messages(RUN_AS, [catalog, _job(uc_reads=None, uc_registers_models="")]) == []
 
@@ -1166,9 +1202,10 @@ def test_every_run_as_resource_is_checked() -> None:
     first = res(T.ALERT_V2, "a-first", {"queryText": UNKNOWN, "runAs": {"servicePrincipalName": SP}})
     clean = res(T.ALERT_V2, "b-clean", {"queryText": "SELECT 1"})
     nobody = res(T.ALERT_V2, "c-nobody", {"queryText": QUERY})
+    unknown_principal = res(T.ALERT_V2, "d-unknown", {"queryText": QUERY, "runAs": UNKNOWN})
     last = res(T.ALERT_V2, "drift", {"queryText": QUERY, "runAs": {"servicePrincipalName": SP}})
-    got = messages(RUN_AS, [catalog, first, clean, nobody, last])
-    assert got == [unknown("queryText"), lacks("USE_CATALOG on ml_dev_catalog", "USE_SCHEMA on "
+    got = messages(RUN_AS, [catalog, first, clean, nobody, unknown_principal, last])
+    assert got == [unknown("queryText"), unknown("runAs"), lacks("USE_CATALOG on ml_dev_catalog", "USE_SCHEMA on "
                                                "ml_dev_catalog.monitoring",
                                                "SELECT on ml_dev_catalog.monitoring.churn_drift_metrics")]
 
@@ -1289,6 +1326,12 @@ def test_the_bound_securable(binding: dict[str, Any], target: str) -> None:
     assert messages(BOUND, _bound_plan(location=location, binding=view)) == [other_stack(target=target)]
 
 
+def test_the_bound_catalog_is_the_one_of_that_name() -> None:
+    later = res(T.CATALOG, "a-later", {"name": "ml_zzz", "storageRoot": "s3://bucket/x"})
+    binding = {"securableName": "ml_dev_catalog", "workspaceId": "456"}
+    assert messages(BOUND, [later, *_bound_plan(binding)]) == [other_stack()]
+
+
 @pytest.mark.parametrize("binding", [
     {"securableName": "cred", "securableType": "storage_credential", "workspaceId": "456"},
     {"securableName": "ml_other", "workspaceId": "456"},
@@ -1306,6 +1349,10 @@ def test_a_securable_without_abfss_storage_is_not_checked() -> None:
     # an external location is read by its url, a catalog by its storage root
     url_only = edit(plan["catalog"], storageRoot=None, url="abfss://c@mlopsdevlake.dfs.core.windows.net/")
     assert messages(BOUND, _bound_plan(binding, catalog=url_only)) == []
+    # ... and a binding without abfss storage does not end the check of the next one
+    s3 = res(T.CATALOG, "s3-catalog", {"name": "ml_s3", "storageRoot": "s3://bucket/x"})
+    first = res(T.WORKSPACE_BINDING, "a-binding", {"securableName": "ml_s3", "workspaceId": "456"})
+    assert messages(BOUND, [s3, first, *_bound_plan(binding)]) == [other_stack()]
     location = edit(plan["location"], name="loc", storageRoot="abfss://c@mlopsdevlake.dfs.core.windows.net/",
                     url=None)
     assert messages(BOUND, _bound_plan({"securableName": "loc", "securableType": "external_location",
