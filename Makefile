@@ -57,3 +57,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache out
+
+# Mutation testing (cosmic-ray) of the policy rules, the config validation and the grant table, each module
+# against the tests of its area; not part of `make test` (docs/testing.md). Before stopping: make mutate CHANGED=1
+#   make mutate [GROUP="policy rules"|"config validation"|"grant table"] [JOBS=2]
+#   make mutate CHANGED=1 [BASE=main]              modules (or their tests) changed since the merge base
+#   make mutate FILES="infra/policy/rules/azure.py" just these modules (test files select the modules they guard)
+.PHONY: mutate
+mutate: $(STAMP)
+	$(BIN)/python scripts/mutate.py $(if $(FILES),--files "$(FILES)") $(if $(CHANGED),--changed $(or $(BASE),main)) \
+		$(if $(GROUP),--group "$(GROUP)") $(if $(JOBS),--jobs $(JOBS))

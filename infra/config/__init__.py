@@ -11,7 +11,7 @@ import contextlib
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, get_args
@@ -55,15 +55,20 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, An
     if not path.is_file():
         raise ConfigError([f"{stack}: {path.name}: stack file not found in {path.parent} "
                            f"(create it, or pick a stack from: {', '.join(known_stacks(project_dir))})"])
-    loader = _StackFileLoader(path.read_text())
+    text = path.read_text()
+    loader = _StackFileLoader(text)
     try:
         doc = loader.get_single_data() or {}
+    except yaml.reader.ReaderError as exc:
+        # A character YAML refuses anywhere (a control character): its own message spans two lines and counts
+        # bytes with libyaml, characters without it; say where it is, as for the other YAML errors.
+        raise ConfigError([f"{stack}: {path.name}: {_where(text, exc.character)}: not valid YAML (unacceptable "
+                           f"character #x{exc.character:04x}: control and other non-printable characters are not "
+                           "allowed)"]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown line"
         raise ConfigError([f"{stack}: {path.name}: {where}: not valid YAML ({exc.problem})"]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"{stack}: {path.name}: not valid YAML ({exc})"]) from None
     finally:
         loader.dispose()
     if loader.duplicates:
@@ -75,8 +80,20 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, An
     return {str(k): v for k, v in config.items()}
 
 
+def _where(text: str, character: int) -> str:
+    """'line L, column C' of the first `character` in `text` (the one the YAML reader stops at)."""
+    index = text.find(chr(character))
+    line_start = text.rfind("\n", 0, index)  # -1 on the first line
+    return f"line {text.count(chr(10), 0, index) + 1}, column {index - line_start}"
+
+
 # libyaml's C parser when present: three stack files are read on every run (siblings too).
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# Implicit tags Pulumi (YAML 1.2) does not have: an unquoted date stays a string, and so does a bare `=` (YAML
+# 1.1's value key, which PyYAML's safe loader then cannot construct).
+_NOT_PULUMI_TAGS = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value")
 
 
 class _StackFileLoader(_BaseLoader):
@@ -84,7 +101,7 @@ class _StackFileLoader(_BaseLoader):
     `startDate: 2026-12-01` stays the string the program receives, not a date object."""
 
     yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NOT_PULUMI_TAGS]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
 
     def __init__(self, stream: str) -> None:
@@ -94,7 +111,9 @@ class _StackFileLoader(_BaseLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
+            key = self.construct_object(key_node)
+            if not isinstance(key, Hashable):
+                continue  # a list or mapping as a key: the base class refuses it with its position
             if key in seen:
                 self.duplicates.append((key_node.start_mark.line + 1, key))
             seen.add(key)
@@ -153,9 +172,7 @@ def secret_fields() -> list[str]:
 def _secret_problems(stack: str, ours: dict[str, Any], secret_keys: set[str] | None) -> list[str]:
     """Secrets given in plain text, or `secure:` values that are not ciphertext. Masks the values in `ours`."""
     problems = []
-    for key in secret_fields():
-        if key not in ours:
-            continue
+    for key in [k for k in secret_fields() if k in ours]:
         value = ours[key]
         how = f"set it with: pulumi config set --secret {key} <value>"
         if isinstance(value, dict) and set(value) == {"secure"}:  # read from a stack file

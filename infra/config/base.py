@@ -26,9 +26,15 @@ class ConfigError(Exception):
     """All problems of a stack's config, one line each. Raised before any resource is declared."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
+        # One line each, whatever a key or value read from the file holds (a quoted "a\nb" key, say).
+        self.problems = [_one_line(p) for p in problems]
         self.declared = 0  # resources registered before the error (must stay 0)
         super().__init__("\n".join(problems))
+
+
+def _one_line(text: str) -> str:
+    """Non-printable characters (line breaks included) as their escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 _MARK = "\x1e"
@@ -103,10 +109,15 @@ _TYPE_WORDS = {
 }
 
 
+def _lead_lower(msg: str) -> str:
+    """pydantic's sentence in the middle of a line: only its first letter lowered (a pattern in it stays exact)."""
+    return msg[:1].lower() + msg[1:]
+
+
 def format_validation_error(stack: str, exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[str]:
     """pydantic errors -> `stack: key.path: value problem (allowed ...)` lines."""
     lines: list[str] = []
-    for err in exc.errors(include_url=False):
+    for err in exc.errors():  # (each error's documentation url is not shown)
         loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         # union/tagged members add their class name to the location; drop model names (they start uppercase)
         loc = tuple(p for p in loc if not (isinstance(p, str) and p[:1].isupper()))
@@ -138,10 +149,10 @@ def format_validation_error(stack: str, exc: ValidationError, prefix: tuple[str,
             lines.append(f"{stack}: {path}: {show(value)} is not {_TYPE_WORDS[kind]}")
             continue
         if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-            lines.append(f"{stack}: {path}: {show(value)} is out of range ({err['msg'].lower()})")
+            lines.append(f"{stack}: {path}: {show(value)} is out of range ({_lead_lower(err['msg'])})")
             continue
         if kind in ("string_pattern_mismatch", "string_too_long", "string_too_short"):
-            lines.append(f"{stack}: {path}: {show(value)} is not allowed ({err['msg'].lower()})")
+            lines.append(f"{stack}: {path}: {show(value)} is not allowed ({_lead_lower(err['msg'])})")
             continue
         lines.append(f"{stack}: {path}: {show(value)} is not allowed ({err['msg']})")
     return lines

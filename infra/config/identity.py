@@ -92,10 +92,10 @@ class AccountGroupsConfig(StrictModel):
     def _one_source(self) -> AccountGroupsConfig:
         given = [k for k, v in (("lookup", self.lookup), ("manage", self.manage), ("fromStack", self.from_stack),
                                 ("ids", self.ids)) if v]
-        if len(given) != 1:
+        if len(given) > 1:  # none given is lookup (above)
             raise field_problems([("manage", self.manage, "set exactly one of accountGroups.lookup: true, "
                                    "accountGroups.manage: true, accountGroups.fromStack or accountGroups.ids; "
-                                   f"got {given or 'none'}")])
+                                   f"got {given}")])
         if self.ids is not None:
             bad = [(f"ids.{k}", v, "is not an account group id (digits)") for k, v in self.ids.items()
                    if not v.isdigit()]
@@ -122,7 +122,7 @@ class IdentityConfig(StrictModel):
     stack."""
     deployer: DeployerConfig
     """The principal that runs `pulumi up` for this stack (CI's federated identity)."""
-    account_groups: AccountGroupsConfig = AccountGroupsConfig(lookup=True)
+    account_groups: AccountGroupsConfig = AccountGroupsConfig()  # lookup (its validator's default)
     """Where the account groups come from: looked up by name (default), created here, read from another stack, or given
     by id; set exactly one."""
     # More roles beyond the matrix's four, through config alone: role key -> account group display name.

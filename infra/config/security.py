@@ -227,7 +227,6 @@ _WHY = {
     "workspaceSecurity.enhancedSecurityCompliance": "prod runs with the compliance security profile, enhanced "
                                                     "security monitoring and automatic cluster update",
     "workspaceSecurity.defaultStorageFirewall": "prod's DBFS root must sit behind the storage firewall",
-    "workspaceSecurity.ipAccessList": "prod has no public front end, so an IP access list would be dead config",
     "encryption.infrastructureEncryption": "prod's DBFS root needs infrastructure (double) encryption",
     "keyVault.purgeProtection": "the vault holds the workspace's keys; a purged key loses its data (Azure "
                                 "Policy 'Key vaults should have deletion protection enabled')",

@@ -474,9 +474,9 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
                          f"is not a catalog of this stack; allowed: {', '.join(names) or 'none declared'}"))
     cicd_catalog = uc.cicd.catalog or uc.default_catalog_name
     cat_cfg = uc.catalog(cicd_catalog) if cicd_catalog else None
-    if uc.catalogs and cat_cfg is None:
+    if (uc.catalogs or uc.cicd.catalog) and cat_cfg is None:  # no catalogs: only a cicd.catalog set names one
         problems.append(("unityCatalog.cicd.catalog", cicd_catalog,
-                         f"is not a catalog of this stack; allowed: {', '.join(names)}"))
+                         f"is not a catalog of this stack; allowed: {', '.join(names) or 'none declared'}"))
     elif cat_cfg is not None and uc.cicd.schema_ not in [s.name for s in cat_cfg.schemas]:
         problems.append(("unityCatalog.cicd.schema", uc.cicd.schema_,
                          f"is not a schema of catalog {cat_cfg.name}; allowed: "

@@ -101,8 +101,8 @@ class ResourceView:
     @property
     def stack(self) -> str:
         """urn:pulumi:<stack>::<project>::... -> <stack>."""
-        head = self.urn.split("::", 1)[0]
-        return head.rsplit(":", 1)[-1] if head.startswith("urn:pulumi:") else ""
+        head = self.urn.partition("::")[0]
+        return head.rpartition(":")[2] if head.startswith("urn:pulumi:") else ""
 
     def get(self, path: str) -> Any:
         return get(self.props, path)

@@ -18,10 +18,16 @@ from infra.tags import REQUIRED_TAG_KEYS
 Result = Iterator[Finding | str]
 
 
-_SDK_ROOT: list[Path] = []
+@functools.cache  # pragma: no mutate (a cache: without it only slower)
+def _sdk_root() -> Path | None:
+    """Where the installed azure-native SDK lives (found without importing it)."""
+    spec = importlib.util.find_spec("pulumi_azure_native")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
-@functools.cache
+@functools.cache  # pragma: no mutate (a cache: without it only slower)
 def taggable(typ: str) -> bool:
     """Whether the azure-native SDK class of `typ` accepts `tags` (read from the installed SDK, no hand list).
 
@@ -32,13 +38,11 @@ def taggable(typ: str) -> bool:
         _, module, cls = typ.split(":")
     except ValueError:
         return False
-    if not _SDK_ROOT:
-        spec = importlib.util.find_spec("pulumi_azure_native")  # locates the package without importing it
-        if spec is None or not spec.submodule_search_locations:
-            return False
-        _SDK_ROOT.append(Path(next(iter(spec.submodule_search_locations))))
+    root = _sdk_root()
+    if root is None:
+        return False
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls).lower()
-    source = _SDK_ROOT[0] / module.replace("/", os.sep) / f"{snake}.py"
+    source = root / module.replace("/", os.sep) / f"{snake}.py"
     if not source.is_file():
         return False
     init = re.search(rf"class {cls}(?:Init)?Args:\s+def __init__\(__self__, \*,(.*?)\):", source.read_text(), re.S)
@@ -108,7 +112,7 @@ _DEFAULT_PROVIDER = re.compile(r"::pulumi:providers:[\w-]+::default(_[\w]+)?(::|
                applies=lambda t: t.startswith("databricks:"), source="README 'Layout' (explicit providers)")
 def explicit_provider(res: ResourceView, _: Mapping[str, Any]) -> Result:
     if res.provider and _DEFAULT_PROVIDER.search(res.provider):
-        yield f"uses the default provider {res.provider.rsplit('::', 1)[-1]!r}; pass an explicit provider"
+        yield f"uses the default provider {res.provider.rpartition('::')[2]!r}; pass an explicit provider"
     elif not res.provider:
         yield "has no provider; pass the account or workspace provider explicitly"
 

@@ -257,7 +257,7 @@ def policy_guardrails(res: ResourceView, settings: Mapping[str, Any]) -> Result:
         yield "spark_version is not fixed, allow-listed or pattern-restricted"
     wanted = re.sub(r"[^a-z0-9]", "", str(settings["costTag"]).lower())
     tags = [k for k, v in definition.items() if k.startswith("custom_tags.") and isinstance(v, Mapping)
-            and v.get("type") == "fixed" and re.sub(r"[^a-z0-9]", "", k[12:].lower()) == wanted]
+            and v.get("type") == "fixed" and re.sub(r"[^a-z0-9]", "", k.removeprefix("custom_tags.").lower()) == wanted]
     if not tags:
         yield f"custom_tags.{settings['costTag']} is not fixed; every cluster must carry the cost tag"
 

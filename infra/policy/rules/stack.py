@@ -74,10 +74,10 @@ def endpoints_for(views: Views, target: ResourceView, group_id: str) -> list[Res
 def _zone_name(group: ResourceView, config: Mapping[str, Any], views: Views) -> str | None:
     zone_id = get(config, "privateDnsZoneId")
     if isinstance(zone_id, str) and not is_unknown(zone_id) and "/privatednszones/" in zone_id.lower():
-        return zone_id.rsplit("/", 1)[-1].lower()
+        return zone_id.rpartition("/")[2].lower()
     for zone in of_type(views, T.PRIVATE_ZONE):
         if refers(group, zone_id, zone):
-            name = zone.get("privateZoneName") or (zone.id or "").rsplit("/", 1)[-1]
+            name = zone.get("privateZoneName") or (zone.id or "").rpartition("/")[2]
             return str(name).lower()
     return None
 
@@ -167,6 +167,7 @@ def vault_private_endpoint(views: Views, _: Mapping[str, Any]) -> Result:
 
 def _diagnostics(views: Views, target: ResourceView, groups: tuple[str, ...], what: str,
                  sub_resources: bool = False) -> Result:
+    """A diagnostic setting on `target` sends an enabled log category group of `groups` to Log Analytics."""
     by_urn = {v.urn: v for v in views}
     settings = [d for d in of_type(views, T.DIAGNOSTIC_SETTING)
                 if refers(d, d.get("resourceUri"), target, prefix=sub_resources, by_urn=by_urn)]
@@ -175,14 +176,12 @@ def _diagnostics(views: Views, target: ResourceView, groups: tuple[str, ...], wh
         workspace = d.get("workspaceId")
         logs = [log for log in items(d.get("logs")) if isinstance(log, Mapping)
                 and (get(log, "enabled") is True or is_unknown(get(log, "enabled")))]
-        covered = any(str(get(log, "categoryGroup") or "").lower() in groups
-                      or (not groups and get(log, "category")) for log in logs)
+        covered = any(str(get(log, "categoryGroup") or "").lower() in groups for log in logs)
         if (workspace or is_unknown(workspace)) and covered:
             ok = True
     if not ok:
-        wanted = " or ".join(groups) if groups else "any category"
-        yield Finding(f"{label(target)} has no diagnostic setting sending {what} ({wanted}) to Log Analytics "
-                      f"(found {len(settings)} setting(s))", target.urn)
+        yield Finding(f"{label(target)} has no diagnostic setting sending {what} ({' or '.join(groups)}) to Log "
+                      f"Analytics (found {len(settings)} setting(s))", target.urn)
 
 
 @stack_rule("databricks-workspace-diagnostic-logs", "medium", "Each workspace sends all resource logs to Log "
@@ -215,7 +214,7 @@ def subnets_delegated(views: Views, _: Mapping[str, Any]) -> Result:
     for ws in of_type(views, T.WORKSPACE):
         for key in ("customPublicSubnetName", "customPrivateSubnetName"):
             name = ws.get(f"parameters.{key}.value")
-            if not isinstance(name, str) or is_unknown(name):
+            if not isinstance(name, str):  # unknown (get() turns unknown markers into UNKNOWN) or missing
                 continue
             for sub in subnets:
                 if sub.get("subnetName") != name:
@@ -272,7 +271,7 @@ def _securable_key(view: ResourceView) -> tuple[str, str] | None:
     from infra.policy.rules.databricks import securable_of
 
     kind, value = securable_of(view)
-    return (kind, str(value)) if kind and isinstance(value, str) and not is_unknown(value) else None
+    return (kind, value) if kind and isinstance(value, str) else None  # an unknown value is not a str
 
 
 @stack_rule("uc-grants-single-owner", "high", "Each securable is governed by exactly one authoritative Grants "
@@ -319,14 +318,13 @@ def after_assignment(views: Views, _: Mapping[str, Any]) -> Result:
         return
     by_urn = {v.urn: v for v in views}
     for view in of_type(views, *UC_DEPENDENT):
-        if view.type in (T.STORAGE_CREDENTIAL, T.EXTERNAL_LOCATION, T.GRANTS, T.GRANT) and \
-                _is_account_level(view, by_urn):
+        if _is_account_level(view):
             continue
         if not _ancestors_deps(view, by_urn, set()) & assignments:
             yield Finding(f"{label(view)} does not depend on the metastore assignment", view.urn)
 
 
-def _is_account_level(view: ResourceView, by_urn: Mapping[str, ResourceView]) -> bool:
+def _is_account_level(view: ResourceView) -> bool:
     """Grants on the metastore itself run before/independent of a workspace's assignment."""
     return view.type in (T.GRANTS, T.GRANT) and view.get("metastore") is not None
 
@@ -344,7 +342,7 @@ def _monitors_of(ep: ResourceView, monitors: list[ResourceView]) -> list[Resourc
     catalog, schema, prefix = (ep.get(f"{cfg}.catalogName"), ep.get(f"{cfg}.schemaName"),
                                ep.get(f"{cfg}.tableNamePrefix"))
     stem = ".".join(str(x) for x in (catalog, schema, prefix)) if all(
-        isinstance(x, str) and not is_unknown(x) for x in (catalog, schema, prefix)) else None
+        isinstance(x, str) for x in (catalog, schema, prefix)) else None  # unknown values are not str
     return [m for m in monitors if ep.urn in m.dependencies
             or (stem and isinstance(m.get("tableName"), str) and str(m.get("tableName")).startswith(stem))]
 

@@ -170,13 +170,8 @@ def _is_own_workspace(src: ResourceView, value: Any, views: Views) -> bool | Non
 def _bound_nccs(views: Views) -> list[ResourceView]:
     """NCCs bound to this stack's workspace."""
     by_urn = _by_urn(views)
-    out = []
-    for ncc in of_type(views, T.NCC):
-        for binding in of_type(views, T.NCC_BINDING):
-            if _ncc_ref(binding, ncc, by_urn) and _is_own_workspace(binding, binding.get("workspaceId"), views):
-                out.append(ncc)
-                break
-    return out
+    own = [b for b in of_type(views, T.NCC_BINDING) if _is_own_workspace(b, b.get("workspaceId"), views)]
+    return [ncc for ncc in of_type(views, T.NCC) if any(_ncc_ref(b, ncc, by_urn) for b in own)]
 
 
 def _ncc_ref(src: ResourceView, ncc: ResourceView, by_urn: Mapping[str, ResourceView]) -> bool:
@@ -319,7 +314,7 @@ class _Privileges:
 
     def missing(self, principal: str, full_name: str, need: str) -> list[str]:
         """Privileges `principal` lacks to `need` (SELECT a table, CREATE_MODEL a model) on catalog.schema.x."""
-        catalog, schema, _ = full_name.split(".", 2)
+        catalog, schema, _ = full_name.split(".")  # three parts: _needs and three_part_names keep no other
         cs = f"{catalog}.{schema}"
         wanted = [("USE_CATALOG", [catalog], f"USE_CATALOG on {catalog}"),
                   ("USE_SCHEMA", [cs, catalog], f"USE_SCHEMA on {cs}")]
@@ -376,7 +371,7 @@ def run_as_privileges(views: Views, _: Mapping[str, Any]) -> Result:
             yield unknown("runAs", res.urn)
             continue
         for full_name, need in needs:
-            if full_name.split(".", 1)[0] not in grants.catalogs:
+            if full_name.partition(".")[0] not in grants.catalogs:
                 yield Finding(f"{label(res)} reads {full_name}, whose catalog is not in this stack; its grants to "
                               f"{principal} cannot be checked here", res.urn, unknown=True)
                 continue

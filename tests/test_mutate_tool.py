@@ -1,0 +1,69 @@
+"""`make mutate`'s own logic: its module map names real files, changed files select the right modules, and
+type annotations and excluded operators produce no mutant to run."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def mutate() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("mutate_tool", ROOT / "scripts" / "mutate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["mutate_tool"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_mapped_module_and_test_file_exists(mutate: ModuleType) -> None:
+    for modules in mutate.AREAS.values():
+        for module, area in modules.items():
+            assert (ROOT / module).is_file(), module
+            for test in (*area.tests, *(d.split("::")[0] for d in area.deselect)):
+                assert (ROOT / test).is_file(), test
+
+
+def test_every_policy_rule_module_is_mutated(mutate: ModuleType) -> None:
+    """A new rules module (or package) guards production from its first commit: it belongs in AREAS."""
+    rules = {str(p.relative_to(ROOT)) for p in (ROOT / "infra" / "policy" / "rules").rglob("*.py")}
+    assert rules == set(mutate.AREAS["policy rules"])
+
+
+def test_changed_files_select_modules(mutate: ModuleType) -> None:
+    assert mutate.modules_for(["infra/policy/rules/azure.py", "README.md"]) == ["infra/policy/rules/azure.py"]
+    assert mutate.modules_for(["tests/test_grant_table.py"]) == ["infra/components/unity_catalog/grant_table.py"]
+    assert set(mutate.modules_for(["tests/test_config_edges_compute.py"])) == {"infra/config/compute.py",
+                                                                                "infra/config/cost.py"}
+    assert mutate.modules_for([str(ROOT / "infra/config/core.py")]) == ["infra/config/core.py"]
+
+
+def test_annotations_and_excluded_operators_are_skipped(mutate: ModuleType) -> None:
+    source = "x: int | None = None\ndef f(a: str | None) -> int | str:\n    return a or 1  # pragma: no mutate\n"
+    spans = mutate.annotation_spans(source)
+    lines = source.splitlines()
+    assert mutate.skip_reason("core/ReplaceBinaryOperator_BitOr_Add", (1, 7), (1, 8), lines, spans) == \
+        "type annotation"
+    assert mutate.skip_reason("core/ReplaceBinaryOperator_BitOr_Add", (2, 32), (2, 33), lines, spans) == \
+        "type annotation"
+    assert mutate.skip_reason("core/ReplaceComparisonOperator_Eq_Is", (9, 0), (9, 1), lines, spans) == \
+        "operator excluded"
+    assert mutate.skip_reason("core/ReplaceBinaryOperator_Add_Pow", (9, 0), (9, 1), lines, spans) == \
+        "operator excluded"
+    assert mutate.skip_reason("core/ReplaceOrWithAnd", (3, 13), (3, 15), lines, spans) == "pragma: no mutate"
+    assert mutate.skip_reason("core/ReplaceBinaryOperator_Add_Sub", (9, 0), (9, 1), lines, spans) is None
+
+
+def test_classmethod_under_a_pydantic_validator_is_not_mutated(mutate: ModuleType) -> None:
+    lines = ["class M:", "    @field_validator('a')", "    @classmethod", "    def v(cls, x): ...",
+             "    @classmethod", "    def other(cls): ..."]
+    assert mutate.skip_reason("core/RemoveDecorator", (3, 4), (4, 0), lines, []) == "implied @classmethod"
+    assert mutate.skip_reason("core/RemoveDecorator", (5, 4), (6, 0), lines, []) is None
+    assert mutate.skip_reason("core/RemoveDecorator", (2, 4), (3, 0), lines, []) is None
