@@ -145,6 +145,9 @@ def _allowed(model: type[BaseModel], name: str, field: FieldInfo) -> str:
             parts.append(f"at least {min_len} {'item' if unit == 'items' and min_len == 1 else unit}")
         else:
             parts.append(f"at most {max_len} {unit}")
+    if not parts:  # free text or free-form values: say so rather than leave the column empty
+        kind = _type_name(field.annotation)
+        parts.append("any text" if kind.startswith("string") else f"any {kind}")
     return "; ".join(parts)
 
 
