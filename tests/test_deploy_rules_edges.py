@@ -61,6 +61,9 @@ def edit(view: ResourceView, **changes: Any) -> ResourceView:
     return dataclasses.replace(view, props={k: v for k, v in props.items() if v is not None}, **fields)
 
 
+SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # one of pulumi_policy's unknown markers
+
+
 def unknown(path: str) -> str:
     return f"{path} is unknown at preview; the rule is checked again when the value is known"
 
@@ -258,6 +261,13 @@ def test_without_ids_the_scope_is_matched_through_the_graph() -> None:
     assert messages(DATA_ROLE, [preview_vault, edit(officer, scope=KV_ID), wait, key]) == [NO_KEY_ROLE]
 
 
+def test_an_unknown_sentinel_from_raw_preview_data_is_no_scope() -> None:
+    """CrossGuard's raw data marks unknowns with fixed strings: such a scope is matched through the graph."""
+    vault, officer, wait, key = _key_plan(scope=SENTINEL)
+    assert messages(DATA_ROLE, [vault, edit(officer, _deps=[vault]), wait, key]) == []
+    assert messages(DATA_ROLE, [vault, officer, wait, key]) == [NO_KEY_ROLE]
+
+
 def test_the_role_must_be_waited_for() -> None:
     vault, officer, wait, key = _key_plan()
     assert messages(DATA_ROLE, [vault, officer, wait, edit(key, _deps=[vault])]) == [NO_KEY_ROLE]
@@ -284,12 +294,22 @@ def test_only_an_rbac_vault_needs_the_data_role(rbac: Any, expected: list[str]) 
     assert all(f.urn == vault.urn and f.unknown for f in got)
 
 
+@pytest.mark.parametrize("rbac", [UNKNOWN, False])
+def test_a_key_on_a_vault_that_is_not_checked_does_not_end_the_check(rbac: Any) -> None:
+    vault, _, wait, key = _key_plan()
+    other = dataclasses.replace(_vault(rbac=rbac, vaultName="a-kv"), name="a-vault", urn=urn(T.VAULT, "a-vault"))
+    first = res(T.KEY, "a-key", {"vaultName": "a-kv"})
+    got = messages(DATA_ROLE, [other, first, vault, wait, key])
+    assert got == ([unknown("properties.enableRbacAuthorization")] if rbac is UNKNOWN else []) + [NO_KEY_ROLE]
+
+
 def test_the_vault_is_found_by_name_or_through_the_graph() -> None:
     vault, _, _, key = _key_plan()
     by_graph = edit(key, vaultName=UNKNOWN, _deps=[vault])
     assert messages(DATA_ROLE, [vault, by_graph]) == [NO_KEY_ROLE]
     # another vault's key, or an unknown name without a dependency: a vault outside the plan, nothing to check
     assert messages(DATA_ROLE, [vault, edit(key, vaultName="other-kv")]) == []
+    assert messages(DATA_ROLE, [vault, edit(key, vaultName="a-kv")]) == []
     assert messages(DATA_ROLE, [vault, edit(key, vaultName=UNKNOWN, _deps=[])]) == []
     # a vault outside the plan does not stop the check of the next key
     outside = res(T.KEY, "a-key", {"vaultName": "other-kv"})
@@ -403,6 +423,7 @@ def test_only_a_databricks_ui_api_endpoint_to_this_workspace_counts() -> None:
     # a known id that names no zone: the zone resource of that id, whatever the graph says
     ({"privateDnsZoneConfigs": [{"privateDnsZoneId": "zone-1"}], "_deps": ["PE", "ZONE"]}, False),
     ({"privateDnsZoneConfigs": [UNKNOWN]}, False),
+    ({"privateDnsZoneConfigs": [{"privateDnsZoneId": ZONE_ID.replace("azuredatabricks", "aaa")}]}, False),
     ({"privateDnsZoneConfigs": None}, False),
 ], ids=lambda c: str(c) if not isinstance(c, bool) else ("ok" if c else "missing"))
 def test_how_the_zone_group_is_matched(change: dict[str, Any], ok: bool) -> None:
@@ -424,8 +445,8 @@ def test_a_zone_id_without_the_zone_type_is_matched_to_the_zone_resource() -> No
     zone = dataclasses.replace(plan["zone"], id="zone-1")
     zg = edit(plan["ui-pe-dns"], privateDnsZoneConfigs=[{"privateDnsZoneId": "zone-1"}])
     assert reach(zone=zone, **{"ui-pe-dns": zg}) == []
-    assert reach(zone=edit(zone, privateZoneName="privatelink.blob.core.windows.net"), **{"ui-pe-dns": zg}) == [
-        unreachable(NO_ZONE_GROUP)]
+    for other in ("privatelink.blob.core.windows.net", "privatelink.aaa.net"):  # after and before its name
+        assert reach(zone=edit(zone, privateZoneName=other), **{"ui-pe-dns": zg}) == [unreachable(NO_ZONE_GROUP)]
 
 
 def test_a_zone_of_another_name_is_not_the_workspace_zone() -> None:
@@ -446,6 +467,9 @@ def test_a_zone_of_another_name_is_not_the_workspace_zone() -> None:
     ("to-hub", {"remoteVirtualNetwork": {"id": VNET_ID}}),  # a peering to itself is no hub
     ("hub-link", {"virtualNetwork": {"id": HUB_ID + "-2"}}),  # the zone is linked to another VNet
     ("hub-link", {"privateZoneName": "privatelink.blob.core.windows.net"}),
+    ("hub-link", {"privateZoneName": "privatelink.aaa.net"}),
+    ("from-hub", {"virtualNetworkName": "a-vnet"}),  # VNet names sorting before the right ones
+    ("to-hub", {"virtualNetworkName": "a-vnet"}),
 ])
 def test_each_part_of_the_route(name: str, change: dict[str, Any]) -> None:
     plan = _reach_plan()
@@ -461,6 +485,9 @@ def test_the_route_matched_through_the_graph() -> None:
     assert reach(**{"to-hub": out, "hub-link": link}) == []
     assert reach(**{"to-hub": edit(out, _deps=[])}) == [unreachable(NO_ROUTE)]
     assert reach(**{"hub-link": edit(link, _deps=[])}) == [unreachable(NO_ROUTE)]
+    for other in ("privatelink.blob.core.windows.net", "privatelink.aaa.net"):  # a link to a zone of another name
+        assert reach(**{"hub-link": link, "zone": edit(plan["zone"], privateZoneName=other)}) == [
+            unreachable(NO_ROUTE)]
     # the hub peers back to the VNet by id, or (unknown at preview) through the graph
     back = edit(plan["from-hub"], remoteVirtualNetwork={"id": UNKNOWN}, _deps=[vnet])
     assert reach(**{"from-hub": back}) == []
@@ -640,8 +667,9 @@ def test_a_reader_on_a_parent_scope_counts_and_one_on_another_vault_does_not() -
 
 
 def test_scopes_that_need_no_vault_role() -> None:
-    databricks_backed = res(T.SECRET_SCOPE, "scope", {"name": "plain"})
+    databricks_backed = res(T.SECRET_SCOPE, "a-scope", {"name": "plain"})
     assert messages(SCOPE_READABLE, [_vault(), databricks_backed]) == []
+    assert messages(SCOPE_READABLE, [_vault(), databricks_backed, _scope()]) == [UNREADABLE]
     assert messages(SCOPE_READABLE, [_vault(rbac=False), _scope()]) == []  # access policies
     assert messages(SCOPE_READABLE, [_vault(rbac=None), _scope()]) == [UNREADABLE]  # unset: RBAC is checked
 
@@ -697,6 +725,13 @@ def test_a_disposable_purge_protected_vault_with_a_fixed_name() -> None:
     {"createMode": "recover"}, {"createMode": "Recover"}])
 def test_vaults_that_leave_no_name_behind(change: dict[str, Any]) -> None:
     assert messages(SOFT_DELETE, [_purge_vault(**change)]) == []
+
+
+@pytest.mark.parametrize("first", [{"enablePurgeProtection": False}, {"protect": True}])
+def test_a_vault_that_is_fine_does_not_end_the_check(first: dict[str, Any]) -> None:
+    fine = _purge_vault(**{k: v for k, v in first.items() if k != "protect"})
+    fine = dataclasses.replace(fine, name="a-vault", urn=urn(T.VAULT, "a-vault"), protect=bool(first.get("protect")))
+    assert messages(SOFT_DELETE, [fine, _purge_vault()]) == [collision(7)]
 
 
 def test_protected_retained_or_generated_names_are_fine() -> None:

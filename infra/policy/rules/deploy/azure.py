@@ -48,7 +48,7 @@ def _known(value: Any) -> str | None:
 
 def _has_role(ra: ResourceView, roles: Sequence[str]) -> bool:
     role = _known(ra.get("roleDefinitionId"))
-    return role is not None and role.lower().rstrip("/").rsplit("/", 1)[-1] in roles
+    return role is not None and role.lower().rstrip("/").rpartition("/")[2] in roles
 
 
 def _covers(ra: ResourceView, target: ResourceView | None, target_id: str | None) -> bool:
@@ -70,7 +70,7 @@ def _vault_of(obj: ResourceView, vaults: Sequence[ResourceView]) -> ResourceView
 
 
 def _vnet_name(vnet_id: str) -> str:
-    return vnet_id.rstrip("/").rsplit("/", 1)[-1].lower()
+    return vnet_id.rstrip("/").rpartition("/")[2].lower()
 
 
 # --- Key Vault: the caller's data role before ARM writes ---------------------------------------------
@@ -110,22 +110,20 @@ def _zone_groups(views: Views, pe: ResourceView, zone: str) -> list[ResourceView
     """The endpoint's DNS zone groups that register it in `zone`."""
     pe_name = _known(pe.get("privateEndpointName"))
     zones = of_type(views, T.PRIVATE_ZONE)
-    out = []
-    for group in of_type(views, T.DNS_ZONE_GROUP):
+
+    def of_endpoint(group: ResourceView) -> bool:
         linked = _known(group.get("privateEndpointName"))
-        if not (linked == pe_name if linked and pe_name else pe.urn in group.dependencies):
-            continue
-        for config in items(group.get("privateDnsZoneConfigs")):
-            zone_id = get(config, "privateDnsZoneId") if isinstance(config, Mapping) else None
-            named = _known(zone_id)
-            if named and "/privatednszones/" in named.lower():
-                hit = named.rsplit("/", 1)[-1].lower() == zone
-            else:
-                hit = any(refers(group, zone_id, z) and str(z.get("privateZoneName")).lower() == zone for z in zones)
-            if hit:
-                out.append(group)
-                break
-    return out
+        return linked == pe_name if linked and pe_name else pe.urn in group.dependencies
+
+    def in_zone(group: ResourceView, config: Any) -> bool:
+        zone_id = get(config, "privateDnsZoneId") if isinstance(config, Mapping) else None
+        named = _known(zone_id)
+        if named and "/privatednszones/" in named.lower():
+            return named.rpartition("/")[2].lower() == zone
+        return any(refers(group, zone_id, z) and str(z.get("privateZoneName")).lower() == zone for z in zones)
+
+    return [g for g in of_type(views, T.DNS_ZONE_GROUP)
+            if of_endpoint(g) and any(in_zone(g, c) for c in items(g.get("privateDnsZoneConfigs")))]
 
 
 def _zone_links(views: Views, zone: str) -> list[ResourceView]:
