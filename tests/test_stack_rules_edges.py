@@ -12,7 +12,7 @@ import pytest
 from infra.policy.rules import RULES_BY_NAME, ResourceView
 from infra.policy.rules import types as T
 from infra.policy.rules.base import UNKNOWN
-from infra.policy.rules.stack import refers
+from infra.policy.rules.stack import closure, refers
 from tests.policy_fixtures import DELETE, KV_ID, LAW_ID, SA_ID, WS_ID, ZONES, compliant_stack, mutate, urn, view
 
 
@@ -437,3 +437,15 @@ def test_account_level_grants_do_not_hide_the_objects_after_them() -> None:
     loose = view(T.CATALOG, name="loose")
     assert messages(AFTER, [by_name(BASE, "assignment"), metastore_grants, loose]) == [
         "Catalog loose does not depend on the metastore assignment"]
+
+
+def test_closure_is_everything_a_resource_waits_for() -> None:
+    """Direct and indirect dependencies; a URN outside the views ends its branch; cycles end too."""
+    a, b, c = (view(T.SUBNET, {}, name=n) for n in ("a", "b", "c"))
+    b = dataclasses.replace(b, dependencies=(c.urn, "urn:outside"))
+    a = dataclasses.replace(a, dependencies=(b.urn,))
+    c = dataclasses.replace(c, dependencies=(a.urn,))  # a cycle back to a
+    by_urn = {v.urn: v for v in (a, b, c)}
+    assert closure(a, by_urn) == {b.urn, c.urn, "urn:outside", a.urn}
+    assert closure(b, {}) == {c.urn, "urn:outside"}
+    assert closure(view(T.SUBNET, {}, name="d"), by_urn) == set()
