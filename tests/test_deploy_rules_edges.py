@@ -139,8 +139,12 @@ def test_lists_of_another_workspace_neither_satisfy_nor_block() -> None:
 
 
 def test_each_enforcing_conf_is_checked() -> None:
-    """A conf without a runner list does not stop the check of the next one."""
+    """A conf that does not enforce, or one without a runner list, does not stop the check of the next one."""
     runner, office, conf = _runner_plan()
+    idle = res(T.WORKSPACE_CONF, "a-conf", {"customConfig": {"enableIpAccessLists": False}}, provider=OTHER_PROVIDER)
+    assert messages(RUNNER, [idle, runner, office, edit(conf, _deps=[runner])]) == [
+        "WorkspaceConf ws-conf switches on IP access lists without waiting for IpAccessList office: make it depend "
+        "on every list, so none is created under enforcement"]
     bare = res(T.WORKSPACE_CONF, "bare-conf", {"customConfig": {"enableIpAccessLists": True}},
                provider=OTHER_PROVIDER)
     late = edit(conf, _deps=[runner])
@@ -239,7 +243,7 @@ def test_a_key_waiting_for_its_crypto_officer_passes() -> None:
 @pytest.mark.parametrize(("role", "ok"), [
     (f"{ROLES}/{CRYPTO_OFFICER}", True), (f"{ROLES}/{ADMINISTRATOR}", True), (CRYPTO_OFFICER.upper(), True),
     (f"{ROLES}/{CRYPTO_OFFICER}/", True), (f"{ROLES}/{SECRETS_OFFICER}", False), (f"{ROLES}/{SECRETS_USER}", False),
-    (UNKNOWN, False), (None, False), ("", False)])
+    (UNKNOWN, False), (None, False), ("", False), (14, False)])  # an id that is not a string is unknown
 def test_the_role_that_may_write_keys(role: Any, ok: bool) -> None:
     plan = _key_plan(role=role)
     assert findings(DATA_ROLE, plan) == ([] if ok else [Finding(NO_KEY_ROLE, plan[-1].urn)])
@@ -311,6 +315,7 @@ def test_the_vault_is_found_by_name_or_through_the_graph() -> None:
     assert messages(DATA_ROLE, [vault, edit(key, vaultName="other-kv")]) == []
     assert messages(DATA_ROLE, [vault, edit(key, vaultName="a-kv")]) == []
     assert messages(DATA_ROLE, [vault, edit(key, vaultName=UNKNOWN, _deps=[])]) == []
+    assert messages(DATA_ROLE, [vault, edit(key, vaultName="", _deps=[vault])]) == [NO_KEY_ROLE]  # empty: no name
     # a vault outside the plan does not stop the check of the next key
     outside = res(T.KEY, "a-key", {"vaultName": "other-kv"})
     assert messages(DATA_ROLE, [outside, vault, edit(key, _deps=[vault])]) == [NO_KEY_ROLE]
@@ -413,6 +418,7 @@ def test_only_a_databricks_ui_api_endpoint_to_this_workspace_counts() -> None:
 @pytest.mark.parametrize(("change", "ok"), [
     ({"privateEndpointName": "ui-pe"}, True),
     ({"privateEndpointName": "other-pe"}, False),  # names known on both sides decide, not the graph
+    ({"privateEndpointName": "zz-pe"}, False),
     ({"privateEndpointName": UNKNOWN}, True),  # unknown: the group's dependency on the endpoint decides
     ({"privateEndpointName": UNKNOWN, "_deps": []}, False),
     ({"privateDnsZoneConfigs": [{"privateDnsZoneId": ZONE_ID.upper()}]}, True),
@@ -474,6 +480,21 @@ def test_a_zone_of_another_name_is_not_the_workspace_zone() -> None:
 def test_each_part_of_the_route(name: str, change: dict[str, Any]) -> None:
     plan = _reach_plan()
     assert reach(**{name: edit(plan[name], **change)}) == [unreachable(NO_ROUTE)]
+
+
+def test_a_peering_that_leads_nowhere_does_not_hide_the_next_one() -> None:
+    plan = _reach_plan()
+    nowhere = res(T.VNET_PEERING, "a-peering", {"virtualNetworkName": "mlops-dev-vnet",
+                                                "remoteVirtualNetwork": {"id": UNKNOWN}})
+    provider = edit(plan["databricks-workspace"], _deps=[nowhere, *plan["databricks-workspace"].dependencies])
+    assert messages(REACHABLE, [nowhere, *swap(list(plan.values()), provider)]) == []
+
+
+def test_a_hub_whose_id_sorts_after_the_workspace_vnet() -> None:
+    hub = f"{SUB}/resourceGroups/zz-hub-rg/providers/Microsoft.Network/virtualNetworks/hub-vnet"
+    plan = _reach_plan()
+    assert reach(**{"to-hub": edit(plan["to-hub"], remoteVirtualNetwork={"id": hub}),
+                    "hub-link": edit(plan["hub-link"], virtualNetwork={"id": hub})}) == []
 
 
 def test_the_route_matched_through_the_graph() -> None:
@@ -602,7 +623,10 @@ def test_the_dbfs_root_account_name() -> None:
                "compute cannot reach root storage")
     assert messages(DBFS, [_dbfs_ws(parameters={})]) == [missing]
     assert messages(DBFS, [_dbfs_ws(parameters={"storageAccountName": {"value": ""}})]) == [missing]
-    # each workspace is checked: one without a name does not stop the next
+    # each workspace is checked: one without a firewall or a name does not stop the next
+    open_ws = dataclasses.replace(_dbfs_ws(defaultStorageFirewall="Disabled"), name="a-open",
+                                  urn=urn(T.WORKSPACE, "a-open"))
+    assert messages(DBFS, [open_ws, _dbfs_ws()]) == [no_dbfs_pe("dfs"), no_dbfs_pe("blob")]
     second = dataclasses.replace(_dbfs_ws(), name="second", urn=urn(T.WORKSPACE, "second"))
     assert messages(DBFS, [_dbfs_ws(parameters={}), ws, second]) == [
         missing, unknown("parameters.storageAccountName.value"),
@@ -615,6 +639,7 @@ def test_the_dbfs_root_account_name() -> None:
     (f"{SUB}/resourceGroups/elsewhere/providers/Microsoft.Storage/storageAccounts/mlopsdevdbfs", UNKNOWN, True),
     (f"{MRG}/providers/Microsoft.Storage/storageAccounts/mlopsdevdbfs2", UNKNOWN, False),
     (f"{MRG}/providers/Microsoft.Storage/storageAccounts/xmlopsdevdbfs", None, False),
+    (f"{SUB}/resourceGroups/zz-rg/providers/Microsoft.Storage/storageAccounts/mlopsdevdbfs", MRG, False),
 ])
 def test_the_endpoint_targets_the_dbfs_root_account(target: str, group_id: Any, ok: bool) -> None:
     ws = _dbfs_ws(managedResourceGroupId=group_id)
@@ -671,6 +696,8 @@ def test_scopes_that_need_no_vault_role() -> None:
     assert messages(SCOPE_READABLE, [_vault(), databricks_backed]) == []
     assert messages(SCOPE_READABLE, [_vault(), databricks_backed, _scope()]) == [UNREADABLE]
     assert messages(SCOPE_READABLE, [_vault(rbac=False), _scope()]) == []  # access policies
+    policies = dataclasses.replace(_vault(rbac=False), name="a-vault", urn=urn(T.VAULT, "a-vault"), id=KV_ID + "-ap")
+    assert messages(SCOPE_READABLE, [policies, _vault(), _scope(KV_ID + "-ap"), _scope()]) == [UNREADABLE]
     assert messages(SCOPE_READABLE, [_vault(rbac=None), _scope()]) == [UNREADABLE]  # unset: RBAC is checked
 
 
@@ -687,6 +714,7 @@ def test_an_unknown_vault_id_at_preview() -> None:
     scope = _scope(UNKNOWN)
     got = findings(SCOPE_READABLE, [vault, scope])
     assert [(f.message, f.unknown, f.urn) for f in got] == [(unknown("keyvaultMetadata.resourceId"), True, scope.urn)]
+    assert messages(SCOPE_READABLE, [vault, _scope("")]) == [unknown("keyvaultMetadata.resourceId")]  # empty: no id
     # the scope built from the vault's outputs: the vault is known through the graph
     assert messages(SCOPE_READABLE, [vault, _scope(UNKNOWN, [vault]), _assignment("r", SECRETS_USER)]) == []
     assert messages(SCOPE_READABLE, [vault, _scope(UNKNOWN, [vault])]) == [UNREADABLE]

@@ -33,10 +33,8 @@ WRITERS: dict[str, tuple[str, ...]] = {
     T.KEY: (KEY_VAULT_CRYPTO_OFFICER, KEY_VAULT_ADMINISTRATOR),
     T.SECRET: (KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_ADMINISTRATOR),
 }
-ROLE_NAMES = dict(zip(
-    (KEY_VAULT_ADMINISTRATOR, KEY_VAULT_CRYPTO_OFFICER, KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_SECRETS_USER),
-    ("Key Vault Administrator", "Key Vault Crypto Officer", "Key Vault Secrets Officer", "Key Vault Secrets User"),
-    strict=True))
+ROLE_NAMES = {KEY_VAULT_ADMINISTRATOR: "Key Vault Administrator", KEY_VAULT_CRYPTO_OFFICER: "Key Vault Crypto Officer",
+              KEY_VAULT_SECRETS_OFFICER: "Key Vault Secrets Officer", KEY_VAULT_SECRETS_USER: "Key Vault Secrets User"}
 SECRET_READERS = (KEY_VAULT_SECRETS_USER, KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_ADMINISTRATOR)
 
 

@@ -57,7 +57,7 @@ def deploy_runner_allowed(views: Sequence[ResourceView], _: Mapping[str, Any]) -
 
 
 def _catalog_of(name: Any) -> str | None:
-    return name.split(".", 1)[0] if isinstance(name, str) and name.count(".") == 2 else None
+    return name.partition(".")[0] if isinstance(name, str) and name.count(".") == 2 else None
 
 
 @stack_rule(
