@@ -27,7 +27,7 @@ plan: $(STAMP)
 	$(BIN)/mlopsctl plan --stack $(STACK) $(if $(PLAN_JSON),--json $(PLAN_JSON))
 
 lint: $(STAMP)
-	$(BIN)/ruff check infra mlopsctl tests scripts
+	$(BIN)/ruff check infra mlopsctl jobs tests scripts
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)

@@ -264,6 +264,9 @@ TYPES: dict[str, TypeFacts] = {
             ("storageLocation", "pulumi-databricks Volume.storage_location: change forces creation of a new resource"),
         ),
     ),
+    "databricks:index/workspaceFile:WorkspaceFile": TypeFacts(
+        settings=("path", "md5"),
+    ),
     "databricks:index/workspaceBinding:WorkspaceBinding": TypeFacts(
         settings=("securableName", "workspaceId", "bindingType"),
     ),

@@ -1,0 +1,69 @@
+"""The platform's job code (the `jobs/` package) uploaded to the workspace as workspace files.
+
+One `databricks.WorkspaceFile` per module, under one folder per environment. The provider creates missing
+parent folders on create (terraform-provider-databricks, workspace/resource_workspace_file.go: on a
+"parent does not exist" error it calls Workspace.MkdirsByPath and uploads again). `md5` is the file's hash,
+so a change to the code shows in the plan and redeploys the file; a job refers to `paths[module]`, the
+`/Workspace/...` path a `spark_python_task.python_file` takes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_databricks as dbx
+
+JOBS_DIR = Path(__file__).resolve().parents[2] / "jobs"
+# Workspace folder of the platform's job code; one per environment (the workspaces are separate anyway, the
+# name says whose code it is).
+WORKSPACE_DIR = "/Shared/mlops-platform/jobs"
+
+
+def source_of(module: str) -> Path:
+    path = JOBS_DIR / f"{module}.py"
+    if not path.is_file():
+        raise ValueError(f"jobs/{module}.py does not exist: job code is a module of the jobs/ package")
+    return path
+
+
+def md5_of(path: Path) -> str:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+def workspace_path(module: str) -> str:
+    """The path a job task names (workspace files are addressed under /Workspace)."""
+    return f"/Workspace{WORKSPACE_DIR}/{module}.py"
+
+
+@dataclass(frozen=True)
+class JobCodeArgs:
+    modules: Sequence[str]  # module names under jobs/, e.g. "retention"
+    provider: dbx.Provider
+    depends_on: Sequence[pulumi.Input[pulumi.Resource]] = ()
+
+
+class JobCode(pulumi.ComponentResource):
+    """mlops:platform:JobCode: the job modules a workspace runs, uploaded from the repo as they are."""
+
+    files: dict[str, dbx.WorkspaceFile]
+    paths: dict[str, str]
+
+    def __init__(self, name: str, args: JobCodeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:platform:JobCode", name, None, opts)
+        self.files, self.paths = {}, {}
+        for module in dict.fromkeys(args.modules):
+            source = source_of(module)
+            self.files[module] = dbx.WorkspaceFile(
+                f"job-code-{module}",
+                path=f"{WORKSPACE_DIR}/{module}.py",
+                # Relative to the project directory, where the engine runs the program and its providers, so
+                # the plan carries no path of the machine that planned it.
+                source=f"jobs/{module}.py",
+                md5=md5_of(source),
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on)))
+            self.paths[module] = workspace_path(module)
+        self.register_outputs({"paths": self.paths})
