@@ -89,6 +89,7 @@ class Platform(pulumi.ComponentResource):
         self.private_link = PrivateLink("private-link", PrivateLinkArgs(
             config=config.private_link, prefix=names.stack_prefix, front_end_private=config.front_end_private,
             location=config.location, tags=tags, hub_vnet_id=hub_vnet_id,
+            hub_zone_id=config.deploy.runner.hub_zone_id,
             resource_group_name=self.resource_group.name,
             vnet_id=self.network.vnet_id, subnet_id=self.network.private_endpoint_subnet_id,
             workspace_id=self.workspace.id, lake_id=self.lake.account_id, key_vault_id=self.key_vault.id,

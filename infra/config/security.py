@@ -297,11 +297,32 @@ def browser_auth_problems(stack: str, config: StackConfig, other_name: str, othe
     return []
 
 
+def _in_group(resource_id: str, group: str) -> bool:
+    return f"/resourcegroups/{group.lower()}/" in resource_id.lower()
+
+
 def hub_link_problems(stack: str, config: StackConfig, other_name: str, other: StackConfig) -> list[str]:
-    """CROSS_STACK_CHECKS rule: each stack with deploy.runner.hubVnetId links its own privatelink.azuredatabricks.net
-    zone to that hub, and Azure links a VNet to at most one zone of a given name."""
-    hub = config.deploy.runner.hub_vnet_id
-    if hub and other.deploy.runner.hub_vnet_id and hub.lower() == other.deploy.runner.hub_vnet_id.lower():
+    """CROSS_STACK_CHECKS rule: a stack with deploy.runner.hubVnetId links its own privatelink.azuredatabricks.net
+    zone to that hub (hubDnsZone 'link') or uses the hub's existing one, and Azure links a VNet to at most one zone
+    of a given name (BadRequest "A virtual network cannot be linked to multiple zones with overlapping
+    namespaces"): one stack may link per hub, and none once another uses the hub's own zone."""
+    hub, mine, theirs = config.deploy.runner.hub_vnet_id, config.deploy.runner, other.deploy.runner
+    if not (hub and theirs.hub_vnet_id and hub.lower() == theirs.hub_vnet_id.lower()):
+        return []
+    if mine.links_hub_zone and theirs.links_hub_zone:
         return [f"{stack}: deploy.runner.hubVnetId: {hub!r} is also stack {other_name}'s; a VNet links at most one "
                 "privatelink.azuredatabricks.net zone, so only one stack may link its workspace zone to a hub"]
+    # One stack links its own zone, the other names the hub's: consistent only if that is the linking stack's zone.
+    if mine.links_hub_zone and theirs.hub_zone_id and not _in_group(theirs.hub_zone_id, config.names.resource_group):
+        return [f"{stack}: deploy.runner.hubDnsZone: 'link' would link a second privatelink.azuredatabricks.net zone "
+                f"to hub {hub!r}, which resolves through {theirs.hub_dns_zone!r} (stack {other_name}'s "
+                "hubDnsZone); set hubDnsZone to that zone's id"]
+    if mine.hub_zone_id and theirs.links_hub_zone and not _in_group(mine.hub_zone_id, other.names.resource_group):
+        return [f"{stack}: deploy.runner.hubDnsZone: {mine.hub_dns_zone!r} is not the zone stack {other_name} links "
+                f"to the same hub VNet (its hubDnsZone is 'link'); a VNet links at most one "
+                "privatelink.azuredatabricks.net zone, so name that stack's zone or let it use the hub's"]
+    if theirs.hub_zone_id and mine.hub_zone_id and mine.hub_zone_id.lower() != theirs.hub_zone_id.lower():
+        return [f"{stack}: deploy.runner.hubDnsZone: {mine.hub_dns_zone!r} differs from stack {other_name}'s "
+                f"{theirs.hub_dns_zone!r} for the same hub VNet; a VNet links at most one "
+                "privatelink.azuredatabricks.net zone, so both name the one the hub has"]
     return []

@@ -136,6 +136,9 @@ FIELD_WORDS: dict[str, str] = {
     "WorkspaceSecurityConfig.ip_access_list": "CIDR ranges without host bits, not 0.0.0.0/0, e.g. 203.0.113.0/24",
     "DeployRunnerConfig.hub_vnet_id": "a virtual network's ARM id: /subscriptions/<uuid>/resourceGroups/<rg>/providers/"
                                       "Microsoft.Network/virtualNetworks/<name>",
+    "DeployRunnerConfig.hub_dns_zone": "`link`, or the ARM id of a private DNS zone named "
+                                       "privatelink.azuredatabricks.net: /subscriptions/<uuid>/resourceGroups/<rg>/"
+                                       "providers/Microsoft.Network/privateDnsZones/privatelink.azuredatabricks.net",
     "DeployRunnerConfig.egress_cidrs": "public IPv4 CIDR ranges, e.g. 203.0.113.10/32",
     "ExternalLocationConfig.container": "one of lake.containers",
     "CatalogConfig.storage_container": "one of lake.containers that has an external location",
