@@ -50,6 +50,8 @@ REGION_PAIRS: dict[str, str] = {
 # monthly review can still be undone).
 PROD_MIN_SOFT_DELETE_DAYS = 30
 
+SHARE_NAME = r"^[A-Za-z0-9_]+$"
+GLOBAL_METASTORE_ID = r"^azure:[a-z0-9]+:[0-9a-f-]{36}$"
 _TABLE = re.compile(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
 _SCHEMA = re.compile(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -78,10 +80,10 @@ class Replication(StrictModel):
     """Use Databricks Managed Disaster Recovery (an account-level failover group replicating the primary's
     catalogs and workspace assets); it needs workspaces in the Mission Critical tier. `false`: the copy job below
     fills the standby from a Delta Sharing catalog of the primary's schemas."""
-    provider_name: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$")
+    provider_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
     """Name of the primary's metastore as a Delta Sharing provider in the standby's metastore (Catalog Explorer >
     Delta Sharing > Shared with me); needed when managedFailover is false."""
-    share_name: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$")
+    share_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
     """Name of the primary's share of its schemas (the primary's `drShare.name`); needed when managedFailover is
     false."""
     schemas: list[str] = []
@@ -132,9 +134,9 @@ class StandbyConfig(StrictModel):
 class DrShareConfig(StrictModel):
     """The primary's side of the standby's copy job: a Delta Sharing share of its schemas to the standby."""
 
-    name: str = Field(default="standby", pattern=r"^[A-Za-z0-9_]+$")
+    name: str = Field(default="standby", pattern=SHARE_NAME)
     """Name of the share (the standby's `standby.replication.shareName`)."""
-    recipient_metastore_id: str = Field(pattern=r"^azure:[a-z0-9]+:[0-9a-f-]{36}$")
+    recipient_metastore_id: str = Field(pattern=GLOBAL_METASTORE_ID)
     """Global metastore id of the standby's metastore, `azure:<region>:<metastore uuid>` (Catalog Explorer > Delta
     Sharing > the recipient's sharing identifier); the share's Databricks-to-Databricks recipient."""
     schemas: list[str]

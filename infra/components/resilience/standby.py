@@ -82,14 +82,14 @@ class StandbyReplication(pulumi.ComponentResource):
             return
 
         shared = shared_catalog_name(args.primary_stack)
-        # Isolated and bound to this workspace like every catalog here; protected like them (recreating it is
+        # Isolated and bound to this workspace like every catalog here; protected and retained like them (recreating it is
         # harmless, but the stack's rule holds every catalog to it).
         self.shared_catalog = dbx.Catalog(
             f"{name}-shared-catalog", name=shared, provider_name=cfg.provider_name, share_name=cfg.share_name,
             isolation_mode="ISOLATED",
             comment=f"Read-only: stack {args.primary_stack}'s share, the source of the standby copy",
             opts=pulumi.ResourceOptions(parent=self, provider=args.workspace_provider, protect=True,
-                                        depends_on=list(args.depends_on)))
+                                        retain_on_delete=True, depends_on=list(args.depends_on)))
         self.shared_binding = dbx.WorkspaceBinding(
             f"{name}-shared-catalog-binding", securable_type="catalog", securable_name=self.shared_catalog.name,
             workspace_id=pulumi.Output.from_input(args.workspace_numeric_id).apply(str),
