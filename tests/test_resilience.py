@@ -265,7 +265,8 @@ def test_a_good_drill_passes_and_drops_its_copies() -> None:
     (FakeLake({}, {}), FakeRegistry({"c.m.x": {"a": 1}}, {"c.m.x": {1}}), "FAILED table c.s.t: KeyError: 'c.s.t'"),
     (FakeLake({"c.s.t": 3}, {("c.s.t", 2): 10}), FakeRegistry({"c.m.x": {"champion": 7}}, {"c.m.x": {1}}),
      "FAILED alias c.m.x@champion -> version 7 does not exist"),
-    (FakeLake({"c.s.t": 3}, {("c.s.t", 2): 10}), FakeRegistry({"c.m.x": {}}, {}), "FAILED alias c.m.x@* has no aliases"),
+    (FakeLake({"c.s.t": 3}, {("c.s.t", 2): 10}), FakeRegistry({"c.m.x": {}}, {}),
+     "FAILED alias c.m.x@* has no aliases"),
 ])
 def test_a_failed_drill_says_what_failed(lake: FakeLake, registry: FakeRegistry, line: str) -> None:
     report = drill.run_drill(lake, registry, ["c.s.t"], 1, 1, "c.scratch", ["c.m.x"], 0)

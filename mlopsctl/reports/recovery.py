@@ -92,8 +92,9 @@ def posture(doc: Mapping[str, Any]) -> list[Row]:
         rows.append(Row("share to the standby", f"{schemas} schema(s) to {', '.join(recipients) or 'no recipient'}",
                         bool(recipients)))
     drills = _jobs_under(doc, DRILL_COMPONENT)
+    running = any((_inputs(j).get("schedule") or {}).get("pauseStatus") == "UNPAUSED" for j in drills)
     rows.append(Row("restore drill", "; ".join(f"{_inputs(j).get('name')}: {_schedule(j)}" for j in drills)
-                    or "none", any("UNPAUSED" == (_inputs(j).get("schedule") or {}).get("pauseStatus") for j in drills)))
+                    or "none", running))
     return rows
 
 

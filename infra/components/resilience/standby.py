@@ -82,8 +82,8 @@ class StandbyReplication(pulumi.ComponentResource):
             return
 
         shared = shared_catalog_name(args.primary_stack)
-        # Isolated and bound to this workspace like every catalog here; protected and retained like them (recreating it is
-        # harmless, but the stack's rule holds every catalog to it).
+        # Isolated and bound to this workspace like every catalog here; protected and retained like them
+        # (recreating it is harmless, but the stack's rule holds every catalog to it).
         self.shared_catalog = dbx.Catalog(
             f"{name}-shared-catalog", name=shared, provider_name=cfg.provider_name, share_name=cfg.share_name,
             isolation_mode="ISOLATED",
