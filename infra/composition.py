@@ -19,12 +19,20 @@ from infra.components.lake import Lake, LakeArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.observability import DiagnosticTarget, Observability, ObservabilityArgs
 from infra.components.private_link import PrivateLink, PrivateLinkArgs
+from infra.components.resilience import (
+    RestoreDrill,
+    RestoreDrillArgs,
+    StandbyReplication,
+    StandbyReplicationArgs,
+    StandbyShare,
+    StandbyShareArgs,
+)
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.components.serverless_network import ServerlessNetwork, ServerlessNetworkArgs, StorageTarget
 from infra.components.serving import Serving, ServingArgs, serving_outputs
 from infra.components.unity_catalog import KeyVaultRef, UnityCatalog, UnityCatalogArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
-from infra.config import StackConfig
+from infra.config import StackConfig, resilience
 
 
 class Platform(pulumi.ComponentResource):
@@ -174,6 +182,9 @@ class Platform(pulumi.ComponentResource):
                 # endpoints wait for their UC schemas, principals and grants
                 depends_on=[self.unity_catalog]), opts=child)
 
+        # --- resilience (docs/recovery.md): the restore drill, the share to the standby, the standby's copy ---
+        self._resilience(config)
+
         self.outputs: dict[str, pulumi.Input[object]] = {
             "environment": config.environment,
             "resourceGroupName": self.resource_group.name,
@@ -190,3 +201,32 @@ class Platform(pulumi.ComponentResource):
             **serving_outputs(self.serving, config.serving),
         }
         self.register_outputs(self.outputs)
+
+    def _resilience(self, config: StackConfig) -> None:
+        ident, child = config.identity, pulumi.ResourceOptions(parent=self)
+        # jobs wait for their schemas and grants, and serverless compute for its route to the lake
+        ready: list[pulumi.Input[pulumi.Resource]] = [self.unity_catalog, self.serverless_network]
+        if config.drill is not None:
+            self.drill = RestoreDrill("restore-drill", RestoreDrillArgs(
+                config=config.drill, stack=config.stack, paused=resilience.drill_paused(config),
+                provider=self.databricks.workspace, run_as_application_id=ident.cicd_service_principal.application_id,
+                admins_group=ident.groups.admins, tags=config.resource_tags, depends_on=ready), opts=child)
+        if config.dr_share is not None:
+            self.standby_share = StandbyShare("standby-share", StandbyShareArgs(
+                config=config.dr_share, stack=config.stack, provider=self.databricks.workspace,
+                depends_on=[self.unity_catalog]), opts=child)
+        standby = config.standby
+        if standby is not None:
+            primary = standby.primary_stack
+            managed = standby.replication.managed_failover
+            self.standby = StandbyReplication("standby", StandbyReplicationArgs(
+                config=standby.replication, stack=config.stack, primary_stack=primary,
+                primary_region=str(standby.primary_region), region=config.location,
+                catalogs=[c.name for c in config.unity_catalog.catalogs], account_id=config.databricks.account_id,
+                workspace_numeric_id=self.workspace.workspace_id,
+                primary_workspace_numeric_id=self.unity_catalog.peer(primary).get_output("workspaceNumericId")
+                if managed else None,
+                account_provider=self.databricks.account, workspace_provider=self.databricks.workspace,
+                run_as_application_id=ident.cicd_service_principal.application_id, admins_group=ident.groups.admins,
+                failure_recipients=standby.replication.failure_recipients, tags=config.resource_tags,
+                depends_on=ready), opts=child)

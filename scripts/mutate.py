@@ -72,6 +72,7 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/policy/rules/databricks.py": RULES,
         "infra/policy/rules/conventions.py": RULES,
         "infra/policy/rules/stack.py": RULES,
+        "infra/policy/rules/resilience.py": Area(("tests/test_resilience.py", "tests/test_policy_rules.py")),
         "infra/policy/rules/deploy/__init__.py": DEPLOY,
         "infra/policy/rules/deploy/reachability.py": DEPLOY,
         "infra/policy/rules/deploy/azure.py": DEPLOY,

@@ -59,9 +59,9 @@ BASELINES: dict[str, dict[str, Any]] = {
         "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False, "allowSharedKeyAccess": False,
         "publicNetworkAccess": "Disabled", "networkRuleSet": {"defaultAction": "Deny", "ipRules": []},
         "allowCrossTenantReplication": False, "encryption": {"requireInfrastructureEncryption": True},
-        "isHnsEnabled": True, "tags": TAGS},
-    T.BLOB_SERVICE: {"accountName": "mlopsprodlakeabc123", "deleteRetentionPolicy": {"enabled": True, "days": 14},
-                     "containerDeleteRetentionPolicy": {"enabled": True, "days": 14}},
+        "isHnsEnabled": True, "sku": {"name": "Standard_RAGZRS"}, "tags": TAGS},
+    T.BLOB_SERVICE: {"accountName": "mlopsprodlakeabc123", "deleteRetentionPolicy": {"enabled": True, "days": 30},
+                     "containerDeleteRetentionPolicy": {"enabled": True, "days": 30}},
     T.BLOB_CONTAINER: {"accountName": "mlopsprodlakeabc123", "containerName": "ml-prod-catalog"},
     T.VAULT: {"vaultName": "mlops-prod-kv-abc123", "tags": TAGS, "properties": {
         "tenantId": "t", "sku": {"name": "premium", "family": "A"}, "enableSoftDelete": True,

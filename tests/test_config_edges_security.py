@@ -145,7 +145,7 @@ def test_the_defaults_are_the_secure_values() -> None:
         ("workspace", DELETE)])
     config = validate("prod", minimal, {})
     assert (config.lake.sku, config.lake.public_network_access, config.lake.soft_delete_days) == (
-        "Standard_ZRS", "Disabled", 7)
+        "Standard_RAGZRS", "Disabled", 30)
     assert (config.key_vault.sku, config.key_vault.public_network_access,
             config.key_vault.soft_delete_retention_days) == ("premium", "Disabled", 90)
     enc = config.encryption

@@ -17,7 +17,9 @@ from tests.support import STACKS, Mlopsctl, plan_of
 # prod relaxes nothing.
 RELAXED = {"databricks-workspace-public-network-disabled", "storage-public-network-disabled",
            "databricks-workspace-cmk-managed-services", "databricks-workspace-cmk-dbfs-root",
-           "key-vault-recoverable"}
+           "key-vault-recoverable",
+           # dev and test keep one region's copies and 7 days of soft delete (docs/recovery.md)
+           "lake-geo-redundant-read-access", "lake-soft-delete-retention"}
 # Everywhere: endpoints in rollout phase 1 (monitoring=pending) are a reminder, not a failure.
 PHASE_ONE = {"serving-monitoring-pending"}
 EXPECTED_ADVISORY = {"dev": RELAXED | PHASE_ONE, "test": RELAXED | PHASE_ONE, "prod": PHASE_ONE}

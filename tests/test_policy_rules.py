@@ -112,6 +112,11 @@ CASES: list[tuple[str, str, str, Any, str]] = [
      "encryption.requireInfrastructureEncryption is false; must be true (double encryption at rest)"),
     ("storage-hns-enabled", S, "isHnsEnabled", DELETE,
      "isHnsEnabled is missing; must be true (abfss:// paths and directory ACLs need ADLS Gen2)"),
+    ("lake-geo-redundant-read-access", S, "sku.name", "Standard_ZRS",
+     "sku.name is 'Standard_ZRS'; must be one of Standard_RAGZRS, Standard_RAGRS (a regional outage must not lose "
+     "the data, and the paired region must be readable)"),
+    ("lake-soft-delete-retention", T.BLOB_SERVICE, "deleteRetentionPolicy.days", 29,
+     "deleteRetentionPolicy keeps deleted data 29 days; must be enabled with at least 30 days"),
     ("storage-blob-soft-delete", T.BLOB_SERVICE, "containerDeleteRetentionPolicy.enabled", False,
      "containerDeleteRetentionPolicy.enabled is false; must be true (deleted data stays recoverable)"),
     ("key-vault-recoverable", KV, "properties.enablePurgeProtection", DELETE,
@@ -232,6 +237,7 @@ def test_rule_fires_with_message(rule: str, typ: str, path: str, value: Any, mes
 
 
 RELATED = {  # one change can break two rules on purpose
+    "storage-blob-soft-delete": ("lake-soft-delete-retention",),  # disabled is also below the minimum days
     "databricks-workspace-public-network-disabled": ("databricks-workspace-backend-private-link",),
     "databricks-workspace-storage-firewall": (),
     "storage-default-deny": (),

@@ -8,7 +8,7 @@ from pydantic import PrivateAttr, SecretStr, ValidationInfo, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra.config import deploy as deploy_config
-from infra.config import security
+from infra.config import resilience, security
 from infra.config import unity_catalog as uc_config
 from infra.config.base import StrictModel, field_problems
 from infra.config.compute import ComputeConfig
@@ -121,6 +121,24 @@ class StackConfig(StrictModel):
             raise field_problems(problems)
         return self
 
+    # --- resilience ---
+    standby: resilience.StandbyConfig | None = None
+    """Set in a disaster-recovery stack only: the stack it stands in for and how it is kept filled
+    (docs/recovery.md)."""
+    dr_share: resilience.DrShareConfig | None = None
+    """The primary's Delta Sharing share of its schemas to its standby's metastore, which the standby's copy job
+    reads; leave out without a standby."""
+    drill: resilience.DrillConfig | None = None
+    """The restore drill: a scheduled job that restores a sample of feature tables from history into a scratch
+    schema and checks that the registry's aliases resolve; leave out for none."""
+
+    @model_validator(mode="after")
+    def _resilience(self) -> StackConfig:
+        problems = resilience.stack_problems(self)
+        if problems:
+            raise field_problems(problems)
+        return self
+
     @model_validator(mode="after")
     def _tag_count(self) -> StackConfig:
         # Azure: at most 50 tag name/value pairs per resource (Microsoft Learn, "Use tags to organize your
@@ -209,5 +227,8 @@ class StackConfig(StrictModel):
 
     @property
     def run_as_grants(self) -> dict[str, tuple[str, ...]]:
-        """catalog.schema -> what the drift alerts' and retrain jobs' run-as principal needs there."""
-        return self.serving.run_as_grants() if self.serving else {}
+        """catalog.schema -> what the drift alerts', retrain, drill and standby copy jobs' run-as principal needs."""
+        needs = {k: set(v) for k, v in (self.serving.run_as_grants() if self.serving else {}).items()}
+        for schema, privileges in resilience.run_as_grants(self).items():
+            needs.setdefault(schema, set()).update(privileges)
+        return {schema: tuple(sorted(p)) for schema, p in sorted(needs.items())}

@@ -31,15 +31,16 @@ class LakeConfig(StrictModel):
     """Blob containers on the lake: catalog storage roots and `mlflow-artifacts-<env>`; catalogs and external locations
     refer to them by name."""
     sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGRS",
-                 "Standard_RAGZRS"] = "Standard_ZRS"
-    """Replication of the lake's storage account (locally, zone or geo redundant)."""
+                 "Standard_RAGZRS"] = "Standard_RAGZRS"
+    """Replication of the lake's storage account (locally, zone or geo redundant). Prod needs geo-redundant with read
+    access to the paired region: `Standard_RAGZRS`, or `Standard_RAGRS` in a region without zone-redundant storage."""
     # Enabled still means default-deny with no IP rules: only trusted resource instances (the access
     # connector) and private endpoints get in.
     public_network_access: PublicAccess = "Disabled"
     """Whether the lake's public endpoint is on; even `Enabled` is default-deny with no IP rules (only the access
     connector and private endpoints get in). Prod needs `Disabled`."""
-    soft_delete_days: int = Field(default=7, ge=1, le=365)  # blob and container soft delete
-    """Days deleted blobs and containers are kept and can be restored."""
+    soft_delete_days: int = Field(default=30, ge=1, le=365)  # blob and container soft delete
+    """Days deleted blobs and containers are kept and can be restored; prod needs at least 30."""
 
     @field_validator("containers")
     @classmethod

@@ -105,6 +105,8 @@ ServingName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$", 
 
 # Plain words for the patterns that fields set inline: the configuration reference shows these, never the regex.
 PATTERN_WORDS: dict[str, str] = {
+    r"^[A-Za-z0-9_]+$": "letters, digits and underscores",
+    r"^azure:[a-z0-9]+:[0-9a-f-]{36}$": "azure:<region>:<metastore uuid>, e.g. azure:centralus:<uuid>",
     r"^[a-z][a-z0-9-]{1,14}$": "2-15 lowercase letters, digits and hyphens, starting with a letter",
     r"^[A-Za-z_][A-Za-z0-9_]{0,100}$": "1-101 letters, digits and underscores, not starting with a digit",
     OBJECT_NAME_PATTERN: "letters, digits, underscores, dots and hyphens, starting with a letter or digit",

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "verify": "post-deploy checks of the live workspace (databricks-sdk)",
     "bundle-targets": "Databricks Asset Bundles targets: section from the stack outputs",
     "cost-table": "what each environment allows and costs at most, from the stack config",
+    "recovery": "recovery posture of a stack from its plan: redundancy, soft delete, locks, standby, drill",
 }
 
 
