@@ -13,6 +13,7 @@ from typing import Any
 
 from infra.policy.rules import types as T
 from infra.policy.rules.base import (
+    FIRST_DEPLOY,
     Finding,
     ResourceView,
     eq,
@@ -314,10 +315,12 @@ def _bound_policy(views: Views, check: str) -> Iterator[ResourceView | Finding]:
 
 @stack_rule("sat-ns-9-serverless-egress-restricted", "high",
             "The workspace is bound to a network policy whose serverless egress is RESTRICTED_ACCESS and ENFORCED "
-            "(SAT NS-9; dry-run counts as not enforced).",
+            "(SAT NS-9); DRY_RUN only on a first deploy, the rollout's first step.",
             source=f"{_SAT} (NS-9); terraform-provider-databricks docs/resources/account_network_policy.md")
-def serverless_egress(views: Views, _: Mapping[str, Any]) -> Result:
+def serverless_egress(views: Views, settings: Mapping[str, Any]) -> Result:
     base = "egress.networkAccess"
+    # A first deploy rolls the policy out in DRY_RUN: it logs what it would block, the next `up` enforces.
+    dry_run_ok = bool(settings.get(FIRST_DEPLOY))
     for item in _bound_policy(views, "NS-9"):
         if isinstance(item, Finding):
             yield item
@@ -329,7 +332,8 @@ def serverless_egress(views: Views, _: Mapping[str, Any]) -> Result:
         elif mode != "RESTRICTED_ACCESS":
             yield Finding(f"{label(item)} has egress restrictionMode {shown(mode)}: serverless compute reaches any "
                           "destination (SAT NS-9 needs RESTRICTED_ACCESS)", item.urn)
-        elif enforcement not in (None, "ENFORCED"):  # unset: ENFORCED (the provider's documented default)
+        elif enforcement not in (None, "ENFORCED") and not (dry_run_ok and enforcement == "DRY_RUN"):
+            # unset: ENFORCED (the provider's documented default)
             yield Finding(f"{label(item)} runs egress {shown(enforcement)}: violations are only logged (SAT NS-9 "
                           "needs ENFORCED once the dry run is clean)", item.urn)
 
