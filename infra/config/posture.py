@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from infra.config.base import StrictModel
+from infra.config.base import StrictModel, field_problems
 from infra.sat import BY_ID, GIT_ALLOWLIST_KEYS, RELAXABLE, TOKEN_LIFETIME_KEY, WORKSPACE_CONF_FLAGS, conf_value
 
 if TYPE_CHECKING:
@@ -83,17 +83,20 @@ class SecurityPostureConfig(StrictModel):
     """The serverless network policy's mode once rolled out; a first deploy always runs it `dryRun` (logs denials
     without blocking). `dryRun` here relaxes SAT NS-9."""
 
-    @field_validator("relaxed")
-    @classmethod
-    def _relaxed(cls, v: dict[str, str]) -> dict[str, str]:
-        for check, reason in v.items():
+    @model_validator(mode="after")
+    def _relaxed(self) -> SecurityPostureConfig:
+        problems: list[tuple[str, Any, str]] = []
+        for check, reason in self.relaxed.items():
             if check not in RELAXABLE:
                 known = "is not a SAT check id" if check not in BY_ID else "is not relaxable here"
-                raise ValueError(f"{check!r} {known}; allowed: {', '.join(RELAXABLE)}")
-            if len(reason.strip()) < MIN_REASON:
-                raise ValueError(f"{check}: {reason!r} is not a reason; say why in at least {MIN_REASON} "
-                                 "characters")
-        return v
+                problems.append((f"relaxed.{check}", reason,
+                                 f"names {check!r}, which {known}; allowed: {', '.join(RELAXABLE)}"))
+            elif len(reason.strip()) < MIN_REASON:
+                problems.append((f"relaxed.{check}", reason,
+                                 f"is not a reason; say why in at least {MIN_REASON} characters"))
+        if problems:
+            raise field_problems(problems)
+        return self
 
     @field_validator("git_url_allowlist")
     @classmethod
