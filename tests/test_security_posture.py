@@ -248,6 +248,14 @@ def test_a_first_deploy_rolls_the_perimeter_out_dry_run(stack: str) -> None:
 
 # --- each SAT rule, violating and compliant -----------------------------------------------------------------
 
+def exercised_sat_rules() -> set[str]:
+    """The SAT rules the cases below see fire (tests/test_policy_rules.py counts them as covered)."""
+    return ({BY_ID[check].rules[0] for check, _, _ in WORKSPACE_CONF_FLAGS}
+            | {c[0] for c in SETTING_CASES} | {c[0] for c in MISSING_CASES} | {c[0] for c in RESOURCE_CASES}
+            | {"sat-ia-5-token-lifetime-limited", "sat-info-42-git-url-allowlist", "sat-ns-5-workspace-ip-access-list",
+               "sat-ns-11-ip-access-lists-enforced", "sat-gov-34-audit-system-table", "sat-info-38-artifact-allowlist",
+               "sat-dp-2-local-disk-encryption", "sat-ns-7-serving-endpoints-not-public"})
+
 def _prod_doc() -> dict[str, Any]:
     return plan_of("prod").as_json()
 
@@ -355,7 +363,7 @@ def test_each_setting_rule_both_ways(rule: str, name: str, path: str, bad: Any, 
     assert findings(doc, rule) == [message]
 
 
-@pytest.mark.parametrize(("rule", "typ", "message"), [
+MISSING_CASES = [
     ("sat-dp-1-secret-scope", T.SECRET_SCOPE, "no SecretScope is declared; SAT DP-1 needs a Key Vault-backed scope"),
     ("sat-gov-35-restrict-workspace-admins", RESTRICT,
      "no RestrictWorkspaceAdminsSetting is declared; SAT GOV-35 needs the restricted status"),
@@ -365,7 +373,10 @@ def test_each_setting_rule_both_ways(rule: str, name: str, path: str, bad: Any, 
      "user may create personal access tokens (SAT IA-8)"),
     ("sat-ns-9-serverless-egress-restricted", NETWORK_OPTION, "no WorkspaceNetworkOption binds the workspace to a "
      "network policy: it uses the account's default-policy (SAT NS-9)"),
-])
+]
+
+
+@pytest.mark.parametrize(("rule", "typ", "message"), MISSING_CASES, ids=[c[0] for c in MISSING_CASES])
 def test_a_missing_setting_fails_its_rule(rule: str, typ: str, message: str) -> None:
     doc = _prod_doc()
     doc["resources"] = [r for r in doc["resources"] if r["type"] != typ]
@@ -441,7 +452,7 @@ def _view(typ: str, **props: Any) -> Any:
     return ResourceView(type=typ, name="x", urn=f"urn:pulumi:prod::p::{typ}::x", props=props)
 
 
-@pytest.mark.parametrize(("rule", "typ", "props", "bad"), [
+RESOURCE_CASES = [
     ("sat-gov-17-delta-sharing-token-lifetime", T.METASTORE,
      {"deltaSharingScope": "INTERNAL_AND_EXTERNAL", "deltaSharingRecipientTokenLifetimeInSeconds": 90 * 86400},
      {"deltaSharingRecipientTokenLifetimeInSeconds": 90 * 86400 + 1}),
@@ -461,7 +472,10 @@ def _view(typ: str, **props: Any) -> Any:
      {"accessControls": [{"groupName": "mlops-ml-engineers", "permissionLevel": "CAN_MANAGE"}]}),
     ("sat-gov-45-job-manage-admins-only", PERMISSIONS, {"jobId": "1", "accessControls": []},
      {"accessControls": [{"userName": "jane@example.com", "permissionLevel": "CAN_MANAGE"}]}),
-])
+]
+
+
+@pytest.mark.parametrize(("rule", "typ", "props", "bad"), RESOURCE_CASES)
 def test_resource_rules_both_ways(rule: str, typ: str, props: dict[str, Any], bad: dict[str, Any]) -> None:
     r = RULES_BY_NAME[rule]
     assert r.run_resource(_view(typ, **props), r.defaults) == []
