@@ -34,7 +34,8 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("prod-no-infrastructure-encryption", "prod", [("encryption.infrastructureEncryption", False)],
      ["prod: encryption.infrastructureEncryption: false is not allowed in prod: prod's DBFS root needs "
       "infrastructure (double) encryption"]),
-    ("prod-public-front-end", "prod", [("workspace.publicNetworkAccess", "Enabled")],
+    ("prod-public-front-end", "prod", [("workspace.publicNetworkAccess", "Enabled"),
+                                       ("workspaceSecurity.ipAccessList", DELETE)],
      [f"prod: {IP_LIST_REQUIRED}",
       "prod: workspace.publicNetworkAccess: 'Enabled' is not allowed in prod: prod's workspace front end must be "
       "private (Azure Policy 'Azure Databricks Workspaces should disable public network access')"]),
