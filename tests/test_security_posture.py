@@ -569,3 +569,24 @@ def test_one_stack_declares_the_account_wide_settings() -> None:
     problems = config_problems("test", raw, others)
     assert ("test: securityPosture.accountSettings: true is also set by stack prod for account "
             "0b7d6c3e-1f2a-4c5d-9e8f-7a6b5c4d3e2f; exactly one stack declares the account-wide settings") in problems
+
+
+# --- the docs page ---------------------------------------------------------------------------------------------
+
+def test_the_docs_page_maps_every_check_to_its_rules_and_each_stacks_status() -> None:
+    from pathlib import Path
+
+    from infra.config import load_stack
+    text = (Path(__file__).parents[1] / "docs" / "security-posture.md").read_text()
+    status = {s: {r.check.id: r.status for r in coverage(plan_of(s).as_json(), load_config(s),
+                                                           load_stack(s).security_posture.relaxed)}
+              for s in STACKS}
+    for check in DEPLOY_TIME:
+        (row,) = [line for line in text.splitlines() if line.startswith(f"| `{check.id}` ") and line.count("|") == 7]
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[2] == (", ".join(f"`{r}`" for r in check.rules) or "none"), check.id
+        assert cells[3:] == [status[s][check.id] for s in STACKS], check.id
+    for check in RUNTIME:
+        assert f"| `{check.id}` {check.title} | {check.setting} |" in text
+    met = sum(status["prod"][c.id] == MET for c in DEPLOY_TIME)
+    assert f"**Prod meets {met} of the {len(DEPLOY_TIME)} deploy-time checks by its plan.**" in text
