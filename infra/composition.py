@@ -29,9 +29,11 @@ from infra.components.resilience import (
 )
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.components.serverless_network import ServerlessNetwork, ServerlessNetworkArgs, StorageTarget
+from infra.components.serverless_perimeter import ServerlessPerimeter, ServerlessPerimeterArgs
 from infra.components.serving import Serving, ServingArgs, serving_outputs
 from infra.components.unity_catalog import KeyVaultRef, UnityCatalog, UnityCatalogArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
+from infra.components.workspace_hardening import ArtifactAllowlist, WorkspaceHardening, WorkspaceHardeningArgs
 from infra.config import StackConfig, resilience
 
 
@@ -90,7 +92,9 @@ class Platform(pulumi.ComponentResource):
             access_connector_id=self.access_connector.id, keys=self.key_vault.keys,
             subscription_id=self.subscription_id,
             # the Databricks service must be able to use the managed-services key before the workspace does
-            depends_on=self.key_vault.workspace_prerequisites),
+            depends_on=self.key_vault.workspace_prerequisites,
+            automatic_cluster_update=config.security_posture.meets("GOV-36"),
+            enhanced_security_monitoring=config.security_posture.meets("INFO-40")),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.network]))
 
         # --- security landing: private link, lake, key vault, observability ---
@@ -118,8 +122,9 @@ class Platform(pulumi.ComponentResource):
         self.databricks = DatabricksProviders("databricks", DatabricksProvidersArgs(
             config=config.databricks, workspace_url=self.workspace.url, workspace_resource_id=self.workspace.id,
             depends_on=reachable), opts=child)
-        # a public front end (dev/test) accepts only the configured source ranges
-        if not config.front_end_private:
+        # a public front end (dev/test) accepts only the configured source ranges; a private one may keep them as a
+        # second gate (SAT NS-5)
+        if config.workspace_security.ip_access_list:
             self.front_end_access = FrontEndAccess("front-end-access", FrontEndAccessArgs(
                 ip_ranges=tuple(config.workspace_security.ip_access_list),
                 deploy_runner_ranges=tuple(config.deploy.runner.egress_cidrs), provider=self.databricks.workspace),
@@ -149,14 +154,41 @@ class Platform(pulumi.ComponentResource):
             workspace_numeric_id=self.workspace.workspace_id, account_provider=self.databricks.account,
             targets=targets), opts=child)
 
+        # --- security posture: SAT's deploy-time checks (docs/security-posture.md) ---
+        posture, ident = config.security_posture, config.identity
+        allow = posture.artifact_allowlist
+        self.hardening = WorkspaceHardening("workspace-hardening", WorkspaceHardeningArgs(
+            stack=config.stack, account_id=config.databricks.account_id, workspace_conf=posture.workspace_conf(),
+            restrict_workspace_admins=posture.meets("GOV-35"), sql_results_download=not posture.meets("DP-11"),
+            token_groups=[ident.groups.admins] if posture.meets("IA-8") else None,
+            token_service_principals=[ident.cicd_service_principal.application_id],
+            run_as_application_id=ident.cicd_service_principal.application_id,
+            deployer_application_id=ident.deployer.application_id, admins_group=ident.groups.admins,
+            workspace_provider=self.databricks.workspace, account_provider=self.databricks.account,
+            artifact_allowlist=ArtifactAllowlist(tuple(allow.maven), tuple(allow.jars)) if allow.any else None,
+            metastore_id=self.unity_catalog.metastore_id, disable_legacy_features=posture.account_settings,
+            depends_on=[self.unity_catalog.metastore_assignment, *self.unity_catalog.workspace_principals]),
+            opts=child)
+        # Serverless egress and public ingress: enforced once rolled out, dry-run on a first deploy.
+        self.serverless_perimeter = ServerlessPerimeter("serverless-perimeter", ServerlessPerimeterArgs(
+            policy_id=f"{names.stack_prefix}-network-policy", workspace_numeric_id=self.workspace.workspace_id,
+            allowed_domains=tuple(posture.egress_allowlist),
+            storage_accounts=(names.storage_account, *((names.dbfs_storage_account,)
+                                                       if config.workspace_security.default_storage_firewall else ())),
+            enforce=posture.meets("NS-9") and not config.deploy.first_deploy,
+            restrict_ingress=posture.meets("NS-12"),
+            ingress_ranges=(*config.workspace_security.ip_access_list, *config.deploy.runner.egress_cidrs),
+            account_provider=self.databricks.account,
+            depends_on=[self.serverless_network.binding, *self.serverless_network.rules.values()]), opts=child)
+
         # --- compute and cost ---
-        ident = config.identity
         # Permissions and rule sets name groups and the CI/CD principal: only once they are workspace principals.
         principals = self.unity_catalog.workspace_principals
         self.compute = Compute("compute", ComputeArgs(
             config=config.compute, stack=config.stack, cost_tags=config.cost_tags,
             group_names=ident.groups.by_role(), cicd_application_id=ident.cicd_service_principal.application_id,
-            workspace_provider=self.databricks.workspace, depends_on=principals), opts=child)
+            workspace_provider=self.databricks.workspace, depends_on=principals,
+            local_disk_encryption=posture.meets("DP-2")), opts=child)
         self.cost = Cost("cost", CostArgs(
             config=config.cost, stack=config.stack, cost_tags=config.cost_tags,
             account_id=config.databricks.account_id,
@@ -198,6 +230,9 @@ class Platform(pulumi.ComponentResource):
             "sqlWarehouseId": self.compute.sql_warehouse.id,
             # the private endpoint connections to approve on the storage accounts (see docs/unity-catalog.md)
             "serverlessPrivateEndpoints": self.serverless_network.outputs,
+            # what `mlopsctl verify` re-reads with workspace-conf get-status (SAT's workspace-conf checks)
+            "workspaceConf": {**posture.workspace_conf(),
+                              **({"enableIpAccessLists": "true"} if config.workspace_security.ip_access_list else {})},
             **serving_outputs(self.serving, config.serving),
         }
         self.register_outputs(self.outputs)

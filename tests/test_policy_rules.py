@@ -27,6 +27,7 @@ from tests.policy_fixtures import (
     urn,
     view,
 )
+from tests.test_security_posture import exercised_sat_rules
 
 
 def run(rule: str, res: ResourceView, config: dict[str, Any] | None = None) -> list[str]:
@@ -423,7 +424,7 @@ def deploy_readiness_cases() -> set[str]:
 def test_every_rule_has_a_case_that_sees_it_fire() -> None:
     seen = {c[0] for c in CASES} | {c[0] for c in POLICY_CASES} | {c[0] for c in STACK_CASES} | {
         "prod-stateful-resources-protected", "databricks-explicit-provider", "no-preview-api-versions",
-    } | deploy_readiness_cases()
+    } | deploy_readiness_cases() | exercised_sat_rules()
     assert seen == set(RULES_BY_NAME)
 
 

@@ -887,6 +887,10 @@ CONFIGURABLE = {
         {"deployerPrincipals": {"type": "array", "items": {"type": "string"},
                                 "description": "application ids (or names) of the principals that run pulumi up"}},
         {"deployerPrincipals": []}),
+    "sat-gov-45-job-manage-admins-only": (
+        {"adminGroups": {"type": "array", "items": {"type": "string"},
+                         "description": "groups that may hold CAN_MANAGE on jobs"}},
+        {"adminGroups": ["mlops-platform-admins"]}),
 }
 
 

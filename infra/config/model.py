@@ -8,7 +8,7 @@ from pydantic import PrivateAttr, SecretStr, ValidationInfo, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra.config import deploy as deploy_config
-from infra.config import resilience, security
+from infra.config import posture, resilience, security
 from infra.config import unity_catalog as uc_config
 from infra.config.base import StrictModel, field_problems
 from infra.config.compute import ComputeConfig
@@ -113,6 +113,18 @@ class StackConfig(StrictModel):
     alert_webhook_url: SecretStr | None = None
     """Secret: the Teams/Slack/generic webhook URL drift alerts are sent to; set it with `pulumi config set --secret
     alertWebhookUrl <url>` when serving.notifications.webhook is set."""
+
+    # --- security posture ---
+    security_posture: posture.SecurityPostureConfig = posture.SecurityPostureConfig()
+    """The Security Analysis Tool's deploy-time checks: which this stack relaxes (with the reason) and the values the
+    settings need (token lifetime, Git and artifact allowlists, the egress allowlist)."""
+
+    @model_validator(mode="after")
+    def _security_posture(self) -> StackConfig:
+        problems = posture.stack_problems(self)
+        if problems:
+            raise field_problems(problems)
+        return self
 
     @model_validator(mode="after")
     def _serving(self) -> StackConfig:

@@ -133,8 +133,8 @@ class WorkspaceSecurityConfig(StrictModel):
 
     # Public front end only (publicNetworkAccess Enabled): the only source ranges the UI/API accept.
     ip_access_list: list[str] = []
-    """The only source ranges the workspace UI/API accepts, with a public front end only (workspace.publicNetworkAccess
-    `Enabled`); list your organisation's egress ranges."""
+    """The only public source ranges the workspace UI/API accepts; list your organisation's egress ranges. Required with
+    a public front end; with a private one a second gate (lists never filter Private Link traffic)."""
     default_storage_firewall: bool = True  # DBFS root reachable only through the access connector
     """Put the DBFS root behind the storage firewall, reachable only through the access connector; prod needs it."""
     enhanced_security_compliance: bool = True  # compliance security profile + monitoring + auto update
@@ -242,10 +242,8 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
         problems.append(("workspaceSecurity.ipAccessList", [],
                          "must list the allowed source ranges when workspace.publicNetworkAccess is 'Enabled' "
                          "(a public front end without an IP access list is open to the internet)"))
-    if ws.public_network_access == "Disabled" and sec.ip_access_list:
-        problems.append(("workspaceSecurity.ipAccessList", sec.ip_access_list,
-                         "is only allowed with workspace.publicNetworkAccess 'Enabled' (a private front end "
-                         "has no public traffic to filter)"))
+    # With a private front end a list is a second gate should the public one ever be opened: IP access lists
+    # apply only to public traffic, never to Private Link (Microsoft Learn, "Manage IP access lists").
     enc = config.encryption
     if enc.customer_managed_keys and not config.key_vault.purge_protection:
         problems.append(("keyVault.purgeProtection", False,
