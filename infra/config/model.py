@@ -16,6 +16,7 @@ from infra.config.core import NamingConfig, NetworkConfig, Region, TagsConfig, W
 from infra.config.cost import CostConfig
 from infra.config.databricks import DatabricksConfig
 from infra.config.identity import IdentityConfig
+from infra.config.operations import OperationsConfig
 from infra.config.serving import ServingConfig, serving_stack_problems
 from infra.config.types import Environment
 from infra.naming import Names, check_name
@@ -113,6 +114,10 @@ class StackConfig(StrictModel):
     alert_webhook_url: SecretStr | None = None
     """Secret: the Teams/Slack/generic webhook URL drift alerts are sent to; set it with `pulumi config set --secret
     alertWebhookUrl <url>` when serving.notifications.webhook is set."""
+
+    # --- day-2 operations ---
+    operations: OperationsConfig | None = None
+    """Audit alerts, the cost dashboard and the daily cost alert, sent to the platform admins; leave out for none."""
 
     @model_validator(mode="after")
     def _serving(self) -> StackConfig:
