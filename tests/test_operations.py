@@ -14,7 +14,7 @@ from infra.config import read_stack_file, validate
 from infra.config.operations import FAILED_LOGINS, CostAlertConfig
 from infra.policy.offline import check_plan
 from mlopsctl.plan.model import Plan
-from tests.support import STACKS, config_problems, first_deploy_plan_of, plan_of, with_changes
+from tests.support import DELETE, STACKS, config_problems, first_deploy_plan_of, plan_of, with_changes
 
 ALERT = "databricks:index/alertV2:AlertV2"
 GRANT = "databricks:index/grant:Grant"
@@ -99,11 +99,9 @@ def test_grants_wait_for_the_access_schema_and_alerts_for_their_grants() -> None
 
 def test_the_audit_queries_are_filled_in_for_the_stack() -> None:
     alerts = {r.name: r.inputs["queryText"] for r in _operations(plan_of("prod")) if r.type == ALERT}
-    ws = plan_of("prod").one("azure-native:databricks:Workspace").inputs
     assert "IN ('ml_prod_catalog', 'ml_models_catalog')" in alerts["audit-permission-changes"]
     assert f"'{CICD['prod']}'" in alerts["audit-registry-writes"]
     assert "{" not in "".join(alerts.values())
-    assert ws  # the workspace exists; its numeric id is the mock's
     assert audit_query(FAILED_LOGINS, ["a"], "x", 42).count("workspace_id = 42") == 1
     assert "IN ('')" in audit_query("SELECT 1 AS value WHERE c IN ({catalogs})", [], "x", 1)
 
@@ -172,6 +170,22 @@ def test_the_dashboard_is_the_repository_file_as_is() -> None:
 def test_operations_config_errors_say_what_is_allowed(changes: list[tuple[str, Any]], message: str) -> None:
     problems = config_problems("dev", with_changes("dev", changes))
     assert any(message in p for p in problems), problems
+
+
+@pytest.mark.parametrize(("stack", "changes", "message"), [
+    ("prod", [("operations.audit", DELETE)], "prod: operations.audit: null is required in prod: audit alerts over "
+     "system.access.audit (set `audit: {}` for the defaults)"),
+    ("prod", [("operations", DELETE)], "prod: operations: null is required in prod: the platform admins' "
+     "destination and the audit alerts (operations.adminEmails, operations.audit)"),
+])
+def test_prod_cannot_leave_out_its_audit_alerts(stack: str, changes: list[tuple[str, Any]], message: str) -> None:
+    assert message in config_problems(stack, with_changes(stack, changes))
+
+
+@pytest.mark.parametrize("stack", ["dev", "test"])
+def test_other_stacks_may_leave_out_audit_and_operations(stack: str) -> None:
+    for changes in ([("operations.audit", DELETE)], [("operations", DELETE)]):
+        assert validate(stack, with_changes(stack, changes)).stack == stack
 
 
 def test_every_error_of_the_section_is_reported_at_once() -> None:

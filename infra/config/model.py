@@ -8,6 +8,7 @@ from pydantic import PrivateAttr, SecretStr, ValidationInfo, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra.config import deploy as deploy_config
+from infra.config import operations as operations_config
 from infra.config import security
 from infra.config import unity_catalog as uc_config
 from infra.config.base import StrictModel, field_problems
@@ -117,7 +118,15 @@ class StackConfig(StrictModel):
 
     # --- day-2 operations ---
     operations: OperationsConfig | None = None
-    """Audit alerts, the cost dashboard and the daily cost alert, sent to the platform admins; leave out for none."""
+    """Audit alerts, the cost dashboard and the daily cost alert, sent to the platform admins; required in prod (with
+    audit), elsewhere leave out for none."""
+
+    @model_validator(mode="after")
+    def _operations(self) -> StackConfig:
+        problems = operations_config.stack_problems(self)
+        if problems:
+            raise field_problems(problems)
+        return self
 
     @model_validator(mode="after")
     def _serving(self) -> StackConfig:

@@ -11,12 +11,16 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import StrictModel, field_problems
 from infra.config.serving import Schedule
 from infra.config.types import EmailList
+
+if TYPE_CHECKING:
+    from infra.config.model import StackConfig
 
 AUDIT_PLACEHOLDERS = ("catalogs", "cicdPrincipal", "workspaceId")
 _VALUE_COLUMN = re.compile(r"\bAS\s+`?value`?\b", re.IGNORECASE)
@@ -189,3 +193,16 @@ class OperationsConfig(StrictModel):
     """Audit alerts over system.access.audit; leave out for none (the seeds ask for them in prod)."""
     cost_reporting: CostReportingConfig = CostReportingConfig()
     """The cost dashboard and the daily cost alert over system.billing."""
+
+
+def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
+    """Prod reads its audit log: the audit alerts may be tuned or overridden there, never left out."""
+    if not config.is_prod:
+        return []
+    if config.operations is None:
+        return [("operations", None, "is required in prod: the platform admins' destination and the audit alerts "
+                                     "(operations.adminEmails, operations.audit)")]
+    if config.operations.audit is None:
+        return [("operations.audit", None, "is required in prod: audit alerts over system.access.audit (set "
+                                           "`audit: {}` for the defaults)")]
+    return []
