@@ -1,7 +1,8 @@
 """Read access to Unity Catalog system tables for one principal (the identity SQL alerts and dashboards run as).
 
 Non-authoritative `Grant`s (one principal each), never `Grants`: the `system` catalog is the metastore's, shared
-by every stack, and an authoritative grant would remove what other stacks or admins granted there. Reading a
+by every stack, and an authoritative grant would remove what other stacks or admins granted there (a `Grant`
+manages only its one principal's privileges: terraform-provider-databricks docs/resources/grant.md). Reading a
 system table needs USE CATALOG on `system`, USE SCHEMA and SELECT on its schema (Databricks docs, "Monitor account
 activity with system tables": access is governed by Unity Catalog; a metastore or account admin grants it).
 """
