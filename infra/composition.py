@@ -18,6 +18,7 @@ from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.lake import Lake, LakeArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.observability import DiagnosticTarget, Observability, ObservabilityArgs
+from infra.components.operations import Operations, OperationsArgs
 from infra.components.private_link import PrivateLink, PrivateLinkArgs
 from infra.components.resilience import (
     RestoreDrill,
@@ -216,6 +217,18 @@ class Platform(pulumi.ComponentResource):
 
         # --- resilience (docs/recovery.md): the restore drill, the share to the standby, the standby's copy ---
         self._resilience(config)
+        # --- day-2 operations: audit and cost alerts to the platform admins, the cost dashboard ---
+        self.operations: Operations | None = None
+        if config.operations is not None:
+            self.operations = Operations("operations", OperationsArgs(
+                config=config.operations, stack=config.stack,
+                catalogs=tuple(c.name for c in config.unity_catalog.catalogs),
+                cicd_application_id=ident.cicd_service_principal.application_id, admins_group=ident.groups.admins,
+                workspace_numeric_id=self.workspace.workspace_id, warehouse_id=self.compute.sql_warehouse.id,
+                provider=self.databricks.workspace, system_schemas=self.unity_catalog.settings.system_schemas,
+                depends_on=principals, first_deploy=config.deploy.first_deploy,
+                serverless_ready=() if config.deploy.first_deploy else tuple(self.serverless_network.ready())),
+                opts=child)
 
         self.outputs: dict[str, pulumi.Input[object]] = {
             "environment": config.environment,

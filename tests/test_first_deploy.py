@@ -173,7 +173,9 @@ def test_first_deploy_leaves_out_what_cannot_exist_yet(stack: str, first_deploy_
         "databricks:index/grants:Grants",
         # the drift -> retrain job and its destination hang off the monitor's drift metrics
         "mlops:platform:Retraining", "databricks:index/job:Job",
-        "databricks:index/notificationDestination:NotificationDestination"}
+        "databricks:index/notificationDestination:NotificationDestination",
+        # audit and cost alerts and the cost dashboard run on the serverless warehouse (docs/audit-and-cost.md)
+        "mlops:platform:AuditAlerts", "mlops:platform:CostReporting", "databricks:index/dashboard:Dashboard"}
 
 
 @pytest.mark.parametrize(("stack", "steady_key", "first_key"), [

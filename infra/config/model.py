@@ -8,6 +8,7 @@ from pydantic import PrivateAttr, SecretStr, ValidationInfo, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra.config import deploy as deploy_config
+from infra.config import operations as operations_config
 from infra.config import posture, resilience, security
 from infra.config import unity_catalog as uc_config
 from infra.config.base import StrictModel, field_problems
@@ -16,6 +17,7 @@ from infra.config.core import NamingConfig, NetworkConfig, Region, TagsConfig, W
 from infra.config.cost import CostConfig
 from infra.config.databricks import DatabricksConfig
 from infra.config.identity import IdentityConfig
+from infra.config.operations import OperationsConfig
 from infra.config.serving import ServingConfig, serving_stack_problems
 from infra.config.types import Environment
 from infra.naming import Names, check_name
@@ -122,6 +124,18 @@ class StackConfig(StrictModel):
     @model_validator(mode="after")
     def _security_posture(self) -> StackConfig:
         problems = posture.stack_problems(self)
+        if problems:
+            raise field_problems(problems)
+        return self
+
+    # --- day-2 operations ---
+    operations: OperationsConfig | None = None
+    """Audit alerts, the cost dashboard and the daily cost alert, sent to the platform admins; required in prod (with
+    audit), elsewhere leave out for none."""
+
+    @model_validator(mode="after")
+    def _operations(self) -> StackConfig:
+        problems = operations_config.stack_problems(self)
         if problems:
             raise field_problems(problems)
         return self

@@ -123,6 +123,8 @@ def _name_words(kind: str) -> str:
 # Allowed values in words for fields a validator checks (no constraint the reference could read), keyed by
 # `Model.field`. tests/test_config_reference.py checks that every key names a field.
 FIELD_WORDS: dict[str, str] = {
+    "CostReportingConfig.dashboard_folder": "an absolute workspace folder, e.g. /Shared/mlops-platform",
+    "AuditAlert.query": "SQL with a numeric column `value`; placeholders {catalogs}, {cicdPrincipal}, {workspaceId}",
     "TagsConfig.extra": "tag name -> value; names up to 512 characters without < > % & \\ ? /, values up to 256",
     "NamingConfig.resource_group": _name_words("resourceGroup"),
     "NamingConfig.managed_resource_group": _name_words("resourceGroup"),
@@ -171,6 +173,9 @@ FIELD_WORDS: dict[str, str] = {
     "Retraining.training_notebook": "an absolute path under /Workspace, e.g. /Workspace/Shared/mlops/notebooks/train",
     "Schedule.cron": "a 5-field cron; not both day-of-month and day-of-week, no step in day-of-week",
     "Schedule.timezone": "an IANA time zone id, e.g. UTC or Europe/Berlin",
+    **{f"{kind}Schedule.{key}": words for kind in ("Hourly", "Daily") for key, words in (
+        ("cron", "a 5-field cron; not both day-of-month and day-of-week, no step in day-of-week"),
+        ("timezone", "an IANA time zone id, e.g. UTC or Europe/Berlin"))},
     "ServedEntity.entity_name": "catalog.schema.model (letters, digits and underscores)",
     "ServedEntity.entity_version": "a whole number, 1 or more",
     "Endpoint.routes": "served entity name -> percent from 0 to 100; one per entity, adding up to 100",
