@@ -17,7 +17,7 @@ from infra.policy.rules import RULES_BY_NAME
 from infra.policy.rules import types as T
 from infra.sat import BY_ID, CHECKS, DEPLOY_TIME, RELAXABLE, RUNTIME, WORKSPACE_CONF_FLAGS
 from mlopsctl.reports.sat_coverage import ELSEWHERE, MET, NOT_MET, RELAXED, coverage, summary
-from tests.support import STACKS, config_problems, first_deploy_plan_of, plan_of, with_changes
+from tests.support import STACKS, config_problems, first_deploy_plan_of, plan_of, stack_raw, with_changes
 
 # SAT configs/security_best_practices.csv at d4355dc: the rows with azure=1 and enable=1.
 SAT_AZURE_ENABLED = {
@@ -171,11 +171,15 @@ def test_admins_restricted_tokens_limited_and_the_deployer_keeps_run_as(stack: s
     (restrict,) = of_type(doc, RESTRICT)
     assert restrict["inputs"]["restrictWorkspaceAdmins"]["status"] == "RESTRICT_TOKENS_AND_JOB_RUN_AS"
     rule_set = by_name(doc, "workspace-hardening-run-as-user")
-    assert rule_set["urn"] in restrict["dependencies"]
-    cicd = plan_of(stack).outputs  # the run-as principal is the CI/CD principal the stack names
-    users = [r for r in rule_set["inputs"]["grantRules"] if r["role"] == "roles/servicePrincipal.user"]
-    assert len(users) == 1 and users[0]["principals"][0].startswith("servicePrincipals/")
-    assert "servicePrincipals/" in rule_set["inputs"]["name"] and cicd
+    assert rule_set["urn"] in restrict["dependencies"]  # the deployer keeps run-as before admins are restricted
+    identity = stack_raw(stack)["mlops-platform:identity"]
+    cicd, deployer = identity["cicdServicePrincipal"]["applicationId"], identity["deployer"]["applicationId"]
+    assert rule_set["inputs"]["name"] == (f"accounts/0b7d6c3e-1f2a-4c5d-9e8f-7a6b5c4d3e2f/servicePrincipals/{cicd}"
+                                          "/ruleSets/default")
+    assert {"role": "roles/servicePrincipal.user", "principals": [f"servicePrincipals/{deployer}"]} in \
+        rule_set["inputs"]["grantRules"]
+    jobs = of_type(doc, T.JOB)
+    assert all(j["inputs"]["runAs"] == {"servicePrincipalName": cicd} for j in jobs)
     tokens = by_name(doc, "workspace-hardening-token-permissions")["inputs"]
     assert tokens["authorization"] == "tokens"
     assert [c.get("groupName") for c in tokens["accessControls"]] == ["mlops-platform-admins", None]
