@@ -594,3 +594,56 @@ def test_the_docs_page_maps_every_check_to_its_rules_and_each_stacks_status() ->
         assert f"| `{check.id}` {check.title} | {check.setting} |" in text
     met = sum(status["prod"][c.id] == MET for c in DEPLOY_TIME)
     assert f"**Prod meets {met} of the {len(DEPLOY_TIME)} deploy-time checks by its plan.**" in text
+
+
+# --- verify: the workspace-conf keys, live -------------------------------------------------------------------
+
+class _FakeConf:
+    """workspace_conf.get_status as databricks-sdk answers it: a dict of the asked keys' string values."""
+
+    def __init__(self, live: dict[str, str], error: Exception | None = None) -> None:
+        self.live, self.error, self.asked = live, error, ""
+
+    def get_status(self, keys: str) -> dict[str, str]:
+        self.asked = keys
+        if self.error:
+            raise self.error
+        return {k: v for k, v in self.live.items() if k in keys.split(",")}
+
+
+class _FakeClient:
+    def __init__(self, conf: _FakeConf) -> None:
+        self.workspace_conf = conf
+
+
+def _verify_conf(live: dict[str, str], error: Exception | None = None) -> tuple[list[tuple[str, str, str]], str]:
+    from mlopsctl.verify.checks import Verifier
+    declared = plan_of("prod").outputs["workspaceConf"]
+    conf = _FakeConf(live, error)
+    verifier = Verifier(_FakeClient(conf), {"workspaceConf": declared}, "prod")  # type: ignore[arg-type]
+    verifier.guarded("workspace conf", "all", verifier.check_workspace_conf)
+    return [(r.status, r.target, r.detail) for r in verifier.results], conf.asked
+
+
+def test_verify_reads_every_declared_key_back() -> None:
+    declared = plan_of("prod").outputs["workspaceConf"]
+    results, asked = _verify_conf(dict(declared))
+    assert asked == ",".join(sorted(declared))
+    assert {s for s, _, _ in results} == {"ok"} and len(results) == len(declared)
+
+
+def test_verify_reports_a_changed_key_as_drift_and_a_missing_one_as_failed() -> None:
+    live = dict(plan_of("prod").outputs["workspaceConf"])
+    live["enableExportNotebook"] = "true"
+    del live["maxTokenLifetimeDays"]
+    results, _ = _verify_conf(live)
+    bad = [r for r in results if r[0] != "ok"]
+    assert bad == [("drift", "enableExportNotebook", "'true', declared 'false' (changed by hand?)"),
+                   ("fail", "maxTokenLifetimeDays", "not set (declared '90')")]
+
+
+def test_verify_turns_an_api_error_into_one_failed_check() -> None:
+    from databricks.sdk.errors import PermissionDenied
+    results, _ = _verify_conf({}, PermissionDenied("only admins read workspace-conf"))
+    assert results == [("fail", "all", "HTTP 403 permission denied: only admins read workspace-conf (does the deploy "
+                        "identity have the privilege?)")]
