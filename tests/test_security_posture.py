@@ -17,7 +17,7 @@ from infra.policy.rules import RULES_BY_NAME
 from infra.policy.rules import types as T
 from infra.sat import BY_ID, CHECKS, DEPLOY_TIME, RELAXABLE, RUNTIME, WORKSPACE_CONF_FLAGS
 from mlopsctl.reports.sat_coverage import ELSEWHERE, MET, NOT_MET, RELAXED, coverage, summary
-from tests.support import STACKS, config_problems, first_deploy_plan_of, plan_of, with_changes
+from tests.support import STACKS, config_problems, first_deploy_plan_of, plan_of, stack_raw, with_changes
 
 # SAT configs/security_best_practices.csv at d4355dc: the rows with azure=1 and enable=1.
 SAT_AZURE_ENABLED = {
@@ -171,11 +171,15 @@ def test_admins_restricted_tokens_limited_and_the_deployer_keeps_run_as(stack: s
     (restrict,) = of_type(doc, RESTRICT)
     assert restrict["inputs"]["restrictWorkspaceAdmins"]["status"] == "RESTRICT_TOKENS_AND_JOB_RUN_AS"
     rule_set = by_name(doc, "workspace-hardening-run-as-user")
-    assert rule_set["urn"] in restrict["dependencies"]
-    cicd = plan_of(stack).outputs  # the run-as principal is the CI/CD principal the stack names
-    users = [r for r in rule_set["inputs"]["grantRules"] if r["role"] == "roles/servicePrincipal.user"]
-    assert len(users) == 1 and users[0]["principals"][0].startswith("servicePrincipals/")
-    assert "servicePrincipals/" in rule_set["inputs"]["name"] and cicd
+    assert rule_set["urn"] in restrict["dependencies"]  # the deployer keeps run-as before admins are restricted
+    identity = stack_raw(stack)["mlops-platform:identity"]
+    cicd, deployer = identity["cicdServicePrincipal"]["applicationId"], identity["deployer"]["applicationId"]
+    assert rule_set["inputs"]["name"] == (f"accounts/0b7d6c3e-1f2a-4c5d-9e8f-7a6b5c4d3e2f/servicePrincipals/{cicd}"
+                                          "/ruleSets/default")
+    assert {"role": "roles/servicePrincipal.user", "principals": [f"servicePrincipals/{deployer}"]} in \
+        rule_set["inputs"]["grantRules"]
+    jobs = of_type(doc, T.JOB)
+    assert all(j["inputs"]["runAs"] == {"servicePrincipalName": cicd} for j in jobs)
     tokens = by_name(doc, "workspace-hardening-token-permissions")["inputs"]
     assert tokens["authorization"] == "tokens"
     assert [c.get("groupName") for c in tokens["accessControls"]] == ["mlops-platform-admins", None]
@@ -590,3 +594,56 @@ def test_the_docs_page_maps_every_check_to_its_rules_and_each_stacks_status() ->
         assert f"| `{check.id}` {check.title} | {check.setting} |" in text
     met = sum(status["prod"][c.id] == MET for c in DEPLOY_TIME)
     assert f"**Prod meets {met} of the {len(DEPLOY_TIME)} deploy-time checks by its plan.**" in text
+
+
+# --- verify: the workspace-conf keys, live -------------------------------------------------------------------
+
+class _FakeConf:
+    """workspace_conf.get_status as databricks-sdk answers it: a dict of the asked keys' string values."""
+
+    def __init__(self, live: dict[str, str], error: Exception | None = None) -> None:
+        self.live, self.error, self.asked = live, error, ""
+
+    def get_status(self, keys: str) -> dict[str, str]:
+        self.asked = keys
+        if self.error:
+            raise self.error
+        return {k: v for k, v in self.live.items() if k in keys.split(",")}
+
+
+class _FakeClient:
+    def __init__(self, conf: _FakeConf) -> None:
+        self.workspace_conf = conf
+
+
+def _verify_conf(live: dict[str, str], error: Exception | None = None) -> tuple[list[tuple[str, str, str]], str]:
+    from mlopsctl.verify.checks import Verifier
+    declared = plan_of("prod").outputs["workspaceConf"]
+    conf = _FakeConf(live, error)
+    verifier = Verifier(_FakeClient(conf), {"workspaceConf": declared}, "prod")  # type: ignore[arg-type]
+    verifier.guarded("workspace conf", "all", verifier.check_workspace_conf)
+    return [(r.status, r.target, r.detail) for r in verifier.results], conf.asked
+
+
+def test_verify_reads_every_declared_key_back() -> None:
+    declared = plan_of("prod").outputs["workspaceConf"]
+    results, asked = _verify_conf(dict(declared))
+    assert asked == ",".join(sorted(declared))
+    assert {s for s, _, _ in results} == {"ok"} and len(results) == len(declared)
+
+
+def test_verify_reports_a_changed_key_as_drift_and_a_missing_one_as_failed() -> None:
+    live = dict(plan_of("prod").outputs["workspaceConf"])
+    live["enableExportNotebook"] = "true"
+    del live["maxTokenLifetimeDays"]
+    results, _ = _verify_conf(live)
+    bad = [r for r in results if r[0] != "ok"]
+    assert bad == [("drift", "enableExportNotebook", "'true', declared 'false' (changed by hand?)"),
+                   ("fail", "maxTokenLifetimeDays", "not set (declared '90')")]
+
+
+def test_verify_turns_an_api_error_into_one_failed_check() -> None:
+    from databricks.sdk.errors import PermissionDenied
+    results, _ = _verify_conf({}, PermissionDenied("only admins read workspace-conf"))
+    assert results == [("fail", "all", "HTTP 403 permission denied: only admins read workspace-conf (does the deploy "
+                        "identity have the privilege?)")]
