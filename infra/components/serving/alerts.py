@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_databricks as dbx
 
-from infra.config.serving import DriftAlert, Endpoint, Monitor, Notifications
+from infra.config.serving import DriftAlert, Endpoint, Monitor, Notifications, Schedule
 
 
 @dataclass(frozen=True)
@@ -112,3 +112,28 @@ class DriftAlerts(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
                                             depends_on=[monitor, *args.depends_on]))
         self.register_outputs({"alerts": list(self.alerts)})
+
+
+def sql_alert(name: str, *, display_name: str, query: pulumi.Input[str], column: str, operator: str,
+              threshold: float, schedule: Schedule, warehouse_id: pulumi.Input[str], run_as_application_id: str,
+              destination_ids: Sequence[pulumi.Input[str]], opts: pulumi.ResourceOptions) -> dbx.AlertV2:
+    """One v2 SQL alert as the drift alerts above are built: `column` of the query's row compared with
+    `threshold`, an empty result is OK, notified (and told when it is OK again) on every destination."""
+    return dbx.AlertV2(
+        name,
+        display_name=display_name,
+        query_text=query,
+        warehouse_id=warehouse_id,
+        evaluation=dbx.AlertV2EvaluationArgs(
+            source=dbx.AlertV2EvaluationSourceArgs(name=column),
+            comparison_operator=operator,
+            threshold=dbx.AlertV2EvaluationThresholdArgs(
+                value=dbx.AlertV2EvaluationThresholdValueArgs(double_value=threshold)),
+            empty_result_state="OK",
+            notification=dbx.AlertV2EvaluationNotificationArgs(
+                subscriptions=[dbx.AlertV2EvaluationNotificationSubscriptionArgs(destination_id=d)
+                               for d in destination_ids], notify_on_ok=True)),
+        schedule=dbx.AlertV2ScheduleArgs(quartz_cron_schedule=schedule.quartz, timezone_id=schedule.timezone,
+                                         pause_status="UNPAUSED"),
+        run_as=dbx.AlertV2RunAsArgs(service_principal_name=run_as_application_id),
+        opts=opts)
