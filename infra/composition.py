@@ -235,7 +235,7 @@ class Platform(pulumi.ComponentResource):
             endpoint_monitors=self.serving.monitoring.monitors if self.serving else {}, tags=config.cost_tags,
             # the run-as principal, its grants and the schemas (their retention_days property)
             depends_on=[self.unity_catalog],
-            serverless=self.serverless_network.ready()), opts=child)
+            serverless_network=self.serverless_network), opts=child)
 
         self.outputs: dict[str, pulumi.Input[object]] = {
             "environment": config.environment,

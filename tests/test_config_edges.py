@@ -652,8 +652,9 @@ def test_a_first_deploy_leaves_out_what_cannot_exist_yet(stack: str, dbfs_root: 
 
 
 def test_a_first_deploy_without_serving() -> None:
+    # (governance goes too: its feature monitor's accuracy alert names a serving endpoint)
     config = validate("prod", with_changes("prod", [("deploy.firstDeploy", True), ("serving", DELETE),
-                                                    ("encryption.dbfsRoot", "prepare")]), {})
+                                                    ("governance", DELETE), ("encryption.dbfsRoot", "prepare")]), {})
     deployed = config.as_deployed()
     assert deployed.serving is None and deployed.encryption.dbfs_root == "prepare"
 

@@ -30,7 +30,7 @@ UC_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z
 class GovernedTag(StrictModel):
     """A governed tag (tag policy): the only values the key may take on any securable of the account."""
 
-    values: list[str] = Field(min_length=1)
+    values: list[str]
     """The allowed values, e.g. `[public, internal, confidential, pii, phi]` (at least one, no duplicates)."""
     description: str | None = None
     """What the tag means, shown in Catalog Explorer."""
@@ -38,6 +38,9 @@ class GovernedTag(StrictModel):
     @field_validator("values")
     @classmethod
     def _values(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("is empty; allowed: one or more values (a governed tag with no value cannot be "
+                             "assigned)")
         for value in v:
             if not TAG_VALUE.match(value):
                 raise ValueError(f"has {value!r}; allowed: 1-255 letters, digits, spaces, '_', '.', '@' and '-', "

@@ -29,8 +29,6 @@ class ClassificationArgs:
     assignments: Sequence[TagAssignment]
     securables: Mapping[str, pulumi.Resource]    # "catalog" and "catalog.schema" -> the UC resource
     provider: dbx.Provider                       # the environment's workspace provider
-    # Classification scans run on serverless compute that reads the lake: the NCC and its approved endpoints.
-    depends_on: Sequence[pulumi.Input[pulumi.Resource]] = ()
 
 
 def assignment_name(securable: str, key: str) -> str:
@@ -52,7 +50,7 @@ class Classification(pulumi.ComponentResource):
                 f"classification-{catalog}",
                 parent=f"catalogs/{catalog}",
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
-                                            depends_on=[args.securables[catalog], *args.depends_on]))
+                                            depends_on=[args.securables[catalog]]))
         for key, tag in args.governed_tags.items():
             self.tag_policies[key] = dbx.TagPolicy(
                 f"tag-policy-{key}",
