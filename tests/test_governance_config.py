@@ -46,13 +46,16 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], str]] = [
      "prod: governance.governedTags.owner.values: ['data-science', 'data-science'] lists 'data-science' more than "
      "once; list each value once"),
     ("tag-value-malformed", "prod", [("governance.governedTags.owner.values", ["team/x"])],
-     "prod: governance.governedTags.owner.values: ['team/x'] has 'team/x'; allowed: 1-255 letters, digits, "
-     "spaces, '_', '.', '@' and '-', starting with a letter or digit"),
+     "prod: governance.governedTags.owner.values: ['team/x'] has 'team/x'; allowed: 1-256 letters, digits, '_', "
+     "'@' and '-', starting with a letter or digit"),
+    ("tag-value-with-a-dot", "prod", [("governance.governedTags.owner.values", ["ml.team"])],
+     "prod: governance.governedTags.owner.values: ['ml.team'] has 'ml.team'; allowed: 1-256 letters, digits, '_', "
+     "'@' and '-', starting with a letter or digit"),
     ("tag-without-values", "prod", [("governance.governedTags.owner.values", [])],
      "prod: governance.governedTags.owner.values: [] is empty; allowed: one or more values (a governed tag with no "
      "value cannot be assigned)"),
     ("tag-key-malformed", "prod", [("governance.governedTags", {"1class": {"values": ["a"]}})],
-     "prod: governance.governedTags: {1class: {values: ['a']}} has key '1class'; allowed: 1-255 letters, digits, "
+     "prod: governance.governedTags: {1class: {values: ['a']}} has key '1class'; allowed: 1-256 letters, digits, "
      "'_' and '-', starting with a letter"),
     ("archive-schema-without-retention", "prod", [("governance.retention.archiveSchema", "ml_prod_catalog.models")],
      "prod: governance.retention.archiveSchema: 'ml_prod_catalog.models' is not a schema of this stack with "
@@ -100,11 +103,16 @@ def test_bad_governance_config_is_reported_exactly(stack: str, changes: list[tup
 
 def test_the_edges_of_the_limits_are_accepted() -> None:
     raw = with_changes("prod", [(f"{FM}.completenessMin", 1), (f"{FM}.driftThreshold", 1),
-                                (f"{FM}.accuracyDrop", 1), ("governance.governedTags.owner.values", ["x" * 255])])
+                                (f"{FM}.accuracyDrop", 1), ("governance.governedTags.owner.values", ["x" * 256])])
     raw["mlops-platform:governance"]["tagAssignments"] = [
         a for a in raw["mlops-platform:governance"]["tagAssignments"] if "owner" not in a["tags"]]
     config = validate("prod", raw, siblings("prod"))
     assert config.governance.feature_monitors[0].completeness_min == 1
+
+
+def test_a_tag_value_one_past_the_limit_is_refused() -> None:
+    problems = config_problems("prod", with_changes("prod", [("governance.governedTags.owner.values", ["x" * 257])]))
+    assert any("has 'xxx" in p and "allowed: 1-256 letters" in p for p in problems), problems
 
 
 def test_an_unbounded_drift_statistic_may_exceed_one() -> None:

@@ -19,10 +19,10 @@ from infra.config.types import EmailList, UcIdentifier, UcName
 if TYPE_CHECKING:
     from infra.config.model import StackConfig
 
-# Tag keys and values: Unity Catalog tag keys are at most 255 characters, values at most 1000 (Databricks docs,
-# "Apply tags to Unity Catalog securable objects", Constraints); this platform keeps both to plain words.
-TAG_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,254}$"
-TAG_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.@-]{0,254}$")
+# Governed tag keys and values: up to 256 characters, none of * . / < > % & ? \ = (Databricks docs, "Create and
+# manage governed tags", Requirements for tag keys and values); this platform keeps both to plain words.
+TAG_KEY_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,255}$"
+TAG_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_@-]{0,255}$")
 SECURABLE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")
 UC_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -43,8 +43,8 @@ class GovernedTag(StrictModel):
                              "assigned)")
         for value in v:
             if not TAG_VALUE.match(value):
-                raise ValueError(f"has {value!r}; allowed: 1-255 letters, digits, spaces, '_', '.', '@' and '-', "
-                                 "starting with a letter or digit")
+                raise ValueError(f"has {value!r}; allowed: 1-256 letters, digits, '_', '@' and '-', starting with a "
+                                 "letter or digit")
         dupes = sorted({x for x in v if v.count(x) > 1})
         if dupes:
             raise ValueError(f"lists {', '.join(repr(d) for d in dupes)} more than once; list each value once")
@@ -203,7 +203,7 @@ class GovernanceConfig(StrictModel):
     def _keys(cls, v: dict[str, GovernedTag]) -> dict[str, GovernedTag]:
         for key in v:
             if not re.match(TAG_KEY_PATTERN, key):
-                raise ValueError(f"has key {key!r}; allowed: 1-255 letters, digits, '_' and '-', starting with a "
+                raise ValueError(f"has key {key!r}; allowed: 1-256 letters, digits, '_' and '-', starting with a "
                                  "letter")
         return v
 
