@@ -108,6 +108,8 @@ def test_the_retention_job_runs_the_repo_code_as_the_cicd_principal(stack: str) 
     (task,) = job.inputs["tasks"]
     assert task["sparkPythonTask"]["pythonFile"] == job_code.workspace_path("retention")
     assert task["environmentKey"] == job.inputs["environments"][0]["environmentKey"]
+    # serverless environment 5: databricks-sdk and MLflow preinstalled, nothing installed on top
+    assert job.inputs["environments"][0]["spec"] == {"environmentVersion": "5"}
     assert job.inputs["runAs"] == {"servicePrincipalName": CICD[stack]}
     assert job.inputs["schedule"]["quartzCronExpression"] == "0 0 3 * * ?"
     assert job.inputs["maxConcurrentRuns"] == 1

@@ -25,9 +25,10 @@ from infra.config.serving import Schedule
 MODULE = "retention"
 TASK = "enforce_retention"
 ENVIRONMENT = "retention"
-# Serverless environment: its base image brings databricks-sdk; MLflow (the archive copy) is pinned here.
-ENVIRONMENT_VERSION = "4"
-DEPENDENCIES = ("mlflow-skinny[databricks]==3.17.2",)
+# Serverless environment version 5 brings the job's two libraries, databricks-sdk and MLflow (3.8.1, for the
+# archive copy) (Databricks docs, "Serverless environment version 5"); nothing is installed on top, so no pip
+# resolution can clash with the preinstalled MLflow.
+ENVIRONMENT_VERSION = "5"
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,7 @@ class Retention(pulumi.ComponentResource):
                     python_file=self.code.paths[MODULE], source="WORKSPACE", parameters=job_parameters(args)))],
             environments=[dbx.JobEnvironmentArgs(
                 environment_key=ENVIRONMENT,
-                spec=dbx.JobEnvironmentSpecArgs(environment_version=ENVIRONMENT_VERSION,
-                                                dependencies=list(DEPENDENCIES)))],
+                spec=dbx.JobEnvironmentSpecArgs(environment_version=ENVIRONMENT_VERSION))],
             schedule=dbx.JobScheduleArgs(quartz_cron_expression=args.schedule.quartz,
                                          timezone_id=args.schedule.timezone, pause_status="UNPAUSED"),
             max_concurrent_runs=1,
