@@ -12,6 +12,7 @@ from pulumi_azure_native import authorization
 from infra.components.access_connector import AccessConnector, AccessConnectorArgs
 from infra.components.compute import Compute, ComputeArgs
 from infra.components.cost import Cost, CostArgs
+from infra.components.data_governance import DataGovernance, DataGovernanceArgs
 from infra.components.databricks_providers import DatabricksProviders, DatabricksProvidersArgs
 from infra.components.front_end_access import FrontEndAccess, FrontEndAccessArgs
 from infra.components.key_vault import KeyVault, KeyVaultArgs
@@ -36,6 +37,7 @@ from infra.components.unity_catalog import KeyVaultRef, UnityCatalog, UnityCatal
 from infra.components.workspace import Workspace, WorkspaceArgs
 from infra.components.workspace_hardening import ArtifactAllowlist, WorkspaceHardening, WorkspaceHardeningArgs
 from infra.config import StackConfig, resilience
+from infra.config import governance as governance_config
 
 
 class Platform(pulumi.ComponentResource):
@@ -229,6 +231,24 @@ class Platform(pulumi.ComponentResource):
                 depends_on=principals, first_deploy=config.deploy.first_deploy,
                 serverless_ready=() if config.deploy.first_deploy else tuple(self.serverless_network.ready())),
                 opts=child)
+
+        # --- governance: classification and tags, registry retention, feature-table monitors ---
+        serving_alerts = self.serving.alerts if self.serving else None
+        self.governance = DataGovernance("governance", DataGovernanceArgs(
+            config=config.governance, stack=config.stack, provider=self.databricks.workspace,
+            cicd_application_id=ident.cicd_service_principal.application_id,
+            ml_engineers_group=ident.groups.ml_engineers, warehouse_id=self.compute.sql_warehouse.id,
+            securables={**self.unity_catalog.catalogs, **self.unity_catalog.schemas},
+            retention_schemas=tuple(governance_config.retention_schemas(config))
+            if governance_config.retention_enabled(config) else (),
+            retention_apply=governance_config.retention_applies(config),
+            protected_versions=governance_config.pinned_versions(config),
+            first_deploy=config.deploy.first_deploy,
+            destination_ids=[d.id for d in serving_alerts.destinations.values()] if serving_alerts else [],
+            endpoint_monitors=self.serving.monitoring.monitors if self.serving else {}, tags=config.cost_tags,
+            # the run-as principal, its grants and the schemas (their retention_days property)
+            depends_on=[self.unity_catalog],
+            serverless_network=self.serverless_network), opts=child)
 
         self.outputs: dict[str, pulumi.Input[object]] = {
             "environment": config.environment,

@@ -415,7 +415,7 @@ def test_schema_properties_carry_the_retention() -> None:
 
 
 def test_a_catalog_declared_by_two_stacks() -> None:
-    prod = with_changes("prod", [(f"{UC}.catalogs.1.name", "ml_test_catalog")])
+    prod = with_changes("prod", [(f"{UC}.catalogs.1.name", "ml_test_catalog"), ("governance", DELETE)])
     assert problems("test", [], {"prod": prod}) == [
         "test: unityCatalog.catalogs: 'ml_test_catalog' is also declared by stack prod; a catalog has exactly one "
         "owning stack (bind it to the other workspaces instead)"]
@@ -454,5 +454,6 @@ def test_a_cicd_catalog_without_catalogs_is_refused_before_any_grant() -> None:
 
 
 def test_no_catalogs_no_default_catalog() -> None:
-    changes = [(f"{UC}.catalogs", []), (f"{UC}.defaultCatalog", DELETE), (f"{UC}.cicd", {}), ("serving", DELETE)]
+    changes = [(f"{UC}.catalogs", []), (f"{UC}.defaultCatalog", DELETE), (f"{UC}.cicd", {}), ("serving", DELETE),
+               ("governance", DELETE)]
     assert validate("dev", with_changes("dev", changes), {}).unity_catalog.default_catalog_name is None

@@ -180,8 +180,9 @@ def test_every_serverless_consumer_waits_for_the_binding_and_the_rules(stack: st
     network.add(plan.one(DBX + "mwsNccBinding:MwsNccBinding").urn)
     consumers = [r for t in ("modelServing:ModelServing", "qualityMonitor:QualityMonitor", "alertV2:AlertV2",
                              "job:Job", "dashboard:Dashboard") for r in plan.by_type(DBX + t)]
-    # serving's endpoint, monitor, drift alert and retrain job; the cost alert and dashboard; prod's 3 audit alerts
-    assert len(consumers) == {"dev": 6, "test": 6, "prod": 9}[stack]
+    # serving's endpoint, monitor, drift alert and retrain job; the cost alert and dashboard; the retention job;
+    # prod: the 3 audit alerts, the feature monitor and its 4 alerts
+    assert len(consumers) == {"dev": 7, "test": 7, "prod": 15}[stack]
     for res in consumers:
         assert network <= set(res.dependencies), res.name
 
@@ -270,9 +271,12 @@ def test_consumers_rule_sees_an_endpoint_that_does_not_wait_for_the_network() ->
     assert messages("serverless-consumers-wait-for-ncc", views(plan_of("prod"), _drop("serverless-network-binding"))) \
         == [f"{k} runs on serverless compute, but no NCC is bound to this stack's workspace" for k in (
             "AlertV2 audit-failed-logins", "AlertV2 audit-permission-changes", "AlertV2 audit-registry-writes",
-            "AlertV2 mlops-prod-daily-cost", "ModelServing ml-model-model-serving-prod",
-            "AlertV2 ml-model-model-serving-prod-prediction_drift",
-            "QualityMonitor ml-model-model-serving-prod-monitor", "Job ml-model-model-serving-prod-drift-retrain")]
+            "AlertV2 mlops-prod-daily-cost",
+            *(f"AlertV2 customer-features-{a}" for a in ("accuracy-drop", "completeness", "drift", "uniqueness")),
+            "QualityMonitor customer-features-monitor",
+            "ModelServing ml-model-model-serving-prod", "AlertV2 ml-model-model-serving-prod-prediction_drift",
+            "QualityMonitor ml-model-model-serving-prod-monitor", "Job prod-registry-retention",
+            "Job ml-model-model-serving-prod-drift-retrain")]
 
 
 # --- the run-as identity of alerts and jobs ---------------------------------------------------------
@@ -294,7 +298,7 @@ def test_the_cicd_principal_holds_what_its_alerts_and_retrain_job_need(stack: st
     assert granted[f"{catalog}.monitoring"] == {"USE_SCHEMA", "SELECT"}
     assert granted[f"{catalog}.model_inference_logs"] == {"USE_SCHEMA", "SELECT"}
     assert granted[f"{catalog}.models"] == {"USE_SCHEMA", "CREATE_MODEL", "EXECUTE"}
-    job = plan.one(DBX + "job:Job")
+    job = plan.one(DBX + "job:Job", f"ml-model-model-serving-{stack}-drift-retrain")
     params = {p["name"]: p["default"].split(",") for p in job.inputs["parameters"]}
     logs, mon = f"{catalog}.model_inference_logs", f"{catalog}.monitoring"
     assert params == {
@@ -303,7 +307,7 @@ def test_the_cicd_principal_holds_what_its_alerts_and_retrain_job_need(stack: st
                      f"{mon}.inference_logs_processed_profile_metrics"],
         "uc_registers_models": [f"{catalog}.models.mlops_churn"]}
     assert job.inputs["runAs"] == {"servicePrincipalName": app}
-    (alert,) = [a for a in plan.by_type(DBX + "alertV2:AlertV2") if "mlops:platform:DriftAlerts$" in a.urn]
+    alert = plan.one(DBX + "alertV2:AlertV2", f"ml-model-model-serving-{stack}-prediction_drift")
     assert three_part_names(alert.inputs["queryText"]) == [f"{mon}.inference_logs_processed_drift_metrics"]
 
 
@@ -318,7 +322,13 @@ def test_run_as_rule_sees_missing_privileges_of_the_alert_and_the_job() -> None:
 
     mon, app = "ml_prod_catalog.monitoring", CICD["prod"]
     lacks = "in this stack's Grants (INSUFFICIENT_PERMISSIONS at run time)"
-    assert messages("run-as-identity-privileges", views(plan_of("prod"), revoke)) == [
+    feature = [f"AlertV2 customer-features-{alert} runs as {app}, which queries {mon}.{table} but holds no USE_SCHEMA "
+               f"on {mon}, SELECT on {mon}.{table} {lacks}" for alert, table in (
+                   ("accuracy-drop", "inference_logs_processed_profile_metrics"),
+                   ("completeness", "customer_features_profile_metrics"),
+                   ("drift", "customer_features_drift_metrics"),
+                   ("uniqueness", "customer_features_profile_metrics"))]
+    assert messages("run-as-identity-privileges", views(plan_of("prod"), revoke)) == [*feature,
         f"AlertV2 ml-model-model-serving-prod-prediction_drift runs as {app}, which queries "
         f"{mon}.inference_logs_processed_drift_metrics but holds no USE_SCHEMA on {mon}, SELECT on "
         f"{mon}.inference_logs_processed_drift_metrics {lacks}",

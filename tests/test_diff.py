@@ -135,7 +135,9 @@ def test_a_real_config_change_diffs_as_updates_only() -> None:
     head = run_program("dev", raw).as_json()
     base = plan_of("dev").as_json()
     result = diff_plans(base, head)
-    tagged = {r["urn"] for r in base["resources"] if r["custom"] and "mlops-platform-team" in _leaves(r["inputs"])}
+    # (a governed `owner` tag on a catalog has the same value, from the governance section: it stays)
+    tagged = {r["urn"] for r in base["resources"] if r["custom"] and "mlops-platform-team" in _leaves(r["inputs"])
+              and r["type"] != "databricks:index/entityTagAssignment:EntityTagAssignment"}
     assert len(tagged) > 10
     assert {c.urn for c in result.changes} == tagged
     assert {c.kind for c in result.changes} == {"update"}

@@ -152,7 +152,7 @@ def test_hub_vnet_id_must_be_a_vnet_arm_id(vnet_id: str) -> None:
 # --- the first deploy ---------------------------------------------------------------------------------
 
 # stack -> (endpoints, monitors) in the steady state; a first deploy has none of either.
-STEADY_SERVING = {"dev": (1, 1), "test": (1, 1), "prod": (1, 1)}
+STEADY_SERVING = {"dev": (1, 1), "test": (1, 1), "prod": (1, 2)}  # (endpoints, monitors): prod also the feature table
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -176,6 +176,9 @@ def test_first_deploy_leaves_out_what_cannot_exist_yet(stack: str, first_deploy_
         "databricks:index/notificationDestination:NotificationDestination",
         # audit and cost alerts and the cost dashboard run on the serverless warehouse (docs/audit-and-cost.md)
         "mlops:platform:AuditAlerts", "mlops:platform:CostReporting", "databricks:index/dashboard:Dashboard"}
+        # governance: the feature-table monitor and the serverless retention job with its code
+        "mlops:platform:FeatureMonitoring", "mlops:platform:Retention", "mlops:platform:JobCode",
+        "databricks:index/workspaceFile:WorkspaceFile"}
 
 
 @pytest.mark.parametrize(("stack", "steady_key", "first_key"), [
@@ -205,6 +208,9 @@ def test_order_rule_fires_on_the_steady_plan_taken_as_a_first_deploy() -> None:
         "ModelServing ml-model-model-serving-prod serves ml_prod_catalog.models.mlops_churn version 3, but its "
         "catalog is created in this run: the version cannot be registered yet (leave the endpoint out of the "
         "first deploy: modelRegistered false)",
+        "QualityMonitor customer-features-monitor monitors ml_prod_catalog.feature_store.customer_features, but its "
+        "catalog is created in this run: the table cannot exist yet (leave the monitor out of the first deploy: "
+        "tableExists false)",
         "QualityMonitor ml-model-model-serving-prod-monitor monitors "
         "ml_prod_catalog.model_inference_logs.inference_logs_processed, but its catalog is created in this run: "
         "the table cannot exist yet (leave the monitor out of the first deploy: tableExists false)",

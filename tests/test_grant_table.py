@@ -18,6 +18,7 @@ import infra.components.unity_catalog.grant_table as table
 from infra.components.unity_catalog.grant_table import GrantRow
 from infra.components.unity_catalog.grants import UcGrants, UcGrantsArgs
 from infra.config import StackConfig, load_stack, validate
+from infra.config.governance import RETENTION_ARCHIVE, RETENTION_READ
 from mlopsctl.plan.engine import run_program
 from mlopsctl.plan.model import Plan
 from tests.support import DELETE, stack_raw, with_changes
@@ -83,9 +84,11 @@ MADE_UP_UC: dict[str, Any] = {
 
 
 def made_up(uc_changes: dict[str, Any] | None = None) -> StackConfig:
-    """dev's stack file with MADE_UP_UC (and `uc_changes` on top); serving dropped (it logs into dev's schemas)."""
+    """dev's stack file with MADE_UP_UC (and `uc_changes` on top); serving and governance dropped (they name dev's
+    schemas)."""
     uc = {**MADE_UP_UC, **(uc_changes or {})}
     raw = with_changes("dev", [("unityCatalog", uc), ("lake.containers", ["alpha", "beta"]), ("serving", DELETE),
+                               ("governance", DELETE),
                                ("identity.extraRoles", {"auditors": "mlops-auditors"})])
     return validate("dev", raw, {})
 
@@ -252,7 +255,13 @@ def test_stack_file_cicd_principal_grants(stack: str, app: str) -> None:
     run-as principal of the drift alerts and the retrain job it reads the monitored schemas and registers models."""
     rows = [r for r in grant_table(load_stack(stack)) if r.principal == app]
     catalog = f"ml_{stack}_catalog"
-    assert rows == [row("catalog", catalog, app, ["CREATE_SCHEMA", "USE_CATALOG"]),
+    # prod's registry: the retention job reads every schema of it and archives into archived_models
+    registry = [row("schema", f"ml_models_catalog.{s}", app, RETENTION_ARCHIVE if s == "archived_models"
+                    else RETENTION_READ)
+                for s in ("archived_models", "candidate_models", "dev_models", "production_models")]
+    assert rows == [*([row("catalog", "ml_models_catalog", app, ["USE_CATALOG"])] if stack == "prod" else []),
+                    row("catalog", catalog, app, ["CREATE_SCHEMA", "USE_CATALOG"]),
+                    *(registry if stack == "prod" else []),
                     row("schema", f"{catalog}.databricks_monitoring", app, CICD_SCHEMA),
                     row("schema", f"{catalog}.model_inference_logs", app, RUN_AS_READ),
                     row("schema", f"{catalog}.models", app, RUN_AS_REGISTER),
@@ -278,9 +287,12 @@ def test_run_as_grants_enter_their_catalog_and_skip_undeclared_schemas() -> None
 
 def test_without_retraining_nothing_registers_models() -> None:
     config = validate("dev", with_changes("dev", [("serving.retraining.enabled", False)]), {})
-    schemas = [r.securable for r in grant_table(config) if r.principal == CICD_DEV and r.securable_type == "schema"]
-    assert schemas == ["ml_dev_catalog.databricks_monitoring", "ml_dev_catalog.model_inference_logs",
-                       "ml_dev_catalog.monitoring"]
+    schemas = {r.securable: r.privileges for r in grant_table(config)
+               if r.principal == CICD_DEV and r.securable_type == "schema"}
+    # the models schema keeps only what the retention job reads there: no CREATE_MODEL
+    assert schemas == {"ml_dev_catalog.databricks_monitoring": CICD_SCHEMA,
+                       "ml_dev_catalog.model_inference_logs": RUN_AS_READ, "ml_dev_catalog.models": RETENTION_READ,
+                       "ml_dev_catalog.monitoring": RUN_AS_READ}
 
 
 # --- the Grants resources ------------------------------------------------------------------------
@@ -315,6 +327,8 @@ GRANTS_NAMES = {
              "grants-external-location-mlops-prod-ml-models-catalog",
              "grants-external-location-mlops-prod-ml-prod-catalog",
              "grants-external-location-mlops-prod-mlflow-artifacts-prod",
+             # archived_models and candidate_models: the retention job's grants (the groups' are on the catalog)
+             "grants-schema-ml_models_catalog.archived_models", "grants-schema-ml_models_catalog.candidate_models",
              "grants-schema-ml_models_catalog.dev_models", "grants-schema-ml_models_catalog.production_models",
              "grants-schema-ml_prod_catalog.databricks_monitoring",
              "grants-schema-ml_prod_catalog.model_inference_logs", "grants-schema-ml_prod_catalog.models",

@@ -12,11 +12,6 @@ from tests.support import STACKS, dig, plan_of, stack_raw
 MONITOR = "databricks:index/qualityMonitor:QualityMonitor"
 ALERT = "databricks:index/alertV2:AlertV2"
 DESTINATION = "databricks:index/notificationDestination:NotificationDestination"
-
-
-def drift(plan: Plan, typ: str) -> list[Resource]:
-    """The drift alerts' resources of a type (the stack's audit and cost alerts are other AlertV2s)."""
-    return [r for r in plan.by_type(typ) if "mlops:platform:DriftAlerts$" in r.urn]
 JOB = "databricks:index/job:Job"
 PERMISSIONS = "databricks:index/permissions:Permissions"
 SERVING = "databricks:index/modelServing:ModelServing"
@@ -28,6 +23,27 @@ EXPECTED = {
     "test": (["mlops-test-alerts@example.com"], 0.1, "UNPAUSED"),
     "prod": (["ml-ops@example.com", "data-science-lead@example.com"], 0.05, "UNPAUSED"),
 }
+
+
+def _governance(res: Resource) -> bool:
+    return any(f"mlops:platform:{kind}$" in res.urn for kind in ("DataGovernance", "FeatureMonitoring", "Retention"))
+
+
+def _operations(res: Resource) -> bool:  # the admins' audit and cost alerts, their destination and dashboard
+    return "mlops:platform:Operations$" in res.urn
+
+
+# The endpoint's monitor, drift alert and retrain job (governance adds monitors, alerts and a job of its own).
+def ep_monitor(stack: str) -> str:
+    return f"ml-model-model-serving-{stack}-monitor"
+
+
+def ep_alert(stack: str) -> str:
+    return f"ml-model-model-serving-{stack}-prediction_drift"
+
+
+def ep_job(stack: str) -> str:
+    return f"ml-model-model-serving-{stack}-drift-retrain"
 
 
 def table(stack: str) -> str:
@@ -45,7 +61,7 @@ def names_of(plan: Plan, res: Resource) -> set[str]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_monitor_profiles_the_inference_log(stack: str) -> None:
-    mon = plan_of(stack).one(MONITOR)
+    mon = plan_of(stack).one(MONITOR, ep_monitor(stack))
     assert mon.inputs["tableName"] == table(stack)
     assert mon.inputs["inferenceLog"] == {
         "problemType": "PROBLEM_TYPE_CLASSIFICATION", "predictionCol": "prediction", "labelCol": "churn",
@@ -59,14 +75,14 @@ def test_monitor_profiles_the_inference_log(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_monitor_schedule_is_quartz_and_failures_are_mailed(stack: str) -> None:
-    mon = plan_of(stack).one(MONITOR)
+    mon = plan_of(stack).one(MONITOR, ep_monitor(stack))
     assert mon.inputs["schedule"] == {"quartzCronExpression": "0 0 0 * * ?", "timezoneId": "UTC"}  # seed 0 0 * * *
     assert mon.inputs["notifications"] == {"onFailure": {"emailAddresses": EXPECTED[stack][0]}}
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_monitor_computes_the_expected_loss_business_metric(stack: str) -> None:
-    (metric,) = plan_of(stack).one(MONITOR).inputs["customMetrics"]
+    (metric,) = plan_of(stack).one(MONITOR, ep_monitor(stack)).inputs["customMetrics"]
     assert metric["name"] == "expected_loss"
     assert metric["type"] == "CUSTOM_METRIC_TYPE_AGGREGATE"
     assert metric["inputColumns"] == [":table"]
@@ -79,7 +95,7 @@ def test_monitor_computes_the_expected_loss_business_metric(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_monitor_waits_for_endpoint_and_schemas_and_uses_the_warehouse(stack: str) -> None:
     plan = plan_of(stack)
-    mon = plan.one(MONITOR)
+    mon = plan.one(MONITOR, ep_monitor(stack))
     assert {plan.one(SERVING).name, f"ml_{stack}_catalog.model_inference_logs",
             f"ml_{stack}_catalog.monitoring"} <= names_of(plan, mon)
     assert mon.inputs["warehouseId"] == plan.one(WAREHOUSE).id
@@ -88,7 +104,7 @@ def test_monitor_waits_for_endpoint_and_schemas_and_uses_the_warehouse(stack: st
 @pytest.mark.parametrize("stack", STACKS)
 def test_drift_alert_threshold_query_and_warehouse(stack: str) -> None:
     plan = plan_of(stack)
-    (alert,) = drift(plan, ALERT)
+    alert = plan.one(ALERT, ep_alert(stack))
     _, threshold, _ = EXPECTED[stack]
     assert dig(alert.inputs, "evaluation.comparisonOperator") == "GREATER_THAN"
     assert dig(alert.inputs, "evaluation.source.name") == "prediction_drift"
@@ -99,7 +115,7 @@ def test_drift_alert_threshold_query_and_warehouse(stack: str) -> None:
     assert query.startswith("SELECT MAX(js_distance) AS prediction_drift\n")
     assert f"FROM {drift_table(stack)}\n" in query  # the monitor's drift metrics table (its output)
     assert "column_name = 'prediction'" in query and "drift_type = 'CONSECUTIVE'" in query
-    assert plan.one(MONITOR).urn in alert.dependencies
+    assert plan.one(MONITOR, ep_monitor(stack)).urn in alert.dependencies
     assert alert.inputs["schedule"] == {"quartzCronSchedule": "0 0 1 * * ?", "timezoneId": "UTC",
                                         "pauseStatus": "UNPAUSED"}
     cicd = stack_raw(stack)["mlops-platform:identity"]["cicdServicePrincipal"]["applicationId"]
@@ -109,16 +125,16 @@ def test_drift_alert_threshold_query_and_warehouse(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_drift_alerts_go_to_the_email_destination(stack: str) -> None:
     plan = plan_of(stack)
-    (dest,) = drift(plan, DESTINATION)
+    (dest,) = plan.by_type(DESTINATION)
     assert dest.name == f"mlops-{stack}-drift-email"
     assert dest.inputs["config"] == {"email": {"addresses": EXPECTED[stack][0]}}
-    subscriptions = dig(drift(plan, ALERT)[0].inputs, "evaluation.notification.subscriptions")
+    subscriptions = dig(plan.one(ALERT, ep_alert(stack)).inputs, "evaluation.notification.subscriptions")
     assert subscriptions == [{"destinationId": dest.id}]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_retrain_job_task_graph(stack: str) -> None:
-    job = plan_of(stack).one(JOB)
+    job = plan_of(stack).one(JOB, ep_job(stack))
     tasks = {t["taskKey"]: t for t in job.inputs["tasks"]}
     assert list(tasks) == ["drift_detection", "check_violations", "model_training"]
     assert tasks["drift_detection"]["notebookTask"]["notebookPath"] == \
@@ -135,7 +151,7 @@ def test_retrain_job_task_graph(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_retrain_job_parameters_schedule_and_identity(stack: str) -> None:
     plan = plan_of(stack)
-    job = plan.one(JOB)
+    job = plan.one(JOB, ep_job(stack))
     recipients, threshold, pause = EXPECTED[stack]
     drift = job.inputs["tasks"][0]["notebookTask"]["baseParameters"]
     assert drift == {"endpoint_name": f"ml-model-model-serving-{stack}", "monitored_table": table(stack),
@@ -149,13 +165,13 @@ def test_retrain_job_parameters_schedule_and_identity(stack: str) -> None:
     assert job.inputs["runAs"] == {"servicePrincipalName": cicd}
     assert job.inputs["emailNotifications"] == {"onFailures": recipients}
     assert job.inputs["maxConcurrentRuns"] == 1
-    assert plan.one(MONITOR).urn in job.dependencies
+    assert plan.one(MONITOR, ep_monitor(stack)).urn in job.dependencies
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_retrain_job_permissions(stack: str) -> None:
     plan = plan_of(stack)
-    job = plan.one(JOB)
+    job = plan.one(JOB, ep_job(stack))
     perms = plan.one(PERMISSIONS, f"ml-model-model-serving-{stack}-drift-retrain-permissions")
     assert perms.inputs["jobId"] == job.id
     assert perms.inputs["accessControls"] == [
@@ -167,6 +183,9 @@ def test_retrain_job_permissions(stack: str) -> None:
 def test_every_endpoint_has_its_monitor_alert_and_job(stack: str) -> None:
     plan = plan_of(stack)
     endpoints = [r.inputs["name"] for r in plan.by_type(SERVING)]
-    assert [m.name for m in plan.by_type(MONITOR)] == [f"{e}-monitor" for e in endpoints]
-    assert [a.name for a in drift(plan, ALERT)] == [f"{e}-prediction_drift" for e in endpoints]
-    assert [j.name for j in plan.by_type(JOB)] == [f"{e}-drift-retrain" for e in endpoints]
+    def serving(typ: str) -> list[str]:  # governance declares monitors, alerts and a job of its own
+        return [r.name for r in plan.by_type(typ) if not _governance(r) and not _operations(r)]
+
+    assert serving(MONITOR) == [f"{e}-monitor" for e in endpoints]
+    assert serving(ALERT) == [f"{e}-prediction_drift" for e in endpoints]
+    assert serving(JOB) == [f"{e}-drift-retrain" for e in endpoints]

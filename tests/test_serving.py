@@ -16,8 +16,6 @@ SCHEMA = "databricks:index/schema:Schema"
 MONITOR = "databricks:index/qualityMonitor:QualityMonitor"
 ALERT = "databricks:index/alertV2:AlertV2"
 DESTINATION = "databricks:index/notificationDestination:NotificationDestination"
-# Serving's own alerts and destinations sit under DriftAlerts; audit and cost alerts (Operations) are others.
-SERVING_ALERTS = "mlops:platform:DriftAlerts$"
 JOB = "databricks:index/job:Job"
 
 # stack -> endpoint name, [(served entity, UC model, version)], size, scale-to-zero, routes, rate limits
@@ -130,9 +128,10 @@ def test_consumers_can_query_and_cicd_can_manage(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_serving_resources_use_the_workspace_provider(stack: str) -> None:
     plan = plan_of(stack)
-    ours = [r for r in plan.resources if r.type in (SERVING, MONITOR, JOB)
-            or (r.type in (ALERT, DESTINATION) and SERVING_ALERTS in r.urn)]
-    ours += [r for r in plan.by_type(PERMISSIONS) if "servingEndpointId" in r.inputs or "jobId" in r.inputs]
+    ours = [r for r in plan.resources if r.type in (SERVING, MONITOR, ALERT, DESTINATION, JOB)
+            and not _governance(r) and not _operations(r)]
+    ours += [r for r in plan.by_type(PERMISSIONS) if "servingEndpointId" in r.inputs
+             or ("jobId" in r.inputs and not _governance(r))]
     assert len(ours) == 7
     for res in ours:
         assert res.provider and "::databricks-workspace::" in res.provider, res.name
@@ -183,12 +182,25 @@ def _plan_with(stack: str, *changes: tuple[str, Any]) -> Plan:
     return run_program(stack, raw)
 
 
+def _governance(res: Resource) -> bool:
+    return any(f"mlops:platform:{kind}$" in res.urn for kind in ("DataGovernance", "FeatureMonitoring", "Retention"))
+
+
+def _operations(res: Resource) -> bool:  # the admins' audit and cost alerts, their destination and dashboard
+    return "mlops:platform:Operations$" in res.urn
+
+
+def of_serving(plan: Plan, typ: str) -> list[Resource]:
+    """The resources of a type that the serving component declares (governance declares monitors, alerts and a
+    job of its own)."""
+    return [r for r in plan.by_type(typ) if not _governance(r) and not _operations(r)]
+
+
 def test_phase_one_declares_the_endpoint_but_no_monitor() -> None:
     """Two-phase rollout, phase 1: the model is registered, the monitored table does not exist yet."""
     plan = _plan_with("test", ("serving.endpoints.0.monitor.tableExists", False))
     assert [r.name for r in plan.by_type(SERVING)] == ["ml-model-model-serving-test"]
-    assert plan.by_type(MONITOR) == [] and plan.by_type(JOB) == []
-    assert [r for r in plan.by_type(ALERT) if SERVING_ALERTS in r.urn] == []
+    assert of_serving(plan, MONITOR) == [] and of_serving(plan, ALERT) == [] and of_serving(plan, JOB) == []
     assert plan.outputs["monitors"] == []
     tags = {t["key"]: t["value"] for t in plan.one(SERVING).inputs["tags"]}
     assert tags["monitoring"] == "pending"  # visible to people and policy checks until phase 2
@@ -201,7 +213,12 @@ def test_before_registration_nothing_of_the_endpoint_is_declared() -> None:
     plan = _plan_with("prod", ("serving.endpoints.0.modelRegistered", False),
                       ("serving.endpoints.0.monitor.tableExists", False))
     for typ in (SERVING, MONITOR, ALERT, JOB, DESTINATION):
-        assert [r for r in plan.by_type(typ) if typ not in (ALERT, DESTINATION) or SERVING_ALERTS in r.urn] == [], typ
+        assert of_serving(plan, typ) == [], typ
+    # the feature-table monitor stays; without the endpoint's monitor there is no accuracy alert, and without
+    # drift alerts its alerts go to an e-mail destination of their own
+    assert sorted(a.name for a in plan.by_type(ALERT) if _governance(a)) == [
+        "customer-features-completeness", "customer-features-drift", "customer-features-uniqueness"]
+    assert [d.name for d in plan.by_type(DESTINATION) if not _operations(d)] == ["mlops-prod-feature-alerts-email"]
     assert plan.outputs["servingEndpoints"] == []
     assert plan.outputs["servingPending"][0]["reason"].startswith("modelRegistered is false: register "
                                                                  "ml_prod_catalog.models.mlops_churn version(s) 2, 3")
@@ -211,7 +228,7 @@ def test_ci_git_sha_reaches_endpoint_and_job_tags() -> None:
     plan = _plan_with("dev", ("serving.gitSha", "0123abc"))
     tags = {t["key"]: t["value"] for t in plan.one(SERVING).inputs["tags"]}
     assert tags["gitSha"] == "0123abc"
-    assert plan.one(JOB).inputs["tags"]["gitSha"] == "0123abc"
+    assert plan.one(JOB, "ml-model-model-serving-dev-drift-retrain").inputs["tags"]["gitSha"] == "0123abc"
 
 
 def test_webhook_url_is_a_secret_in_the_plan() -> None:
@@ -221,6 +238,8 @@ def test_webhook_url_is_a_secret_in_the_plan() -> None:
     teams = plan.one(DESTINATION, "mlops-prod-drift-microsoftTeams")
     assert teams.inputs["config"] == {"microsoftTeams": {"url": "[secret]"}}
     email = plan.one(DESTINATION, "mlops-prod-drift-email")
-    (alert,) = [r for r in plan.by_type(ALERT) if SERVING_ALERTS in r.urn]
-    subscribed = [s["destinationId"] for s in dig(alert.inputs, "evaluation.notification.subscriptions")]
-    assert subscribed == [email.id, teams.id]
+    alerts = [a for a in plan.by_type(ALERT) if not _operations(a)]  # the admins' alerts go to the admins
+    for alert in alerts:  # the drift alert and the feature-table alerts: e-mail and Teams
+        subscribed = [s["destinationId"] for s in dig(alert.inputs, "evaluation.notification.subscriptions")]
+        assert subscribed == [email.id, teams.id], alert.name
+    assert len(alerts) == 5

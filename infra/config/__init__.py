@@ -19,7 +19,7 @@ from typing import Any, get_args
 import yaml
 from pydantic import ValidationError
 
-from infra.config import posture, resilience, security, unity_catalog
+from infra.config import governance, posture, resilience, security, unity_catalog
 from infra.config.base import ConfigError, format_validation_error
 from infra.config.core import Environment, global_name_problems
 from infra.config.model import StackConfig
@@ -279,6 +279,7 @@ CROSS_STACK_CHECKS.append(security.hub_link_problems)  # one workspace DNS zone 
 CROSS_STACK_CHECKS.append(unity_catalog.cross_stack_problems)  # one owner per metastore/catalog
 CROSS_STACK_CHECKS.append(resilience.standby_problems)  # a standby in its primary's paired region
 CROSS_STACK_CHECKS.append(posture.account_settings_problems)  # one stack declares the account-wide settings
+CROSS_STACK_CHECKS.append(governance.cross_stack_problems)  # governed tags declared once per account
 
 
 def sibling_configs(stack: str, project_dir: Path | None = None) -> dict[str, dict[str, Any]]:

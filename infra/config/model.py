@@ -9,6 +9,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.config import deploy as deploy_config
 from infra.config import operations as operations_config
+from infra.config import governance as governance_config
 from infra.config import posture, resilience, security
 from infra.config import unity_catalog as uc_config
 from infra.config.base import StrictModel, field_problems
@@ -165,6 +166,18 @@ class StackConfig(StrictModel):
             raise field_problems(problems)
         return self
 
+    # --- governance ---
+    governance: governance_config.GovernanceConfig = governance_config.GovernanceConfig()
+    """Data classification, governed tags and their assignments, the registry retention job and feature-table
+    monitors (docs/governance.md)."""
+
+    @model_validator(mode="after")
+    def _governance(self) -> StackConfig:
+        problems = governance_config.stack_problems(self)
+        if problems:
+            raise field_problems(problems)
+        return self
+
     @model_validator(mode="after")
     def _tag_count(self) -> StackConfig:
         # Azure: at most 50 tag name/value pairs per resource (Microsoft Learn, "Use tags to organize your
@@ -253,8 +266,11 @@ class StackConfig(StrictModel):
 
     @property
     def run_as_grants(self) -> dict[str, tuple[str, ...]]:
-        """catalog.schema -> what the drift alerts', retrain, drill and standby copy jobs' run-as principal needs."""
-        needs = {k: set(v) for k, v in (self.serving.run_as_grants() if self.serving else {}).items()}
-        for schema, privileges in resilience.run_as_grants(self).items():
-            needs.setdefault(schema, set()).update(privileges)
+        """catalog.schema -> what the run-as principal of the drift alerts, retrain, drill and standby copy jobs,
+        the retention job and the feature-table alerts needs there."""
+        needs: dict[str, set[str]] = {}
+        for grants in (self.serving.run_as_grants() if self.serving else {}, resilience.run_as_grants(self),
+                       governance_config.retention_grants(self), governance_config.feature_monitor_grants(self)):
+            for schema, privileges in grants.items():
+                needs.setdefault(schema, set()).update(privileges)
         return {schema: tuple(sorted(p)) for schema, p in sorted(needs.items())}

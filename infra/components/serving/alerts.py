@@ -76,9 +76,10 @@ def sql_alert(name: str, *, display_name: str, query: pulumi.Input[str], source:
               warehouse_id: pulumi.Input[str], run_as_application_id: str,
               subscriptions: Sequence[dbx.AlertV2EvaluationNotificationSubscriptionArgs],
               opts: pulumi.ResourceOptions, threshold: float | None = None, threshold_column: str | None = None,
-              ) -> dbx.AlertV2:
-    """A v2 SQL alert: fires when column `source` of the query's first row is greater than `threshold` (or than
-    the row's `threshold_column`); an empty result is not an incident; notifies again when back to OK."""
+              operator: str = "GREATER_THAN") -> dbx.AlertV2:
+    """A v2 SQL alert: fires when column `source` of the query's first row compares (`operator`) with
+    `threshold` (or with the row's `threshold_column`); an empty result is not an incident; notifies again when
+    back to OK."""
     limit = (dbx.AlertV2EvaluationThresholdArgs(column=dbx.AlertV2EvaluationThresholdColumnArgs(name=threshold_column))
              if threshold_column else dbx.AlertV2EvaluationThresholdArgs(
                  value=dbx.AlertV2EvaluationThresholdValueArgs(double_value=threshold)))
@@ -86,7 +87,7 @@ def sql_alert(name: str, *, display_name: str, query: pulumi.Input[str], source:
         name, display_name=display_name, query_text=query, warehouse_id=warehouse_id,
         evaluation=dbx.AlertV2EvaluationArgs(
             source=dbx.AlertV2EvaluationSourceArgs(name=source),
-            comparison_operator="GREATER_THAN", threshold=limit,
+            comparison_operator=operator, threshold=limit,
             empty_result_state="OK",
             notification=dbx.AlertV2EvaluationNotificationArgs(subscriptions=list(subscriptions), notify_on_ok=True)),
         schedule=dbx.AlertV2ScheduleArgs(quartz_cron_schedule=schedule.quartz, timezone_id=schedule.timezone,
@@ -131,3 +132,4 @@ class DriftAlerts(pulumi.ComponentResource):
                 subscriptions=subscriptions, opts=pulumi.ResourceOptions(
                     parent=self, provider=args.provider, depends_on=[monitor, *args.depends_on]))
         self.register_outputs({"alerts": list(self.alerts)})
+
