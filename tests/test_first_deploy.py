@@ -175,7 +175,7 @@ def test_first_deploy_leaves_out_what_cannot_exist_yet(stack: str, first_deploy_
         "mlops:platform:Retraining", "databricks:index/job:Job",
         "databricks:index/notificationDestination:NotificationDestination",
         # audit and cost alerts and the cost dashboard run on the serverless warehouse (docs/audit-and-cost.md)
-        "mlops:platform:AuditAlerts", "mlops:platform:CostReporting", "databricks:index/dashboard:Dashboard"}
+        "mlops:platform:AuditAlerts", "mlops:platform:CostReporting", "databricks:index/dashboard:Dashboard",
         # governance: the feature-table monitor and the serverless retention job with its code
         "mlops:platform:FeatureMonitoring", "mlops:platform:Retention", "mlops:platform:JobCode",
         "databricks:index/workspaceFile:WorkspaceFile"}

@@ -187,7 +187,8 @@ def _governance(res: Resource) -> bool:
 
 
 def _operations(res: Resource) -> bool:  # the admins' audit and cost alerts, their destination and dashboard
-    return "mlops:platform:Operations$" in res.urn
+    return any(f"mlops:platform:{kind}$" in res.urn
+               for kind in ("Operations", "AdminDestination", "AuditAlerts", "CostReporting", "SystemTableReader"))
 
 
 def of_serving(plan: Plan, typ: str) -> list[Resource]:
