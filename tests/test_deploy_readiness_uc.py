@@ -180,7 +180,7 @@ def test_every_serverless_consumer_waits_for_the_binding_and_the_rules(stack: st
     network.add(plan.one(DBX + "mwsNccBinding:MwsNccBinding").urn)
     consumers = [r for t in ("modelServing:ModelServing", "qualityMonitor:QualityMonitor", "alertV2:AlertV2",
                              "job:Job") for r in plan.by_type(DBX + t)]
-    assert len(consumers) == 4
+    assert len(consumers) == (5 if stack == "prod" else 4)  # prod: the restore drill job too
     for res in consumers:
         assert network <= set(res.dependencies), res.name
 
@@ -269,7 +269,8 @@ def test_consumers_rule_sees_an_endpoint_that_does_not_wait_for_the_network() ->
     assert messages("serverless-consumers-wait-for-ncc", views(plan_of("prod"), _drop("serverless-network-binding"))) \
         == [f"{k} runs on serverless compute, but no NCC is bound to this stack's workspace" for k in (
             "ModelServing ml-model-model-serving-prod", "AlertV2 ml-model-model-serving-prod-prediction_drift",
-            "QualityMonitor ml-model-model-serving-prod-monitor", "Job ml-model-model-serving-prod-drift-retrain")]
+            "QualityMonitor ml-model-model-serving-prod-monitor", "Job restore-drill-job",
+            "Job ml-model-model-serving-prod-drift-retrain")]
 
 
 # --- the run-as identity of alerts and jobs ---------------------------------------------------------
@@ -291,7 +292,7 @@ def test_the_cicd_principal_holds_what_its_alerts_and_retrain_job_need(stack: st
     assert granted[f"{catalog}.monitoring"] == {"USE_SCHEMA", "SELECT"}
     assert granted[f"{catalog}.model_inference_logs"] == {"USE_SCHEMA", "SELECT"}
     assert granted[f"{catalog}.models"] == {"USE_SCHEMA", "CREATE_MODEL", "EXECUTE"}
-    job = plan.one(DBX + "job:Job")
+    job = plan.one(DBX + "job:Job", f"ml-model-model-serving-{stack}-drift-retrain")
     params = {p["name"]: p["default"].split(",") for p in job.inputs["parameters"]}
     logs, mon = f"{catalog}.model_inference_logs", f"{catalog}.monitoring"
     assert params == {

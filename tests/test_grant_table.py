@@ -252,11 +252,17 @@ def test_stack_file_cicd_principal_grants(stack: str, app: str) -> None:
     run-as principal of the drift alerts and the retrain job it reads the monitored schemas and registers models."""
     rows = [r for r in grant_table(load_stack(stack)) if r.principal == app]
     catalog = f"ml_{stack}_catalog"
+    # prod's restore drill reads the feature tables and writes its copies into the scratch schema
+    drill = [row("schema", f"{catalog}.feature_store", app, ["SELECT", "USE_SCHEMA"])] if stack == "prod" else []
+    scratch = [row("schema", f"{catalog}.restore_drill", app, ["CREATE_TABLE", "MODIFY", "SELECT", "USE_SCHEMA"])
+               ] if stack == "prod" else []
     assert rows == [row("catalog", catalog, app, ["CREATE_SCHEMA", "USE_CATALOG"]),
                     row("schema", f"{catalog}.databricks_monitoring", app, CICD_SCHEMA),
+                    *drill,
                     row("schema", f"{catalog}.model_inference_logs", app, RUN_AS_READ),
                     row("schema", f"{catalog}.models", app, RUN_AS_REGISTER),
-                    row("schema", f"{catalog}.monitoring", app, RUN_AS_READ)]
+                    row("schema", f"{catalog}.monitoring", app, RUN_AS_READ),
+                    *scratch]
 
 
 def test_run_as_grants_enter_their_catalog_and_skip_undeclared_schemas() -> None:
@@ -316,9 +322,10 @@ GRANTS_NAMES = {
              "grants-external-location-mlops-prod-ml-prod-catalog",
              "grants-external-location-mlops-prod-mlflow-artifacts-prod",
              "grants-schema-ml_models_catalog.dev_models", "grants-schema-ml_models_catalog.production_models",
-             "grants-schema-ml_prod_catalog.databricks_monitoring",
+             "grants-schema-ml_prod_catalog.databricks_monitoring", "grants-schema-ml_prod_catalog.feature_store",
              "grants-schema-ml_prod_catalog.model_inference_logs", "grants-schema-ml_prod_catalog.models",
-             "grants-schema-ml_prod_catalog.monitoring", "grants-storage-credential-mlops-prod-lake"],
+             "grants-schema-ml_prod_catalog.monitoring", "grants-schema-ml_prod_catalog.restore_drill",
+             "grants-storage-credential-mlops-prod-lake"],
 }
 
 
