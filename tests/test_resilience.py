@@ -173,6 +173,17 @@ def test_standby_refusals(tmp_path: Path, edits: list[tuple[str, Any]], message:
     assert message in info.value.problems
 
 
+def test_with_managed_failover_the_copy_job_settings_are_not_needed(tmp_path: Path) -> None:
+    raw = read_stack_file("prod-dr", FIXTURES)
+    rep = raw["mlops-platform:standby"]["replication"]
+    rep.update(managedFailover=True, schemas=[], models=[])
+    del rep["providerName"], rep["shareName"]
+    config = load_stack("prod-dr", _project(tmp_path, raw))
+    assert config.standby is not None and config.standby.replication.managed_failover
+    # no copy job, so its principal needs nothing extra on the standby's schemas
+    assert not [s for s, p in config.run_as_grants.items() if "MODIFY" in p]
+
+
 def test_standby_and_resilient_prod_plan_and_pass_their_checks(resilient_project: Path) -> None:
     from infra.policy.enforcement import load_config
     from infra.policy.offline import check_plan
