@@ -181,8 +181,8 @@ def test_every_serverless_consumer_waits_for_the_binding_and_the_rules(stack: st
     consumers = [r for t in ("modelServing:ModelServing", "qualityMonitor:QualityMonitor", "alertV2:AlertV2",
                              "job:Job", "dashboard:Dashboard") for r in plan.by_type(DBX + t)]
     # serving's endpoint, monitor, drift alert and retrain job; the cost alert and dashboard; the retention job;
-    # prod: the 3 audit alerts, the feature monitor and its 4 alerts
-    assert len(consumers) == {"dev": 7, "test": 7, "prod": 15}[stack]
+    # prod: the 3 audit alerts, the feature monitor and its 4 alerts, the restore drill job
+    assert len(consumers) == {"dev": 7, "test": 7, "prod": 16}[stack]
     for res in consumers:
         assert network <= set(res.dependencies), res.name
 
@@ -268,15 +268,16 @@ def test_consumers_rule_sees_an_endpoint_that_does_not_wait_for_the_network() ->
         "ModelServing ml-model-model-serving-test does not depend on the private-endpoint rule(s) "
         "serverless-network-dbfs-blob, serverless-network-dbfs-dfs, serverless-network-lake-blob, "
         "serverless-network-lake-dfs"]
-    assert sorted(messages("serverless-consumers-wait-for-ncc",
-                           views(plan_of("prod"), _drop("serverless-network-binding")))) == sorted([f"{k} runs on serverless compute, but no NCC is bound to this stack's workspace" for k in (
+    found = messages("serverless-consumers-wait-for-ncc", views(plan_of("prod"), _drop("serverless-network-binding")))
+    unbound = "runs on serverless compute, but no NCC is bound to this stack's workspace"
+    assert sorted(found) == sorted([f"{k} {unbound}" for k in (
             "AlertV2 audit-failed-logins", "AlertV2 audit-permission-changes", "AlertV2 audit-registry-writes",
             "AlertV2 mlops-prod-daily-cost",
             *(f"AlertV2 customer-features-{a}" for a in ("accuracy-drop", "completeness", "drift", "uniqueness")),
             "QualityMonitor customer-features-monitor",
             "ModelServing ml-model-model-serving-prod", "AlertV2 ml-model-model-serving-prod-prediction_drift",
             "QualityMonitor ml-model-model-serving-prod-monitor", "Job prod-registry-retention",
-            "Job ml-model-model-serving-prod-drift-retrain")])
+            "Job restore-drill-job", "Job ml-model-model-serving-prod-drift-retrain")])
 
 
 # --- the run-as identity of alerts and jobs ---------------------------------------------------------

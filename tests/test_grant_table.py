@@ -259,13 +259,19 @@ def test_stack_file_cicd_principal_grants(stack: str, app: str) -> None:
     registry = [row("schema", f"ml_models_catalog.{s}", app, RETENTION_ARCHIVE if s == "archived_models"
                     else RETENTION_READ)
                 for s in ("archived_models", "candidate_models", "dev_models", "production_models")]
+    # prod's restore drill reads the feature tables and writes its copies into the scratch schema
+    drill = [row("schema", f"{catalog}.feature_store", app, ["SELECT", "USE_SCHEMA"])] if stack == "prod" else []
+    scratch = [row("schema", f"{catalog}.restore_drill", app, ["CREATE_TABLE", "MODIFY", "SELECT", "USE_SCHEMA"])
+               ] if stack == "prod" else []
     assert rows == [*([row("catalog", "ml_models_catalog", app, ["USE_CATALOG"])] if stack == "prod" else []),
                     row("catalog", catalog, app, ["CREATE_SCHEMA", "USE_CATALOG"]),
                     *(registry if stack == "prod" else []),
                     row("schema", f"{catalog}.databricks_monitoring", app, CICD_SCHEMA),
+                    *drill,
                     row("schema", f"{catalog}.model_inference_logs", app, RUN_AS_READ),
                     row("schema", f"{catalog}.models", app, RUN_AS_REGISTER),
-                    row("schema", f"{catalog}.monitoring", app, RUN_AS_READ)]
+                    row("schema", f"{catalog}.monitoring", app, RUN_AS_READ),
+                    *scratch]
 
 
 def test_run_as_grants_enter_their_catalog_and_skip_undeclared_schemas() -> None:
@@ -330,9 +336,10 @@ GRANTS_NAMES = {
              # archived_models and candidate_models: the retention job's grants (the groups' are on the catalog)
              "grants-schema-ml_models_catalog.archived_models", "grants-schema-ml_models_catalog.candidate_models",
              "grants-schema-ml_models_catalog.dev_models", "grants-schema-ml_models_catalog.production_models",
-             "grants-schema-ml_prod_catalog.databricks_monitoring",
+             "grants-schema-ml_prod_catalog.databricks_monitoring", "grants-schema-ml_prod_catalog.feature_store",
              "grants-schema-ml_prod_catalog.model_inference_logs", "grants-schema-ml_prod_catalog.models",
-             "grants-schema-ml_prod_catalog.monitoring", "grants-storage-credential-mlops-prod-lake"],
+             "grants-schema-ml_prod_catalog.monitoring", "grants-schema-ml_prod_catalog.restore_drill",
+             "grants-storage-credential-mlops-prod-lake"],
 }
 
 

@@ -26,7 +26,8 @@ EXPECTED = {
 
 
 def _governance(res: Resource) -> bool:
-    return any(f"mlops:platform:{kind}$" in res.urn for kind in ("DataGovernance", "FeatureMonitoring", "Retention"))
+    return any(f"mlops:platform:{kind}$" in res.urn for kind in ("DataGovernance", "FeatureMonitoring", "Retention",
+                                                                  "RestoreDrill", "StandbyReplication"))
 
 
 def _operations(res: Resource) -> bool:  # the admins' audit and cost alerts, their destination and dashboard

@@ -119,16 +119,11 @@ def test_soft_delete_minimum_comes_from_the_policy_config() -> None:
 
 # --- 3. the standby stack --------------------------------------------------------------------------------
 
-def _project(root: Path, standby: dict[str, Any] | None = None, prod_extra: bool = True) -> Path:
+def _project(root: Path, standby: dict[str, Any] | None = None) -> Path:
+    """The checked-in stacks and the standby's stack file (the cross-stack rules see them all)."""
     shutil.copy(PROJECT_DIR / "Pulumi.yaml", root)
     for stack in STACKS:
         shutil.copy(PROJECT_DIR / f"Pulumi.{stack}.yaml", root)
-    if prod_extra:
-        prod = read_stack_file("prod")
-        prod.update(yaml.safe_load((FIXTURES / "prod-resilience.yaml").read_text())["config"])
-        catalog = prod["mlops-platform:unityCatalog"]["catalogs"][0]
-        catalog["schemas"] = [*catalog["schemas"], "restore_drill"]
-        (root / "Pulumi.prod.yaml").write_text(yaml.safe_dump({"config": prod}, sort_keys=False))
     raw = standby if standby is not None else read_stack_file("prod-dr", FIXTURES)
     (root / "Pulumi.prod-dr.yaml").write_text(yaml.safe_dump({"config": raw}, sort_keys=False))
     return root
@@ -174,12 +169,23 @@ def test_standby_refusals(tmp_path: Path, edits: list[tuple[str, Any]], message:
         else:
             set_path(raw, path, value)
     with pytest.raises(ConfigError) as info:
-        load_stack("prod-dr", _project(tmp_path, raw, prod_extra=False))
+        load_stack("prod-dr", _project(tmp_path, raw))
     assert message in info.value.problems
 
 
+def test_with_managed_failover_the_copy_job_settings_are_not_needed(tmp_path: Path) -> None:
+    raw = read_stack_file("prod-dr", FIXTURES)
+    rep = raw["mlops-platform:standby"]["replication"]
+    rep.update(managedFailover=True, schemas=[], models=[])
+    del rep["providerName"], rep["shareName"]
+    config = load_stack("prod-dr", _project(tmp_path, raw))
+    assert config.standby is not None and config.standby.replication.managed_failover
+    # no copy job, so its principal needs nothing extra on the standby's schemas
+    assert not [s for s, p in config.run_as_grants.items() if "MODIFY" in p]
+
+
 def test_standby_and_resilient_prod_plan_and_pass_their_checks(resilient_project: Path) -> None:
-    from infra.policy.enforcement import CONFIG_DIR, load_config
+    from infra.policy.enforcement import load_config
     from infra.policy.offline import check_plan
     from mlopsctl.plan.engine import plan_stack
 
@@ -193,17 +199,42 @@ def test_standby_and_resilient_prod_plan_and_pass_their_checks(resilient_project
     shared = standby.one(T.CATALOG, "standby-shared-catalog").inputs
     assert (shared["providerName"], shared["shareName"]) == ("mlops-prod-eastus2", "standby")
 
-    prod = plan_stack("prod", resilient_project)
-    report = check_plan(prod.as_json(), "prod", load_config(path=CONFIG_DIR / "prod.json"))
-    assert [(v.rule, v.message) for v in report.mandatory] == []
-    drill_job = next(r.inputs for r in prod.by_type(T.JOB) if r.inputs["name"] == "prod-restore-drill")
-    assert drill_job["schedule"] == {"quartzCronExpression": "0 0 5 1 * ?", "timezoneId": "UTC",
-                                     "pauseStatus": "UNPAUSED"}
-    assert drill_job["emailNotifications"] == {"onFailures": ["mlops-platform-team@example.com"]}
-    share = prod.one("databricks:index/recipient:Recipient").inputs
-    assert share["dataRecipientGlobalMetastoreId"] == "azure:centralus:2d4c6e8f-1a3b-4c5d-9e7f-8a6b4c2d0e1f"
-    rows = {r.aspect: r for r in posture(prod.as_json())}
-    assert rows["restore drill"].ok and rows["share to the standby"].ok
+
+
+def test_prod_runs_the_restore_drill_and_shares_its_schemas_with_the_standby() -> None:
+    prod = plan_of("prod")
+    drill_job = next(r for r in prod.by_type(T.JOB) if r.inputs["name"] == "prod-restore-drill")
+    inputs = drill_job.inputs
+    assert inputs["schedule"] == {"quartzCronExpression": "0 0 5 1 * ?", "timezoneId": "UTC",
+                                  "pauseStatus": "UNPAUSED"}
+    assert inputs["emailNotifications"] == {"onFailures": ["mlops-platform-team@example.com"]}
+    assert inputs["runAs"] == {"servicePrincipalName": "7c3e4a5f-6d7b-4c8d-ae9f-1a2b3c4d5e6f"}
+    task = inputs["tasks"][0]
+    assert task["sparkPythonTask"]["pythonFile"] == "/Workspace/Shared/mlops-platform/jobs/drill.py"
+    assert task["environmentKey"] == inputs["environments"][0]["environmentKey"]
+    assert prod.one("databricks:index/workspaceFile:WorkspaceFile").urn in drill_job.dependencies
+    recipient = prod.one("databricks:index/recipient:Recipient").inputs
+    assert recipient["dataRecipientGlobalMetastoreId"] == "azure:centralus:2d4c6e8f-1a3b-4c5d-9e7f-8a6b4c2d0e1f"
+    share = prod.one("databricks:index/share:Share").inputs
+    assert {o["dataObjectType"] for o in share["objects"]} == {"SCHEMA"} and len(share["objects"]) == 6
+
+
+@pytest.mark.parametrize(("stack", "paused"), [("dev", True), ("test", True), ("prod", False)])
+def test_the_drill_is_paused_outside_prod_unless_configured(stack: str, paused: bool) -> None:
+    from infra.config.resilience import drill_paused
+
+    raw = copy.deepcopy(stack_raw(stack))
+    catalog = f"ml_{stack}_catalog"
+    raw["mlops-platform:drill"] = {"tables": [f"{catalog}.models.t"], "scratchSchema": f"{catalog}.models"}
+    assert drill_paused(validate(stack, raw, siblings(stack))) is paused
+    raw["mlops-platform:drill"]["paused"] = not paused
+    assert drill_paused(validate(stack, raw, siblings(stack))) is (not paused)
+
+
+def test_the_drill_needs_a_declared_scratch_schema() -> None:
+    assert _problems("prod", ("drill.scratchSchema", "ml_prod_catalog.nowhere")) == [
+        "prod: drill.scratchSchema: 'ml_prod_catalog.nowhere' is not a schema of this stack's unityCatalog.catalogs; "
+        "declare it there so the drill's grants have a target"]
 
 
 # --- 4. the drill's and the copy job's decisions ------------------------------------------------------------
@@ -294,14 +325,14 @@ def test_the_copy_job_copies_missing_versions_and_mirrors_aliases() -> None:
 @pytest.mark.parametrize(("stack", "relaxed"), [
     ("dev", {"lake redundancy", "soft delete", "resource group lock", "pulumi protect", "retain on delete",
              "key vault recovery", "restore drill"}),
-    ("prod", {"restore drill"}),  # the checked-in prod has no drill section yet (docs/recovery.md)
+    ("prod", set()),
 ])
 def test_recovery_posture_per_stack(stack: str, relaxed: set[str]) -> None:
     rows = posture(plan_of(stack).as_json())
     assert {r.aspect.split(" (")[0] for r in rows if not r.ok} == relaxed
     text = render(stack, rows)
     assert text.splitlines()[0] == f"recovery posture of stack {stack} (from its plan)"
-    assert f"{len(relaxed)} aspect(s) below prod's bar" in text
+    assert (f"{len(relaxed)} aspect(s) below prod's bar" if relaxed else "every aspect meets prod's bar") in text
 
 
 def test_recovery_command_reads_a_plan_json(tmp_path: Path, mlopsctl: Any) -> None:

@@ -220,6 +220,12 @@ class StackConfig(StrictModel):
         update: dict[str, Any] = {}
         if self.encryption.dbfs_root == "enabled":
             update["encryption"] = self.encryption.model_copy(update={"dbfs_root": "prepare"})
+        # Serverless jobs wait for the private endpoints approved after the first run: the drill and the
+        # standby's copy job come with the second (docs/recovery.md).
+        if self.drill is not None:
+            update["drill"] = None
+        if self.standby is not None and not self.standby.replication.managed_failover:
+            update["standby"] = None
         if self.serving is not None:
             endpoints = [ep.model_copy(update={
                 "model_registered": False,
