@@ -64,3 +64,18 @@ def test_the_self_contained_check_catches_a_sibling_import(tmp_path) -> None:
     f = tmp_path / "x.py"
     f.write_text("from jobs import other\nimport infra.config\nfrom . import y\nimport json\n")
     assert _imported_roots(f) == {"jobs", "infra", ".", "json"}
+
+
+def test_the_source_resolves_from_the_directory_the_engine_runs_the_providers_in() -> None:
+    """Finding: `source` was relative to the project root, but the engine starts the program and its providers in
+    Pulumi.yaml's `main` directory (pulumi/pulumi pkg/engine/project.go getPwdMain), so the Databricks provider
+    looked for infra/jobs/<module>.py and the upload failed on the real path."""
+    import yaml
+
+    from infra.config import PROJECT_DIR
+
+    main = PROJECT_DIR / yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["main"]
+    for module in ("__init__",):
+        relative = job_code.relative_source(module)
+        assert not relative.startswith("/")
+        assert (main / relative).resolve() == job_code.source_of(module)

@@ -23,12 +23,13 @@ DESTINATION = "databricks:index/notificationDestination:NotificationDestination"
 # each stack's CI/CD principal (the alerts' run-as identity), from its stack file
 CICD = {s: validate(s, read_stack_file(s)).identity.cicd_service_principal.application_id for s in STACKS}
 
-# stack -> (audit alerts, daily cost alert's display name, system-table grants as (principal, securable))
+# stack -> (audit alerts, daily cost alert's display name, system-table grants as (principal, securable)); the
+# admins' billing read is the metastore's, granted by the stack that owns the system schemas (prod)
 EXPECTED: dict[str, tuple[set[str], str, set[tuple[str, str]]]] = {
     "dev": (set(), "[dev] daily cost over 150 or over 3x the 7-day mean",
-            {("cicd", "system"), ("cicd", "system.billing"), ("admins", "system"), ("admins", "system.billing")}),
+            {("cicd", "system"), ("cicd", "system.billing")}),
     "test": (set(), "[test] daily cost over 200 or over 3x the 7-day mean",
-             {("cicd", "system"), ("cicd", "system.billing"), ("admins", "system"), ("admins", "system.billing")}),
+             {("cicd", "system"), ("cicd", "system.billing")}),
     "prod": ({"audit-permission-changes", "audit-registry-writes", "audit-failed-logins"},
              "[prod] daily cost over 800 or over 2x the 7-day mean",
              {("cicd", "system"), ("cicd", "system.access"), ("cicd", "system.billing"), ("admins", "system"),
@@ -209,3 +210,12 @@ def test_run_as_rule_checks_system_table_grants(doc: Any, findings: int) -> None
     verdicts = [v for v in check_plan(doc(), "prod").verdicts if v.rule == "run-as-identity-privileges"]
     assert len(verdicts) == findings
     assert all(v.enforcement == "mandatory" and "USE_SCHEMA on system." in v.message for v in verdicts)
+
+
+@pytest.mark.parametrize(("stack", "declared"), [("dev", False), ("test", False), ("prod", True)])
+def test_the_admins_billing_grant_lives_in_the_stack_that_owns_the_system_schemas(stack: str, declared: bool) -> None:
+    """Finding: dev, test and prod each declared the same per-principal Grant (the admins group on the metastore's
+    `system` catalog); destroying dev would revoke prod's (a databricks_grant delete removes all of that principal's
+    privileges on the securable: terraform-provider-databricks catalog/resource_grant.go)."""
+    names = {r.name for r in plan_of(stack).by_type("databricks:index/grant:Grant")}
+    assert ({"admins-billing-system", "admins-billing-system-billing"} <= names) is declared

@@ -10,6 +10,7 @@ so a change to the code shows in the plan and redeploys the file; a job refers t
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,10 @@ import pulumi
 import pulumi_databricks as dbx
 
 JOBS_DIR = Path(__file__).resolve().parents[2] / "jobs"
+# Pulumi.yaml's `main`: the engine starts the program and its providers there (pulumi/pulumi
+# pkg/engine/project.go getPwdMain; plugin.go sets the plugin's cmd.Dir to it), so a provider reads a relative
+# `source` from this directory.
+PROGRAM_DIR = Path(__file__).resolve().parents[1]
 # Workspace folder of the platform's job code; one per environment (the workspaces are separate anyway, the
 # name says whose code it is).
 WORKSPACE_DIR = "/Shared/mlops-platform/jobs"
@@ -28,6 +33,11 @@ def source_of(module: str) -> Path:
     if not path.is_file():
         raise ValueError(f"jobs/{module}.py does not exist: job code is a module of the jobs/ package")
     return path
+
+
+def relative_source(module: str) -> str:
+    """The module's file relative to the program's directory: no path of the planning machine in the plan."""
+    return os.path.relpath(source_of(module), PROGRAM_DIR)
 
 
 def md5_of(path: Path) -> str:
@@ -60,9 +70,7 @@ class JobCode(pulumi.ComponentResource):
             self.files[module] = dbx.WorkspaceFile(
                 f"job-code-{module}",
                 path=f"{WORKSPACE_DIR}/{module}.py",
-                # Relative to the project directory, where the engine runs the program and its providers, so
-                # the plan carries no path of the machine that planned it.
-                source=f"jobs/{module}.py",
+                source=relative_source(module),
                 md5=md5_of(source),
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on)))
             self.paths[module] = workspace_path(module)

@@ -57,7 +57,10 @@ class Operations(pulumi.ComponentResource):
                 principal=args.cicd_application_id, schemas=tuple(schemas), provider=args.provider,
                 depends_on=[*args.depends_on, *enabled]), opts=child))
         viewers: list[pulumi.Resource] = []
-        if cost.dashboard:
+        # The admins group is the same in every stack and `system` is the metastore's: one stack grants it (the
+        # one that enables the system schemas), or destroying any other would revoke it for all (a Grant's delete
+        # removes all of its principal's privileges: terraform-provider-databricks catalog/resource_grant.go).
+        if cost.dashboard and args.system_schemas:
             viewers.append(SystemTableReader("admins-billing", SystemTableReaderArgs(
                 principal=args.admins_group, schemas=("billing",), provider=args.provider,
                 depends_on=list(args.depends_on)), opts=child))
