@@ -164,7 +164,9 @@ def test_first_deploy_leaves_out_what_cannot_exist_yet(stack: str, first_deploy_
         "databricks:index/grants:Grants",
         # the drift -> retrain job and its destination hang off the monitor's drift metrics
         "mlops:platform:Retraining", "databricks:index/job:Job",
-        "databricks:index/notificationDestination:NotificationDestination"}
+        "databricks:index/notificationDestination:NotificationDestination",
+        # and the promotion code its validate/promote tasks run, uploaded with the job
+        "mlops:platform:JobCode", "databricks:index/workspaceFile:WorkspaceFile"}
 
 
 @pytest.mark.parametrize(("stack", "steady_key", "first_key"), [

@@ -17,6 +17,7 @@ from croniter import croniter
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import StrictModel, field_problems
+from infra.config.lifecycle import Promotion, model_alias
 from infra.config.types import UC_IDENTIFIER_PATTERN, EmailList, ServingName, UcIdentifier
 
 # UC identifiers: letters, digits, underscores (hyphens need quoting everywhere; keep them out).
@@ -117,8 +118,11 @@ class ServedEntity(StrictModel):
     """Name of the served entity on the endpoint (e.g. `champion`); routes refer to it."""
     entity_name: str
     """The Unity Catalog model served, as `catalog.schema.model`."""
-    entity_version: int
-    """Registered model version served (a whole number from 1; the promotion PR pins it)."""
+    entity_version: int | None = None
+    """Registered model version served (a whole number from 1), pinned in the stack file; or use entityAlias."""
+    entity_alias: str | None = None
+    """Serve the version this registry alias names (e.g. `Champion`), resolved when the stack deploys: the plan
+    shows the version, and the endpoint changes only on `pulumi up`; or pin entityVersion."""
     # None: the serving-level default of this environment.
     workload_size: WorkloadSize | None = None
     """Compute size of this entity; unset, serving.workloadSize."""
@@ -138,10 +142,33 @@ class ServedEntity(StrictModel):
     @field_validator("entity_version", mode="before")
     @classmethod
     def _version(cls, v: Any) -> Any:
+        if v is None:
+            return v
         if isinstance(v, bool) or not (isinstance(v, int) or (isinstance(v, str) and v.isdigit())) or int(v) < 1:
             raise ValueError("is not a model version; allowed: a whole number >= 1 (the registered UC "
                              "version the promotion PR pins)")
         return int(v)
+
+    @field_validator("entity_alias")
+    @classmethod
+    def _alias(cls, v: str | None) -> str | None:
+        return v if v is None else model_alias(v)
+
+    @model_validator(mode="after")
+    def _version_or_alias(self) -> ServedEntity:
+        if (self.entity_version is None) == (self.entity_alias is None):
+            both = self.entity_version is not None
+            raise field_problems([("entityAlias" if both else "entityVersion", self.entity_alias if both else None,
+                                   "is set together with entityVersion; allowed: one of them (a pinned version "
+                                   "or an alias resolved at deploy)" if both else
+                                   "is required (or entityAlias); allowed: a pinned version >= 1, or an alias "
+                                   "such as 'Champion' resolved at deploy")])
+        return self
+
+    @property
+    def pinned(self) -> str:
+        """How the stack file names the served version: `version 3` or `alias Champion`."""
+        return f"version {self.entity_version}" if self.entity_version is not None else f"alias {self.entity_alias}"
 
 
 class InferenceTable(StrictModel):
@@ -424,6 +451,9 @@ class Retraining(StrictModel):
     """Pause the job's schedule so it runs on demand only (saves DBUs; seed: dev)."""
     failure_recipients: EmailList = []
     """Who is e-mailed when the job fails."""
+    promotion: Promotion = Promotion()
+    """After training: validate the challenger against the champion, then move the champion alias only if it
+    passes (a rejected challenger fails the run, which notifies the environment's destinations)."""
 
     @field_validator("drift_notebook", "training_notebook")
     @classmethod
@@ -475,6 +505,10 @@ class ServingConfig(StrictModel):
         if problems:
             raise field_problems(problems)
         return self
+
+    def served_models(self) -> list[str]:
+        """Every model an endpoint serves (catalog.schema.model, once each): the platform registers them."""
+        return list(dict.fromkeys(e.entity_name for ep in self.endpoints for e in ep.entities))
 
     def resolved_size(self, entity: ServedEntity) -> str:
         return entity.workload_size or self.workload_size

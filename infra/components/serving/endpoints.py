@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_databricks as dbx
 
+from infra.components.job_code import JobCode, JobCodeArgs
 from infra.components.serverless_network import ServerlessNetwork
 from infra.components.serving.alerts import DriftAlerts, DriftAlertsArgs
 from infra.components.serving.monitoring import Monitoring, MonitoringArgs
@@ -108,12 +109,19 @@ class Serving(pulumi.ComponentResource):
             warehouse_id=args.warehouse_id, run_as_application_id=args.cicd_application_id,
             depends_on=ready), opts=child)
         self.retraining = None
+        self.job_code: JobCode | None = None
         if cfg.retraining and cfg.retraining.enabled and monitored:
+            # The validate and promote tasks run the repo's jobs/promotion.py, uploaded with this deploy.
+            self.job_code = JobCode(f"{name}-job-code", JobCodeArgs(
+                modules=["promotion"], provider=args.provider, depends_on=list(args.depends_on)), opts=child)
             self.retraining = Retraining(f"{name}-retraining", RetrainingArgs(
                 config=cfg.retraining, endpoints=monitored, monitors=self.monitoring.monitors,
                 provider=args.provider, run_as_application_id=args.cicd_application_id,
                 ml_engineers_group=args.ml_engineers_group, data_scientists_group=args.data_scientists_group,
-                tags={**args.tags, "gitSha": cfg.git_sha}, depends_on=ready), opts=child)
+                tags={**args.tags, "gitSha": cfg.git_sha},
+                promotion_file=self.job_code.paths["promotion"], notify_emails=tuple(cfg.notifications.emails),
+                notify_destination_ids=tuple(d.id for kind, d in self.alerts.destinations.items() if kind != "email"),
+                depends_on=[*ready, *self.job_code.files.values()]), opts=child)
 
         self.register_outputs({"endpoints": list(self.endpoints), "pending": self.pending})
 
