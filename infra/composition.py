@@ -165,6 +165,7 @@ class Platform(pulumi.ComponentResource):
             roles = ident.group_names()
             self.model_registry = ModelRegistry("model-registry", ModelRegistryArgs(
                 models=config.serving.served_models(), owner_application_id=ident.cicd_service_principal.application_id,
+                deployer_application_id=ident.deployer.application_id,
                 experiment_path=self.unity_catalog.settings.experiment_path,
                 experiment_folder=self.unity_catalog.settings.experiment_folder,
                 experiment_permissions={roles[role]: level for role, level
@@ -185,6 +186,7 @@ class Platform(pulumi.ComponentResource):
                 webhook_url=pulumi.Output.secret(webhook.get_secret_value()) if webhook else None,
                 provider=self.databricks.workspace, warehouse_id=self.compute.sql_warehouse.id,
                 schemas=self.unity_catalog.schemas, serverless_network=self.serverless_network,
+                models=self.model_registry.ready if self.model_registry else {},
                 # endpoints wait for their UC schemas, principals and grants
                 depends_on=[self.unity_catalog]), opts=child)
 

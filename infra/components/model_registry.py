@@ -3,8 +3,10 @@
 A registered model is the container the retrain job registers versions into and moves aliases on. Its owner is
 the job's run-as principal: creating versions and setting aliases need ownership of the registered model
 (databricks-sdk, service/catalog.py, RegisteredModelsAPI: "To update ... aliases, create a new model version
-... users must be owners of the registered model"); everyone else's access is the catalog's access matrix,
-inherited by the model. Aliases are never declared here: the provider reads a model without its aliases
+... users must be owners of the registered model"). The deployer gets EXECUTE on it (the endpoints it creates
+load the model); everyone else's access is the catalog's access matrix, inherited by the model.
+
+Aliases are never declared here: the provider reads a model without its aliases
 (terraform-provider-databricks, catalog/resource_registered_model.go: Read is RegisteredModels.GetByFullName,
 which does not ask for include_aliases), so the job's alias moves are not drift and a deploy never resets them.
 
@@ -34,6 +36,7 @@ def experiment_name(experiment_path: str, model: str) -> str:
 class ModelRegistryArgs:
     models: Sequence[str]                       # catalog.schema.model, each once
     owner_application_id: str                   # the retrain job's run-as principal
+    deployer_application_id: str                # runs `pulumi up`: creates the endpoints that load the models
     experiment_path: str                        # the stack's experiment folder
     experiment_folder: pulumi.Resource          # its Directory: experiments are created inside it
     experiment_permissions: Mapping[str, str]   # group display name -> folder permission level
@@ -51,12 +54,13 @@ class ModelRegistry(pulumi.ComponentResource):
     """mlops:platform:ModelRegistry: registered models owned by the platform, their experiments and access."""
 
     models: dict[str, dbx.RegisteredModel]
+    ready: dict[str, dbx.Grants]  # what an endpoint serving the model waits for
     experiments: dict[str, dbx.MlflowExperiment]
     experiment_names: dict[str, str]
 
     def __init__(self, name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:platform:ModelRegistry", name, None, opts)
-        self.models, self.experiments, self.experiment_names = {}, {}, {}
+        self.models, self.ready, self.experiments, self.experiment_names = {}, {}, {}, {}
         for full_name in dict.fromkeys(args.models):
             catalog, schema, model = full_name.split(".")
             schema_resource = args.schemas.get(f"{catalog}.{schema}")
@@ -68,6 +72,14 @@ class ModelRegistry(pulumi.ComponentResource):
                 comment=args.comment or None,
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=waits,
                                             protect=args.protect, retain_on_delete=args.retain_on_delete))
+            # The endpoints' creator loads the model: EXECUTE (Databricks docs, "Upgrade ML workflows to target
+            # models in Unity Catalog": to load or deploy a model). The deployer may grant it as the owner of the
+            # model's catalog and schema; everything else is the catalog's access matrix, inherited.
+            self.ready[full_name] = dbx.Grants(
+                f"model-{catalog}-{schema}-{model}-grants", model=full_name,
+                grants=[dbx.GrantsGrantArgs(principal=args.deployer_application_id, privileges=["EXECUTE"])],
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
+                                            depends_on=[self.models[full_name], *args.depends_on]))
 
             path = experiment_name(args.experiment_path, full_name)
             self.experiment_names[full_name] = path
@@ -81,6 +93,7 @@ class ModelRegistry(pulumi.ComponentResource):
             controls.append(dbx.PermissionsAccessControlArgs(service_principal_name=args.owner_application_id,
                                                              permission_level="CAN_MANAGE"))
             dbx.Permissions(
-                f"experiment-{catalog}-{schema}-{model}-permissions", experiment_id=experiment.id, access_controls=controls,
+                f"experiment-{catalog}-{schema}-{model}-permissions", experiment_id=experiment.id,
+                access_controls=controls,
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on)))
         self.register_outputs({"models": list(self.models), "experiments": self.experiment_names})

@@ -8,6 +8,8 @@ alias names, resolved when the stack deploys) read these.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -72,3 +74,85 @@ class Promotion(StrictModel):
                 "--champion-alias", self.champion_alias, "--min-accuracy", f"{g.min_accuracy:g}",
                 "--max-accuracy-drop", f"{g.max_accuracy_drop:g}", "--max-latency-p95-ms", f"{g.max_latency_p95_ms:g}",
                 "--max-error-rate", f"{g.max_error_rate:g}"]
+
+
+# --- serving patterns ---------------------------------------------------------------------------------------
+
+# What Model Serving can do with several served entities: split traffic by percentage, each request going to
+# one entity (Databricks docs, "Serve multiple models to a model serving endpoint": traffic_config routes).
+PATTERNS = ("single", "abTest", "blueGreen", "shadow")
+AbMetric = Literal["latency_p95", "error_rate", "business_kpi"]
+AB_METRICS: tuple[AbMetric, ...] = ("latency_p95", "error_rate", "business_kpi")  # the seed's A/B metrics
+
+SHADOW_REFUSAL = ("is not something Model Serving does: traffic_config routes send each request to exactly one "
+                  "served entity (the percentages add up to 100) and nothing is mirrored; allowed: 'single', "
+                  "'abTest' or 'blueGreen'; for shadow evaluation, score the endpoint's inference table (every "
+                  "request and prediction is logged there) with the candidate version in a batch job and compare "
+                  "offline")
+
+
+class AbTest(StrictModel):
+    """An A/B test between two served entities (seed: control 90, treatment 10)."""
+
+    control: str
+    """Served entity of the control group (the current champion)."""
+    treatment: str
+    """Served entity of the treatment group (the challenger)."""
+    compare_metrics: list[AbMetric] = Field(
+        default=list(AB_METRICS), min_length=1)
+    """What the two are compared on (the monitor slices its metrics by model version)."""
+
+
+def pattern_problems(pattern: str | None, ab_test: AbTest | None, traffic: dict[str, int],
+                     ) -> list[tuple[str, object, str]]:
+    """What the endpoint's declared serving pattern needs of its entities and routes (key paths under it)."""
+    problems: list[tuple[str, object, str]] = []
+    names = list(traffic)
+    if pattern == "shadow":
+        problems.append(("pattern", pattern, SHADOW_REFUSAL))
+    elif pattern == "single" and len(names) != 1:
+        problems.append(("pattern", pattern, f"serves {len(names)} entities; allowed: exactly one (or pattern "
+                                             "'abTest' / 'blueGreen')"))
+    elif pattern == "blueGreen":
+        if len(names) != 2:
+            problems.append(("pattern", pattern, f"serves {len(names)} entities; allowed: exactly two (blue and "
+                                                 "green)"))
+        elif sorted(traffic.values()) != [0, 100]:
+            problems.append(("routes", traffic, "split traffic on a blue/green endpoint; allowed: 100 to one "
+                                                "colour and 0 to the other (smoke-test the idle colour, then shift "
+                                                "all traffic in one PR)"))
+    elif pattern == "abTest":
+        if ab_test is None:
+            problems.append(("abTest", None, "is required with pattern 'abTest'; allowed: control and treatment "
+                                             "(served entity names)"))
+        else:
+            for key, name in (("abTest.control", ab_test.control), ("abTest.treatment", ab_test.treatment)):
+                if name not in traffic:
+                    problems.append((key, name, f"names no served entity; allowed: {', '.join(map(repr, names))}"))
+                elif traffic[name] <= 0:
+                    problems.append((key, name, "gets no traffic; allowed: an entity with a route above 0"))
+            if ab_test.control == ab_test.treatment:
+                problems.append(("abTest.treatment", ab_test.treatment, "is the control too; allowed: another "
+                                                                        "served entity"))
+    if ab_test is not None and pattern != "abTest":
+        problems.append(("abTest", "(set)", "is only read with pattern 'abTest'; remove it or set the pattern"))
+    return problems
+
+
+def live_alias_problems(is_prod: bool, endpoints: Sequence[Any]) -> list[tuple[str, object, str]]:
+    """In prod, traffic goes only to pinned versions: an alias-resolved entity may hold the idle (0%) slot.
+
+    A retrain moves an alias without review; pinning what takes traffic keeps prod's live version a reviewed,
+    approved stack-file change (the alias still tells which version to pin).
+    """
+    if not is_prod:
+        return []
+    problems: list[tuple[str, object, str]] = []
+    for i, ep in enumerate(endpoints):
+        traffic = ep.traffic
+        for j, entity in enumerate(ep.entities):
+            if entity.entity_alias is not None and traffic.get(entity.name, 0) > 0:
+                problems.append((f"serving.endpoints[{i}].entities[{j}].entityAlias", entity.entity_alias,
+                                 f"takes {traffic[entity.name]}% of prod traffic; allowed: an alias only on a 0% "
+                                 "entity in prod (pin entityVersion for live traffic, so a shift is a reviewed PR)"))
+    return problems

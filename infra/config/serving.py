@@ -17,7 +17,7 @@ from croniter import croniter
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import StrictModel, field_problems
-from infra.config.lifecycle import Promotion, model_alias
+from infra.config.lifecycle import AbTest, Promotion, live_alias_problems, model_alias, pattern_problems
 from infra.config.types import UC_IDENTIFIER_PATTERN, EmailList, ServingName, UcIdentifier
 
 # UC identifiers: letters, digits, underscores (hyphens need quoting everywhere; keep them out).
@@ -372,6 +372,11 @@ class Endpoint(StrictModel):
     """AI Gateway rate limits of the endpoint."""
     monitor: Monitor | None = None
     """Lakehouse Monitoring of the endpoint's processed inference table."""
+    pattern: Literal["single", "abTest", "blueGreen", "shadow"] | None = None
+    """The serving pattern the entities and routes follow, checked: `single`, `abTest` (with abTest), `blueGreen`
+    (100/0 between two); `shadow` is refused (Model Serving does not mirror requests)."""
+    ab_test: AbTest | None = None
+    """The control and treatment entities of an A/B test, and the metrics compared."""
 
     @model_validator(mode="after")
     def _routes(self) -> Endpoint:
@@ -401,6 +406,8 @@ class Endpoint(StrictModel):
             if total != 100:
                 problems.append(("routes", self.routes, f"add up to {total}; allowed: percentages adding up "
                                                         "to 100"))
+        if not problems:  # the pattern reads valid routes
+            problems.extend(pattern_problems(self.pattern, self.ab_test, self.traffic))
         if self.monitor and self.monitor.table_exists and not self.model_registered:
             problems.append(("monitor.tableExists", True, "needs modelRegistered: true (the table is filled "
                                                           "from this endpoint's inference log)"))
@@ -585,6 +592,7 @@ def serving_stack_problems(config: Any) -> list[tuple[str, Any, str]]:
             problems.append(("alertWebhookUrl", OFFLINE_SECRET_MASK, "is not an https:// URL (value not shown: "
                              "it is a secret)"))
     if serving:
+        problems.extend(live_alias_problems(getattr(config, "is_prod", False), list(serving.endpoints)))
         problems.extend(_entity_catalog_problems(config, serving))
         problems.extend(_schema_problems(config, serving))
     return problems

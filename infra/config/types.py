@@ -171,6 +171,8 @@ FIELD_WORDS: dict[str, str] = {
     "ServedEntity.entity_alias": "a model alias: letters, digits and underscores, not `latest` or `v<digits>`",
     "Promotion.challenger_alias": "a model alias: letters, digits and underscores, not `latest` or `v<digits>`",
     "Promotion.champion_alias": "a model alias, other than the challenger alias",
+    "AbTest.control": "the name of one of this endpoint's served entities, with traffic",
+    "AbTest.treatment": "the name of another of this endpoint's served entities, with traffic",
     "Endpoint.routes": "served entity name -> percent from 0 to 100; one per entity, adding up to 100",
     "RateLimit.principal": "a group name or a service principal's application id",
     "Monitor.table_name": "catalog.schema.table (letters, digits and underscores)",
