@@ -205,4 +205,6 @@ class Platform(pulumi.ComponentResource):
             "serverlessPrivateEndpoints": self.serverless_network.outputs,
             **serving_outputs(self.serving, config.serving),
         }
+        if self.model_registry is not None:  # the served models' grants, checked by verify like the others
+            self.outputs["grants"] = [*self.unity_catalog.outputs["grants"], *self.model_registry.grant_rows]
         self.register_outputs(self.outputs)

@@ -96,8 +96,10 @@ def test_grants_output_is_what_the_plan_declares(stack: str) -> None:
     plan = plan_of(stack)
     declared = set()
     for res in plan.by_type(GRANTS):
-        kind = next(k for k in ("catalog", "schema", "externalLocation", "storageCredential") if k in res.inputs)
-        kind_out = {"externalLocation": "external_location", "storageCredential": "storage_credential"}.get(kind, kind)
+        kind = next(k for k in ("catalog", "schema", "externalLocation", "storageCredential", "model")
+                    if k in res.inputs)
+        kind_out = {"externalLocation": "external_location", "storageCredential": "storage_credential",
+                    "model": "function"}.get(kind, kind)  # grants on a model name its securable type FUNCTION
         for g in res.inputs["grants"]:
             declared.add((kind_out, res.inputs[kind], g["principal"], tuple(sorted(g["privileges"]))))
     exported = {(g["securableType"], g["securable"], g["principal"], tuple(g["privileges"]))

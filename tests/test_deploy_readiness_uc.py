@@ -90,11 +90,16 @@ def _owner_to_admins(resources: list[dict[str, Any]]) -> None:
     find(resources, "catalog:Catalog", "ml_dev_catalog")["inputs"]["owner"] = "mlops-platform-admins"
 
 
+# The served models are owned by the run-as principal and give the deployer EXECUTE: the rule accepts that only
+# knowing who the deployer is (infra/policy/config/<stack>.json), as the checked-in stacks configure it.
+DEV_SETTINGS = {"deployerPrincipals": ["8d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a"]}
+
+
 def test_ownership_rule_sees_a_transfer_to_a_group_the_deployer_is_not_in() -> None:
     """Ownership handed to the admins group in the create call, then schemas, grants and bindings created in
     the catalog: the rule names the transfer and the first create it breaks."""
-    assert messages("uc-deployer-keeps-ownership", views(plan_of("dev"))) == []
-    [message] = messages("uc-deployer-keeps-ownership", views(plan_of("dev"), _owner_to_admins))
+    assert messages("uc-deployer-keeps-ownership", views(plan_of("dev")), DEV_SETTINGS) == []
+    [message] = messages("uc-deployer-keeps-ownership", views(plan_of("dev"), _owner_to_admins), DEV_SETTINGS)
     assert message.startswith(OWNER_PREFIX) and message.endswith(OWNER_SUFFIX)
 
 
@@ -116,7 +121,7 @@ def test_ownership_rule_accepts_the_deployer_or_a_group_it_is_a_member_of() -> N
     settings = {"deployerPrincipals": [DEPLOYER]}
     assert messages("uc-deployer-keeps-ownership", views(plan_of("dev"), with_membership), settings) == []
     assert messages("uc-deployer-keeps-ownership", views(plan_of("dev"), _owner_to_admins),
-                    {"deployerPrincipals": ["mlops-platform-admins"]}) == []
+                    {"deployerPrincipals": ["mlops-platform-admins", *DEV_SETTINGS["deployerPrincipals"]]}) == []
 
 
 DEPLOYER = "8d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a"  # dev's identity.deployer.applicationId

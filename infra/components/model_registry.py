@@ -55,12 +55,14 @@ class ModelRegistry(pulumi.ComponentResource):
 
     models: dict[str, dbx.RegisteredModel]
     ready: dict[str, dbx.Grants]  # what an endpoint serving the model waits for
+    grant_rows: list[dict[str, object]]  # the same grants in the shape of the `grants` stack output
     experiments: dict[str, dbx.MlflowExperiment]
     experiment_names: dict[str, str]
 
     def __init__(self, name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:platform:ModelRegistry", name, None, opts)
         self.models, self.ready, self.experiments, self.experiment_names = {}, {}, {}, {}
+        self.grant_rows = []
         for full_name in dict.fromkeys(args.models):
             catalog, schema, model = full_name.split(".")
             schema_resource = args.schemas.get(f"{catalog}.{schema}")
@@ -80,6 +82,10 @@ class ModelRegistry(pulumi.ComponentResource):
                 grants=[dbx.GrantsGrantArgs(principal=args.deployer_application_id, privileges=["EXECUTE"])],
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
                                             depends_on=[self.models[full_name], *args.depends_on]))
+            # Grants APIs name a model's securable type FUNCTION (databricks-sdk, service/catalog.py,
+            # RegisteredModelsAPI), which is how `mlopsctl verify` reads them back.
+            self.grant_rows.append({"securableType": "function", "securable": full_name,
+                                    "principal": args.deployer_application_id, "privileges": ["EXECUTE"]})
 
             path = experiment_name(args.experiment_path, full_name)
             self.experiment_names[full_name] = path
