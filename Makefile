@@ -53,7 +53,7 @@ check-ci: $(STAMP)
 		exit $$rc
 
 bench: $(STAMP)
-	$(BIN)/python -m mlopsctl.commands.bench
+	$(BIN)/python -m mlopsctl.commands.bench $(if $(COLD),--cold)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache out

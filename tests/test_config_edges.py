@@ -748,3 +748,58 @@ def test_config_values_are_immutable() -> None:
 ])
 def test_the_stack_runs_every_areas_cross_field_rules(stack: str, changes: list[tuple[str, Any]], line: str) -> None:
     assert problems(stack, changes) == [line]
+
+
+# --- problem lines: the key joiner, the cut-short allowed list and the line limit -----------------------------
+
+def test_a_nested_problem_key_joins_an_index_without_a_dot_and_a_name_with_one() -> None:
+    from infra.config.base import _join_key
+
+    assert _join_key("compute.runtimeVersions", "[1]") == "compute.runtimeVersions[1]"
+    assert _join_key("compute", "runtimeVersions") == "compute.runtimeVersions"
+    assert _join_key("", "[0]") == "[0]"
+
+
+def test_a_long_allowed_list_keeps_its_first_three_values_and_says_how_many() -> None:
+    from infra.config.base import _short_allowed
+
+    expected = "'a1', 'b2', 'c3', 'd4' or 'e5'"
+    assert _short_allowed(expected, len(expected) + 1) == expected          # fits: kept whole
+    assert _short_allowed(expected, len(expected)) == \
+        "'a1', 'b2', 'c3', ... (5 values; see docs/configuration.md)"       # one short: cut
+
+
+def _literal_line(values: tuple[str, ...]) -> str:
+    class One(StrictModel):
+        pick: Literal[values]  # type: ignore[valid-type]
+
+    with pytest.raises(ValidationError) as exc:
+        One.model_validate({"pick": "zz"})
+    [line] = format_validation_error("dev", exc.value)
+    return line
+
+
+def _values_for_line_length(length: int) -> tuple[str, ...]:
+    """Literal values whose whole problem line would be `length` characters long."""
+    head = len("dev: pick: 'zz' is not allowed; allowed: ")
+    rest = ("b", "c", "d", "e")
+    fixed = len("'b', 'c', 'd', 'e' or ''")
+    return (*rest, "a" * (length - head - fixed))
+
+
+def test_a_problem_line_of_199_characters_is_kept_whole_and_one_of_200_is_cut() -> None:
+    """MAX_LINE = 200: a line stays under it; the allowed list is cut only when the whole line would reach it."""
+    from infra.config.base import MAX_LINE
+
+    assert MAX_LINE == 200
+    whole = _literal_line(_values_for_line_length(199))
+    assert len(whole) == 199 and "values; see docs" not in whole
+    for length in (200, 230):
+        cut = _literal_line(_values_for_line_length(length))
+        assert cut == "dev: pick: 'zz' is not allowed; allowed: 'b', 'c', 'd', ... (5 values; see docs/configuration.md)"
+
+
+def test_field_docstrings_are_the_descriptions_the_reference_prints() -> None:
+    from infra.config.core import NamingConfig
+
+    assert (NamingConfig.model_fields["prefix"].description or "").startswith("Start of every default name")

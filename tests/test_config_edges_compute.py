@@ -137,6 +137,12 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("budget-recipient-second-not-email", "dev",
      [("cost.budget.contactEmails", ["ops@example.com", "finops"])],
      ["dev: cost.budget.contactEmails: ['ops@example.com', 'finops'] has 'finops', which is not an e-mail address"]),
+    # ML runtimes (the only kind runtimeVersions takes) run on dedicated (SINGLE_USER) compute only; the message
+    # names the first
+    ("ml-runtimes-on-standard-access", "dev", [("compute.dataSecurityMode", "USER_ISOLATION")],
+     ["dev: compute.dataSecurityMode: 'USER_ISOLATION' cannot run the ML runtime '17.3.x-cpu-ml-scala2.13' "
+      "(standard access mode does not support Databricks Runtime ML); allowed: 'SINGLE_USER'"]),
+    ("ml-runtimes-on-dedicated-access", "dev", [("compute.dataSecurityMode", "SINGLE_USER")], []),
 ]
 
 

@@ -40,7 +40,8 @@ def _steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_the_workflows_exist() -> None:
-    assert sorted(_workflows()) == ["deploy-stack.yml", "deploy.yml", "drift.yml", "pr-comment.yml", "pr.yml"]
+    assert sorted(_workflows()) == ["deploy-stack.yml", "deploy.yml", "drift.yml", "pr-comment.yml", "pr.yml",
+                                    "preview.yml"]
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
@@ -87,14 +88,7 @@ def test_pr_workflow_is_read_only_and_fork_safe() -> None:
                     ".venv/bin/mlopsctl diff", ".venv/bin/mlopsctl check", ".venv/bin/mlopsctl diagram"):
         assert command in offline
     assert "${{" not in offline, "event values reach scripts only through env"
-    # Cloud preview: only for branches of this repository (forks have no secrets / OIDC), with the policy pack.
-    preview = jobs["preview"]
-    assert preview["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
-    assert preview["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
-    pulumi = next(s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@") and "with" in s
-                  and "command" in s["with"])
-    assert pulumi["with"]["command"] == "preview" and pulumi["with"]["policyPacks"] == "infra/policy"
-    assert pulumi["with"]["comment-on-pr"] == "true"
+    assert "preview" not in jobs  # preview.yml: it waits for approvals
 
 
 def test_comment_workflow_never_runs_pr_code() -> None:
@@ -241,7 +235,7 @@ def test_every_preview_and_up_names_its_own_policy_config() -> None:
             assert step["with"]["policyPacks"] == "infra/policy", (name, jid)
             assert step["with"]["policyPackConfigs"] == f"infra/policy/config/{stack}.json", (name, jid)
             seen.add((name, step["with"]["command"]))
-    assert seen == {("pr.yml", "preview"), ("deploy-stack.yml", "up")}
+    assert seen == {("preview.yml", "preview"), ("deploy-stack.yml", "up")}
     for stage, stack in DEPLOY_STAGES.items():
         script = _stage_script({s["stage"]: s for s in _pipeline()["stages"]}[stage])
         runs = [line for line in script.splitlines() if re.match(r"\s*pulumi (up|preview)\b", line)]
@@ -515,3 +509,29 @@ def test_the_session_keeper_refreshes_in_the_background_until_stopped(tmp_path: 
     count = (tmp_path / "az.log").read_text().count(" login ")
     time.sleep(2.5)
     assert (tmp_path / "az.log").read_text().count(" login ") == count
+
+
+def test_the_offline_plan_comment_never_waits_for_an_approval() -> None:
+    """Finding: the preview job (approval-gated environment preview-<stack>) sat in pr.yml, and pr-comment.yml
+    runs when pr.yml completes, so the offline plan's comment waited for every preview's approval (GitHub keeps a
+    waiting job up to 30 days). The workflows a workflow_run listens to hold no environment-gated job."""
+    docs = _workflows()
+    by_name = {doc["name"]: file for file, doc in docs.items()}
+    for file, doc in docs.items():
+        for watched in doc["on"].get("workflow_run", {}).get("workflows", []) if isinstance(doc["on"], dict) else []:
+            gated = [jid for jid, job in docs[by_name[watched]]["jobs"].items() if "environment" in job]
+            assert not gated, f"{file} waits for {by_name[watched]}, whose jobs {gated} wait for approval"
+
+
+def test_the_cloud_preview_is_a_workflow_of_its_own_for_branches_of_this_repository() -> None:
+    doc = _workflows()["preview.yml"]
+    assert set(doc["on"]) == {"pull_request"}
+    assert doc["concurrency"]["cancel-in-progress"] == "true"
+    preview = doc["jobs"]["preview"]
+    assert preview["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert preview["environment"] == "preview-${{ matrix.stack }}"
+    assert preview["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    assert preview["strategy"]["matrix"]["stack"] == STACK_MATRIX and "stacks" in preview["needs"]
+    pulumi = next(s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@") and "with" in s
+                  and "command" in s["with"])
+    assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] == "true"

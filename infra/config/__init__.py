@@ -23,6 +23,7 @@ from infra.config import security, unity_catalog
 from infra.config.base import ConfigError, format_validation_error
 from infra.config.core import Environment, global_name_problems
 from infra.config.model import StackConfig
+from infra.config.samples import sample_value_problems
 
 PROJECT = "mlops-platform"
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
@@ -207,6 +208,20 @@ def validate(stack: str, raw: Mapping[str, Any], siblings: Mapping[str, Mapping[
     if problems:
         raise ConfigError(problems)
     assert config is not None
+    return config
+
+
+def validate_for_engine(stack: str, raw: Mapping[str, Any], siblings: Mapping[str, Mapping[str, Any]] | None,
+                        secret_keys: set[str] | None, *, real_engine: bool) -> StackConfig:
+    """validate(), and under the real engine the sample values the stack files ship with are problems too,
+    reported with the others. The offline engine plans the samples as they are."""
+    samples = sample_value_problems(stack, _split_namespaces(stack, raw)[0]) if real_engine else []
+    try:
+        config = validate(stack, raw, siblings, secret_keys)
+    except ConfigError as exc:
+        raise ConfigError([*exc.problems, *samples]) from None
+    if samples:
+        raise ConfigError(samples)
     return config
 
 

@@ -188,6 +188,20 @@ def bench_stack(stack: str, runs: int, tmp: Path, project_dir: Path = PROJECT_DI
             "ratio": plan.wall / floor.wall, "aliases": sdk_alias_count(doc)}
 
 
+def cold_start() -> list[tuple[str, Sample]]:
+    """A newcomer's first commands in a fresh clone of HEAD: pip downloads what its cache lacks (the
+    machine's cache is kept, as a second clone on the same machine would find it)."""
+    with tempfile.TemporaryDirectory(prefix="mlops-cold-") as tmpdir:
+        clone = Path(tmpdir) / "clone"
+        subprocess.run(["git", "clone", "--quiet", str(PROJECT_DIR), str(clone)], check=True)
+        env = {"VIRTUAL_ENV": "", "CI": "true"}  # no progress bars in the measurement
+        return [
+            ("fresh clone: make plan (creates .venv, installs, plans dev)", run_measured(["make", "plan"], clone, env)),
+            ("fresh clone: first make test (empty mypy and plan caches)", run_measured(["make", "test"], clone, env)),
+            ("fresh clone: second make test (warm)", run_measured(["make", "test"], clone, env)),
+        ]
+
+
 def _fmt(sample: Sample) -> str:
     return f"{sample.wall:6.2f} s {sample.rss / 2**20:6.0f} MiB"
 
@@ -201,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median reported)")
     parser.add_argument("--sizes", default="10,100,500", help="served models per stack for the scaling run")
     parser.add_argument("--skip-test-timing", action="store_true", help="do not time `make test` (warm)")
+    parser.add_argument("--cold", action="store_true",
+                        help="also time a newcomer's first run: a fresh clone's `make plan` (creates .venv, "
+                             "installs) and its first and second `make test`")
     args = parser.parse_args(argv)
 
     from rich.console import Console
@@ -259,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"marginal time per resource, last step vs first step: {growth:.2f}x "
                           f"(linear growth: <= {TARGET_SCALING}x): {_verdict(growth <= TARGET_SCALING)}")
 
+    if args.cold:
+        for label, sample in cold_start():
+            console.print(f"{label}: {sample.wall:.1f} s")
     if not args.skip_test_timing:
         subprocess.run(["make", "test"], cwd=PROJECT_DIR, check=True, capture_output=True)  # warm the caches
         test = run_measured(["make", "test"])

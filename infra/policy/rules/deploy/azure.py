@@ -33,8 +33,12 @@ WRITERS: dict[str, tuple[str, ...]] = {
     T.KEY: (KEY_VAULT_CRYPTO_OFFICER, KEY_VAULT_ADMINISTRATOR),
     T.SECRET: (KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_ADMINISTRATOR),
 }
-ROLE_NAMES = {KEY_VAULT_ADMINISTRATOR: "Key Vault Administrator", KEY_VAULT_CRYPTO_OFFICER: "Key Vault Crypto Officer",
-              KEY_VAULT_SECRETS_OFFICER: "Key Vault Secrets Officer", KEY_VAULT_SECRETS_USER: "Key Vault Secrets User"}
+ROLE_NAMES = {  # built-in role names, not secrets
+    KEY_VAULT_ADMINISTRATOR: "Key Vault Administrator",
+    KEY_VAULT_CRYPTO_OFFICER: "Key Vault Crypto Officer",
+    KEY_VAULT_SECRETS_OFFICER: "Key Vault Secrets Officer",  # pragma: allowlist secret
+    KEY_VAULT_SECRETS_USER: "Key Vault Secrets User",  # pragma: allowlist secret
+}
 SECRET_READERS = (KEY_VAULT_SECRETS_USER, KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_ADMINISTRATOR)
 
 
