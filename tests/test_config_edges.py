@@ -796,7 +796,8 @@ def test_a_problem_line_of_199_characters_is_kept_whole_and_one_of_200_is_cut() 
     assert len(whole) == 199 and "values; see docs" not in whole
     for length in (200, 230):
         cut = _literal_line(_values_for_line_length(length))
-        assert cut == "dev: pick: 'zz' is not allowed; allowed: 'b', 'c', 'd', ... (5 values; see docs/configuration.md)"
+        assert cut == ("dev: pick: 'zz' is not allowed; allowed: 'b', 'c', 'd', ... (5 values; see "
+                       "docs/configuration.md)")
 
 
 def test_field_docstrings_are_the_descriptions_the_reference_prints() -> None:

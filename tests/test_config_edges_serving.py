@@ -227,7 +227,7 @@ def test_derived_serving_values() -> None:
         ("serving.endpoints[0].entities[1].entityName", "ml_dev_catalog.models")]
     assert serving.run_as_grants() == {
         "ml_dev_catalog.model_inference_logs": ("SELECT", "USE_SCHEMA"),
-        "ml_dev_catalog.models": ("CREATE_MODEL", "EXECUTE", "USE_SCHEMA"),
+        "ml_dev_catalog.models": ("USE_SCHEMA",),  # the models it registers into it owns
         "ml_dev_catalog.monitoring": ("SELECT", "USE_SCHEMA")}
 
 

@@ -283,7 +283,8 @@ def test_consumers_rule_sees_an_endpoint_that_does_not_wait_for_the_network() ->
 def test_the_cicd_principal_holds_what_its_alerts_and_retrain_job_need(stack: str) -> None:
     """The CI/CD principal runs the drift alerts and the retrain job with only USE_CATALOG and CREATE_SCHEMA
     on the catalog (plus its own schema): now it holds USE_SCHEMA + SELECT on the monitor output and inference
-    schemas and USE_SCHEMA + CREATE_MODEL + EXECUTE on the models schema, and the job declares its reads."""
+    schemas and USE_SCHEMA on the models schema (it owns the served models, which is what registering versions
+    and moving aliases need), and the job declares its reads."""
     plan = plan_of(stack)
     app, catalog = CICD[stack], f"ml_{stack}_catalog"
     granted = {}
@@ -295,7 +296,9 @@ def test_the_cicd_principal_holds_what_its_alerts_and_retrain_job_need(stack: st
     assert granted[catalog] == {"USE_CATALOG", "CREATE_SCHEMA"}
     assert granted[f"{catalog}.monitoring"] == {"USE_SCHEMA", "SELECT"}
     assert granted[f"{catalog}.model_inference_logs"] == {"USE_SCHEMA", "SELECT"}
-    assert granted[f"{catalog}.models"] == {"USE_SCHEMA", "CREATE_MODEL", "EXECUTE"}
+    assert granted[f"{catalog}.models"] == {"USE_SCHEMA"}
+    models = {m.inputs["name"]: m.inputs["owner"] for m in plan.by_type(DBX + "registeredModel:RegisteredModel")}
+    assert models["mlops_churn"] == app
     job = plan.one(DBX + "job:Job")
     params = {p["name"]: p["default"].split(",") for p in job.inputs["parameters"]}
     logs, mon = f"{catalog}.model_inference_logs", f"{catalog}.monitoring"
@@ -313,10 +316,9 @@ def test_run_as_rule_sees_missing_privileges_of_the_alert_and_the_job() -> None:
     def revoke(resources: list[dict[str, Any]]) -> None:
         mon = find(resources, "grants:Grants", "grants-schema-ml_prod_catalog.monitoring")
         mon["inputs"]["grants"] = [g for g in mon["inputs"]["grants"] if g["principal"] != CICD["prod"]]
-        models = find(resources, "grants:Grants", "grants-schema-ml_prod_catalog.models")
-        for g in models["inputs"]["grants"]:
-            if g["principal"] == CICD["prod"]:
-                g["privileges"] = ["EXECUTE", "USE_SCHEMA"]
+        # the model handed to someone else: registering versions then needs CREATE_MODEL, which it lacks
+        find(resources, "registeredModel:RegisteredModel",
+             "model-ml_prod_catalog-models-mlops_churn")["inputs"]["owner"] = "mlops-platform-admins"
 
     mon, app = "ml_prod_catalog.monitoring", CICD["prod"]
     lacks = "in this stack's Grants (INSUFFICIENT_PERMISSIONS at run time)"

@@ -345,3 +345,33 @@ def test_the_policy_config_names_the_stacks_deployer(stack: str) -> None:
     policy = json.loads((PROJECT_DIR / "infra" / "policy" / "config" / f"{stack}.json").read_text())
     assert policy[OWNERSHIP]["deployerPrincipals"] == [identity(stack)["deployer"]["applicationId"]]
     assert dig(policy, f"{OWNERSHIP}.enforcementLevel") == "mandatory"
+
+
+# --- the run-as rule: an owned model takes new versions without CREATE_MODEL ---------------------------------
+
+RUN_AS = "run-as-identity-privileges"
+
+
+def _registering_job(owner: str | None) -> list[Any]:
+    catalog = res(T.CATALOG, "catalog", {"name": "cat"})
+    grants = res(T.GRANTS, "g", {"schema": "cat.models", "grants": [{"principal": CICD,
+                                                                    "privileges": ["USE_SCHEMA"]}]})
+    on_catalog = res(T.GRANTS, "c", {"catalog": "cat", "grants": [{"principal": CICD,
+                                                                 "privileges": ["USE_CATALOG"]}]})
+    job = res(T.JOB, "retrain", {"runAs": {"servicePrincipalName": CICD},
+                                 "parameters": [{"name": "uc_registers_models", "default": "cat.models.churn"}]})
+    model = res(T.REGISTERED_MODEL, "model", {"catalogName": "cat", "schemaName": "models", "name": "churn",
+                                              **({"owner": owner} if owner else {})})
+    return [catalog, grants, on_catalog, job, model]
+
+
+@pytest.mark.parametrize("owner", [CICD, CICD.upper()])
+def test_the_owner_of_the_declared_model_needs_no_create_model(owner: str) -> None:
+    assert messages(RUN_AS, _registering_job(owner)) == []
+
+
+@pytest.mark.parametrize("owner", [DEPLOYER, None])
+def test_a_model_owned_by_someone_else_still_needs_create_model(owner: str | None) -> None:
+    assert messages(RUN_AS, _registering_job(owner)) == [
+        f"Job retrain runs as {CICD}, which registers models in cat.models.churn but holds no CREATE_MODEL on "
+        "cat.models in this stack's Grants (INSUFFICIENT_PERMISSIONS at run time)"]

@@ -545,9 +545,9 @@ class ServingConfig(StrictModel):
         before the alerts and jobs that use them. The alerts (run as that principal) query the monitor's
         `<output schema>.*_drift_metrics`; the job reads the monitored (processed inference) table, its
         baseline and the monitor's metric tables (USE_SCHEMA + SELECT), and registers new versions of the
-        served model (USE_SCHEMA + CREATE_MODEL to create it, EXECUTE to load the current version; a new
-        version of an existing model needs its ownership, which the principal has since the same principal's
-        training pipeline registered it: Databricks docs, "Upgrade ML workflows to target models in Unity Catalog").
+        served model and moves its aliases: that needs ownership of the model (Databricks docs, "Upgrade ML
+        workflows to target models in Unity Catalog"), which the platform gives it (the ModelRegistry component
+        declares every served model with this principal as owner), so on the model's schema USE_SCHEMA is all.
         """
         needs: dict[str, set[str]] = {}
         for ep in self.endpoints:
@@ -567,7 +567,7 @@ class ServingConfig(StrictModel):
 # What the alerts' and the retrain job's run-as principal needs on a schema it reads / registers models in
 # (USE_CATALOG on the catalog comes with it, see the Unity Catalog grant table).
 RUN_AS_READ = ("USE_SCHEMA", "SELECT")
-RUN_AS_REGISTER = ("USE_SCHEMA", "CREATE_MODEL", "EXECUTE")
+RUN_AS_REGISTER = ("USE_SCHEMA",)  # the models themselves it owns (infra/components/model_registry.py)
 
 
 # What the offline engine hands the program for a `secure:` value (the real engine hands the plaintext).

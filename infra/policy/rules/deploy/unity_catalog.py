@@ -325,6 +325,14 @@ class _Privileges:
                 if _known(principal):
                     self.granted.setdefault((str(principal).lower(), str(name).lower()), {}).setdefault(
                         kind, set()).update(str(p).upper() for p in privileges if isinstance(p, str))
+        # Registered models the plan declares, by full name -> their owner: an owner registers new versions
+        # without CREATE_MODEL on the schema (Databricks docs, "Upgrade ML workflows to target models in Unity
+        # Catalog": a new version needs ownership of the model).
+        self.model_owners: dict[str, str] = {}
+        for m in of_type(views, T.REGISTERED_MODEL):
+            parts = [m.get("catalogName"), m.get("schemaName"), m.get("name")]
+            if all(_known(p) for p in parts) and _known(m.get("owner")):
+                self.model_owners[".".join(str(p) for p in parts).lower()] = str(m.get("owner")).lower()
         for res in of_type(views, T.CATALOG, T.SCHEMA):
             owner = res.get("owner")
             name = res.get("name") if res.type == T.CATALOG else f"{res.get('catalogName')}.{res.get('name')}"
@@ -348,7 +356,7 @@ class _Privileges:
                   ("USE_SCHEMA", [cs, catalog], f"USE_SCHEMA on {cs}")]
         if need == "SELECT":
             wanted.append(("SELECT", [full_name, cs, catalog], f"SELECT on {full_name}"))
-        else:
+        elif self.model_owners.get(full_name.lower()) != principal.lower():  # an owned model takes new versions
             wanted.append(("CREATE_MODEL", [cs, catalog], f"CREATE_MODEL on {cs}"))
         return [what for privilege, where, what in wanted if not self.has(principal, where, privilege)]
 
@@ -381,8 +389,8 @@ def _needs(res: ResourceView) -> tuple[list[tuple[str, str]], Finding | None]:
 
 @stack_rule("run-as-identity-privileges", "high", "Every run-as identity (SQL alerts' runAs, jobs' runAs) holds, "
             "through the plan's Grants, the privileges its query (three-part names in queryText) or its declared "
-            "job parameters (uc_reads: SELECT; uc_registers_models: CREATE_MODEL) need, with USE_CATALOG and "
-            "USE_SCHEMA.",
+            "job parameters (uc_reads: SELECT; uc_registers_models: CREATE_MODEL, unless it owns the declared "
+            "registered model) need, with USE_CATALOG and USE_SCHEMA.",
             source="Databricks docs: Unity Catalog privileges reference (USE CATALOG + USE SCHEMA + SELECT to "
                    "query; CREATE MODEL to register); AlertV2 runs its query as run_as")
 def run_as_privileges(views: Views, _: Mapping[str, Any]) -> Result:
