@@ -19,13 +19,24 @@ from infra.components.lake import Lake, LakeArgs
 from infra.components.model_registry import ModelRegistry, ModelRegistryArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.observability import DiagnosticTarget, Observability, ObservabilityArgs
+from infra.components.operations import Operations, OperationsArgs
 from infra.components.private_link import PrivateLink, PrivateLinkArgs
+from infra.components.resilience import (
+    RestoreDrill,
+    RestoreDrillArgs,
+    StandbyReplication,
+    StandbyReplicationArgs,
+    StandbyShare,
+    StandbyShareArgs,
+)
 from infra.components.resource_group import ResourceGroup, ResourceGroupArgs
 from infra.components.serverless_network import ServerlessNetwork, ServerlessNetworkArgs, StorageTarget
+from infra.components.serverless_perimeter import ServerlessPerimeter, ServerlessPerimeterArgs
 from infra.components.serving import Serving, ServingArgs, serving_outputs
 from infra.components.unity_catalog import KeyVaultRef, UnityCatalog, UnityCatalogArgs
 from infra.components.workspace import Workspace, WorkspaceArgs
-from infra.config import StackConfig
+from infra.components.workspace_hardening import ArtifactAllowlist, WorkspaceHardening, WorkspaceHardeningArgs
+from infra.config import StackConfig, resilience
 
 
 class Platform(pulumi.ComponentResource):
@@ -83,13 +94,16 @@ class Platform(pulumi.ComponentResource):
             access_connector_id=self.access_connector.id, keys=self.key_vault.keys,
             subscription_id=self.subscription_id,
             # the Databricks service must be able to use the managed-services key before the workspace does
-            depends_on=self.key_vault.workspace_prerequisites),
+            depends_on=self.key_vault.workspace_prerequisites,
+            automatic_cluster_update=config.security_posture.meets("GOV-36"),
+            enhanced_security_monitoring=config.security_posture.meets("INFO-40")),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.network]))
 
         # --- security landing: private link, lake, key vault, observability ---
         self.private_link = PrivateLink("private-link", PrivateLinkArgs(
             config=config.private_link, prefix=names.stack_prefix, front_end_private=config.front_end_private,
             location=config.location, tags=tags, hub_vnet_id=hub_vnet_id,
+            hub_zone_id=config.deploy.runner.hub_zone_id,
             resource_group_name=self.resource_group.name,
             vnet_id=self.network.vnet_id, subnet_id=self.network.private_endpoint_subnet_id,
             workspace_id=self.workspace.id, lake_id=self.lake.account_id, key_vault_id=self.key_vault.id,
@@ -110,8 +124,9 @@ class Platform(pulumi.ComponentResource):
         self.databricks = DatabricksProviders("databricks", DatabricksProvidersArgs(
             config=config.databricks, workspace_url=self.workspace.url, workspace_resource_id=self.workspace.id,
             depends_on=reachable), opts=child)
-        # a public front end (dev/test) accepts only the configured source ranges
-        if not config.front_end_private:
+        # a public front end (dev/test) accepts only the configured source ranges; a private one may keep them as a
+        # second gate (SAT NS-5)
+        if config.workspace_security.ip_access_list:
             self.front_end_access = FrontEndAccess("front-end-access", FrontEndAccessArgs(
                 ip_ranges=tuple(config.workspace_security.ip_access_list),
                 deploy_runner_ranges=tuple(config.deploy.runner.egress_cidrs), provider=self.databricks.workspace),
@@ -141,14 +156,41 @@ class Platform(pulumi.ComponentResource):
             workspace_numeric_id=self.workspace.workspace_id, account_provider=self.databricks.account,
             targets=targets), opts=child)
 
+        # --- security posture: SAT's deploy-time checks (docs/security-posture.md) ---
+        posture, ident = config.security_posture, config.identity
+        allow = posture.artifact_allowlist
+        self.hardening = WorkspaceHardening("workspace-hardening", WorkspaceHardeningArgs(
+            stack=config.stack, account_id=config.databricks.account_id, workspace_conf=posture.workspace_conf(),
+            restrict_workspace_admins=posture.meets("GOV-35"), sql_results_download=not posture.meets("DP-11"),
+            token_groups=[ident.groups.admins] if posture.meets("IA-8") else None,
+            token_service_principals=[ident.cicd_service_principal.application_id],
+            run_as_application_id=ident.cicd_service_principal.application_id,
+            deployer_application_id=ident.deployer.application_id, admins_group=ident.groups.admins,
+            workspace_provider=self.databricks.workspace, account_provider=self.databricks.account,
+            artifact_allowlist=ArtifactAllowlist(tuple(allow.maven), tuple(allow.jars)) if allow.any else None,
+            metastore_id=self.unity_catalog.metastore_id, disable_legacy_features=posture.account_settings,
+            depends_on=[self.unity_catalog.metastore_assignment, *self.unity_catalog.workspace_principals]),
+            opts=child)
+        # Serverless egress and public ingress: enforced once rolled out, dry-run on a first deploy.
+        self.serverless_perimeter = ServerlessPerimeter("serverless-perimeter", ServerlessPerimeterArgs(
+            policy_id=f"{names.stack_prefix}-network-policy", workspace_numeric_id=self.workspace.workspace_id,
+            allowed_domains=tuple(posture.egress_allowlist),
+            storage_accounts=(names.storage_account, *((names.dbfs_storage_account,)
+                                                       if config.workspace_security.default_storage_firewall else ())),
+            enforce=posture.meets("NS-9") and not config.deploy.first_deploy,
+            restrict_ingress=posture.meets("NS-12"),
+            ingress_ranges=(*config.workspace_security.ip_access_list, *config.deploy.runner.egress_cidrs),
+            account_provider=self.databricks.account,
+            depends_on=[self.serverless_network.binding, *self.serverless_network.rules.values()]), opts=child)
+
         # --- compute and cost ---
-        ident = config.identity
         # Permissions and rule sets name groups and the CI/CD principal: only once they are workspace principals.
         principals = self.unity_catalog.workspace_principals
         self.compute = Compute("compute", ComputeArgs(
             config=config.compute, stack=config.stack, cost_tags=config.cost_tags,
             group_names=ident.groups.by_role(), cicd_application_id=ident.cicd_service_principal.application_id,
-            workspace_provider=self.databricks.workspace, depends_on=principals), opts=child)
+            workspace_provider=self.databricks.workspace, depends_on=principals,
+            local_disk_encryption=posture.meets("DP-2")), opts=child)
         self.cost = Cost("cost", CostArgs(
             config=config.cost, stack=config.stack, cost_tags=config.cost_tags,
             account_id=config.databricks.account_id,
@@ -190,6 +232,21 @@ class Platform(pulumi.ComponentResource):
                 # endpoints wait for their UC schemas, principals and grants
                 depends_on=[self.unity_catalog]), opts=child)
 
+        # --- resilience (docs/recovery.md): the restore drill, the share to the standby, the standby's copy ---
+        self._resilience(config)
+        # --- day-2 operations: audit and cost alerts to the platform admins, the cost dashboard ---
+        self.operations: Operations | None = None
+        if config.operations is not None:
+            self.operations = Operations("operations", OperationsArgs(
+                config=config.operations, stack=config.stack,
+                catalogs=tuple(c.name for c in config.unity_catalog.catalogs),
+                cicd_application_id=ident.cicd_service_principal.application_id, admins_group=ident.groups.admins,
+                workspace_numeric_id=self.workspace.workspace_id, warehouse_id=self.compute.sql_warehouse.id,
+                provider=self.databricks.workspace, system_schemas=self.unity_catalog.settings.system_schemas,
+                depends_on=principals, first_deploy=config.deploy.first_deploy,
+                serverless_ready=() if config.deploy.first_deploy else tuple(self.serverless_network.ready())),
+                opts=child)
+
         self.outputs: dict[str, pulumi.Input[object]] = {
             "environment": config.environment,
             "resourceGroupName": self.resource_group.name,
@@ -203,8 +260,40 @@ class Platform(pulumi.ComponentResource):
             "sqlWarehouseId": self.compute.sql_warehouse.id,
             # the private endpoint connections to approve on the storage accounts (see docs/unity-catalog.md)
             "serverlessPrivateEndpoints": self.serverless_network.outputs,
+            # what `mlopsctl verify` re-reads with workspace-conf get-status (SAT's workspace-conf checks)
+            "workspaceConf": {**posture.workspace_conf(),
+                              **({"enableIpAccessLists": "true"} if config.workspace_security.ip_access_list else {})},
             **serving_outputs(self.serving, config.serving),
         }
         if self.model_registry is not None:  # the served models' grants, checked by verify like the others
             self.outputs["grants"] = [*self.unity_catalog.outputs["grants"], *self.model_registry.grant_rows]
         self.register_outputs(self.outputs)
+
+    def _resilience(self, config: StackConfig) -> None:
+        ident, child = config.identity, pulumi.ResourceOptions(parent=self)
+        # jobs wait for their schemas and grants, and serverless compute for its route to the lake
+        ready: list[pulumi.Input[pulumi.Resource]] = [self.unity_catalog, self.serverless_network]
+        if config.drill is not None:
+            self.drill = RestoreDrill("restore-drill", RestoreDrillArgs(
+                config=config.drill, stack=config.stack, paused=resilience.drill_paused(config),
+                provider=self.databricks.workspace, run_as_application_id=ident.cicd_service_principal.application_id,
+                admins_group=ident.groups.admins, tags=config.resource_tags, depends_on=ready), opts=child)
+        if config.dr_share is not None:
+            self.standby_share = StandbyShare("standby-share", StandbyShareArgs(
+                config=config.dr_share, stack=config.stack, provider=self.databricks.workspace,
+                depends_on=[self.unity_catalog]), opts=child)
+        standby = config.standby
+        if standby is not None:
+            primary = standby.primary_stack
+            managed = standby.replication.managed_failover
+            self.standby = StandbyReplication("standby", StandbyReplicationArgs(
+                config=standby.replication, stack=config.stack, primary_stack=primary,
+                primary_region=str(standby.primary_region), region=config.location,
+                catalogs=[c.name for c in config.unity_catalog.catalogs], account_id=config.databricks.account_id,
+                workspace_numeric_id=self.workspace.workspace_id,
+                primary_workspace_numeric_id=self.unity_catalog.peer(primary).get_output("workspaceNumericId")
+                if managed else None,
+                account_provider=self.databricks.account, workspace_provider=self.databricks.workspace,
+                run_as_application_id=ident.cicd_service_principal.application_id, admins_group=ident.groups.admins,
+                failure_recipients=standby.replication.failure_recipients, tags=config.resource_tags,
+                depends_on=ready), opts=child)

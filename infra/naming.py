@@ -82,6 +82,8 @@ def default_names(prefix: str, stack: str) -> Names:
     """The seed's naming scheme, per stack (not per environment: two stacks of one tier differ).
     Globally unique names get a stable hash of prefix+stack."""
     compact = re.sub(r"[^a-z0-9]", "", prefix.lower())
+    # storage account names take lowercase letters and digits only: a stack named `prod-dr` gives `proddr`
+    stack_compact = re.sub(r"[^a-z0-9]", "", stack.lower())
     suffix = short_hash(prefix, stack)
     base = f"{prefix}-{stack}"
     return Names(
@@ -94,8 +96,8 @@ def default_names(prefix: str, stack: str) -> Names:
         host_nsg=f"{base}-host-nsg",
         container_nsg=f"{base}-container-nsg",
         private_endpoint_nsg=f"{base}-pe-nsg",
-        storage_account=f"{compact[:10]}{stack}lake{suffix}"[:24],
-        dbfs_storage_account=f"{compact[:10]}{stack}dbfs{suffix}"[:24],
+        storage_account=f"{compact[:10]}{stack_compact}lake{suffix}"[:24],
+        dbfs_storage_account=f"{compact[:10]}{stack_compact}dbfs{suffix}"[:24],
         key_vault=f"{base}-kv-{suffix}"[:24],
         access_connector=f"{base}-access-connector",
         log_analytics=f"{base}-logs",

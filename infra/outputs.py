@@ -79,6 +79,7 @@ class StackOutputs(TypedDict):
     accountGroupIds: NotRequired[dict[str, str]]
     sqlWarehouseId: str
     serverlessPrivateEndpoints: list[ServerlessPrivateEndpoint]  # the connections to approve on the lakes
+    workspaceConf: dict[str, str]  # workspace-conf key -> declared value (SAT's workspace-conf checks)
     servingEndpoints: list[ServingEndpoint]
     monitors: list[Monitor]
     servingPending: list[str]  # endpoints left out until their model version is registered

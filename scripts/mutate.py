@@ -50,6 +50,8 @@ class Area:
 RULES = Area(("tests/test_policy_rules.py", "tests/test_rules_edges.py", "tests/test_stack_rules_edges.py"),
              deselect=("tests/test_policy_rules.py::test_taggable_reads_the_same_answer_as_the_sdk_signature",))
 # The deploy-readiness rules: hand-made plans first (seconds), then the real plans' broken copies (a minute).
+# The SAT rules: their own file (mutated plans of the real stacks and hand-made resources).
+SAT = Area(("tests/test_security_posture.py",))
 DEPLOY = Area(("tests/test_deploy_rules_edges.py", "tests/test_deploy_readiness_azure.py",
                "tests/test_deploy_readiness_uc.py", "tests/test_first_deploy.py"),
               deselect=("tests/test_first_deploy.py::test_mlopsctl_plan_first_deploy_writes_a_plan_that_passes",))
@@ -72,6 +74,8 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/policy/rules/databricks.py": RULES,
         "infra/policy/rules/conventions.py": RULES,
         "infra/policy/rules/stack.py": RULES,
+        "infra/policy/rules/resilience.py": Area(("tests/test_resilience.py", "tests/test_policy_rules.py")),
+        "infra/policy/rules/sat.py": SAT,
         "infra/policy/rules/deploy/__init__.py": DEPLOY,
         "infra/policy/rules/deploy/reachability.py": DEPLOY,
         "infra/policy/rules/deploy/azure.py": DEPLOY,

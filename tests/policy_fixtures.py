@@ -30,6 +30,7 @@ POLICY_DEFINITION = {
     "dbus_per_hour": {"type": "range", "maxValue": 10},
     "spark_version": {"type": "allowlist", "values": ["17.3.x-cpu-ml-scala2.13"]},
     "custom_tags.costCenter": {"type": "fixed", "value": "cc-ml-prod"},
+    "enable_local_disk_encryption": {"type": "fixed", "value": True},
 }
 CLUSTER = {"clusterName": "ml", "dataSecurityMode": "SINGLE_USER", "policyId": "ABC123",
            "sparkVersion": "17.3.x-cpu-ml-scala2.13",
@@ -51,6 +52,9 @@ BASELINES: dict[str, dict[str, Any]] = {
                        "storageAccountName": {"value": "mlopsproddbfsabc123"}},
         "encryption": {"entities": {"managedServices": {"keySource": "Microsoft.Keyvault", "keyVaultProperties": {
             "keyName": "dbx-managed-services", "keyVaultUri": "https://kv.vault.azure.net/", "keyVersion": "1"}}}},
+        "enhancedSecurityCompliance": {"complianceSecurityProfile": {"value": "Enabled"},
+                                       "enhancedSecurityMonitoring": {"value": "Enabled"},
+                                       "automaticClusterUpdate": {"value": "Enabled"}},
         "tags": TAGS},
     T.ACCESS_CONNECTOR: {"connectorName": "mlops-prod-access-connector", "identity": {"type": "SystemAssigned"},
                          "tags": TAGS},
@@ -59,9 +63,9 @@ BASELINES: dict[str, dict[str, Any]] = {
         "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False, "allowSharedKeyAccess": False,
         "publicNetworkAccess": "Disabled", "networkRuleSet": {"defaultAction": "Deny", "ipRules": []},
         "allowCrossTenantReplication": False, "encryption": {"requireInfrastructureEncryption": True},
-        "isHnsEnabled": True, "tags": TAGS},
-    T.BLOB_SERVICE: {"accountName": "mlopsprodlakeabc123", "deleteRetentionPolicy": {"enabled": True, "days": 14},
-                     "containerDeleteRetentionPolicy": {"enabled": True, "days": 14}},
+        "isHnsEnabled": True, "sku": {"name": "Standard_RAGZRS"}, "tags": TAGS},
+    T.BLOB_SERVICE: {"accountName": "mlopsprodlakeabc123", "deleteRetentionPolicy": {"enabled": True, "days": 30},
+                     "containerDeleteRetentionPolicy": {"enabled": True, "days": 30}},
     T.BLOB_CONTAINER: {"accountName": "mlopsprodlakeabc123", "containerName": "ml-prod-catalog"},
     T.VAULT: {"vaultName": "mlops-prod-kv-abc123", "tags": TAGS, "properties": {
         "tenantId": "t", "sku": {"name": "premium", "family": "A"}, "enableSoftDelete": True,
@@ -100,7 +104,8 @@ BASELINES: dict[str, dict[str, Any]] = {
     T.CLUSTER_POLICY: {"name": "interactive", "definition": json.dumps(POLICY_DEFINITION)},
     T.CLUSTER: CLUSTER,
     JOB: {"name": "retrain", "jobClusters": [{"jobClusterKey": "main", "newCluster": CLUSTER}],
-          "tasks": [{"taskKey": "train", "jobClusterKey": "main"}]},
+          "tasks": [{"taskKey": "train", "jobClusterKey": "main"}],
+          "runAs": {"servicePrincipalName": "7c3e4a5f-6d7b-4c8d-ae9f-1a2b3c4d5e6f"}},
 }
 
 # Stateful types are protected in the baseline (prod); everything Databricks has an explicit provider.
@@ -168,6 +173,37 @@ def _pe(name: str, target: str, group: str, zone: str) -> list[ResourceView]:
     return [pe, zg]
 
 
+def sat_settings() -> list[ResourceView]:
+    """The SAT settings a prod stack declares (infra/sat.py), compliant, as the real plan has them."""
+    from infra.sat import GIT_ALLOWLIST_KEYS, WORKSPACE_CONF_FLAGS, conf_value
+    conf = {key: conf_value(wanted) for _, key, wanted in WORKSPACE_CONF_FLAGS}
+    conf |= {"maxTokenLifetimeDays": "90", GIT_ALLOWLIST_KEYS[0]: "true", GIT_ALLOWLIST_KEYS[1]: "https://github.com/o/"}
+    ip_list = _raw(T.IP_ACCESS_LIST, "ip-list", {"label": "allowed-egress", "listType": "ALLOW", "enabled": True,
+                                                 "ipAddresses": ["203.0.113.0/24"]})
+    policy = _raw("databricks:index/accountNetworkPolicy:AccountNetworkPolicy", "np", {
+        "networkPolicyId": "np", "egress": {"networkAccess": {
+            "restrictionMode": "RESTRICTED_ACCESS", "policyEnforcement": {"enforcementMode": "ENFORCED"}}},
+        "ingress": {"publicAccess": {"restrictionMode": "RESTRICTED_ACCESS"}}})
+    return [
+        _raw(T.WORKSPACE_CONF, "hardening", {"customConfig": conf}),
+        ip_list,
+        _raw(T.WORKSPACE_CONF, "ip-lists", {"customConfig": {"enableIpAccessLists": "true"}}, deps=[ip_list.urn]),
+        _raw(T.SECRET_SCOPE, "scope", {"name": "s", "backendType": "AZURE_KEYVAULT"}),
+        _raw("databricks:index/disableLegacyDbfsSetting:DisableLegacyDbfsSetting", "dbfs",
+             {"disableLegacyDbfs": {"value": True}}),
+        _raw("databricks:index/workspaceSettingV2:WorkspaceSettingV2", "sql-download",
+             {"name": "sql_results_download", "booleanVal": {"value": False}}),
+        _raw("databricks:index/restrictWorkspaceAdminsSetting:RestrictWorkspaceAdminsSetting", "restrict",
+             {"restrictWorkspaceAdmins": {"status": "RESTRICT_TOKENS_AND_JOB_RUN_AS"}}),
+        _raw("databricks:index/permissions:Permissions", "tokens", {
+            "authorization": "tokens",
+            "accessControls": [{"groupName": "mlops-platform-admins", "permissionLevel": "CAN_USE"}]}),
+        policy,
+        _raw("databricks:index/workspaceNetworkOption:WorkspaceNetworkOption", "np-binding",
+             {"networkPolicyId": "np", "workspaceId": "123"}, deps=[policy.urn]),
+    ]
+
+
 def compliant_stack() -> list[ResourceView]:
     """A prod stack fragment that satisfies every stack rule (ids known, as in a plan JSON)."""
     assignment = _raw(T.METASTORE_ASSIGNMENT, "assignment", {"workspaceId": 123, "metastoreId": "m"})
@@ -181,7 +217,7 @@ def compliant_stack() -> list[ResourceView]:
     network = [binding.urn, *(r.urn for r in rules)]
     endpoint = view(T.MODEL_SERVING, name="churn", id="churn-prod", deps=network)
     return [
-        ncc, *rules, binding,
+        ncc, *rules, binding, *sat_settings(),
         view(T.RESOURCE_GROUP, name="rg", id=f"{SUB}/rg"),
         _raw(T.RG_LOCK, "rg-lock", {"resourceGroupName": "mlops-prod-rg", "level": "CanNotDelete",
                                     "lockName": "do-not-delete"}),

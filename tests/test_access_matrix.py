@@ -88,7 +88,12 @@ def test_no_legacy_admin_or_personal_grants(stack: str) -> None:
             assert not set(grant["privileges"]) & {"USAGE", "CREATE", "READ_METADATA"}, res.name
             if set(grant["privileges"]) & {"ALL_PRIVILEGES", "MANAGE"}:
                 assert grant["principal"] == "mlops-platform-admins", res.name
-    assert plan_of(stack).by_type("databricks:index/grant:Grant") == []  # never Grant beside Grants
+    # Per-principal Grant only on the metastore's `system` catalog and its schemas (read access for the alerts and
+    # the cost dashboard), never on a securable an authoritative Grants manages.
+    managed = {r.inputs.get("catalog") or r.inputs.get("schema") for r in plan_of(stack).by_type(GRANTS)}
+    for res in plan_of(stack).by_type("databricks:index/grant:Grant"):
+        securable = res.inputs.get("catalog") or res.inputs.get("schema")
+        assert securable.partition(".")[0] == "system" and securable not in managed, res.name
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -70,6 +70,7 @@ def _common(stack: str) -> dict[str, dict[str, Any]]:
         "autoscale.max_workers": {"type": "range", "minValue": lo, "maxValue": hi, "defaultValue": hi},
         "num_workers": {"type": "range", "minValue": lo, "maxValue": hi, "isOptional": True},
         "dbus_per_hour": {"type": "range", "maxValue": dbus},
+        "enable_local_disk_encryption": {"type": "fixed", "value": True, "hidden": True},  # SAT DP-2
         **{f"spark_conf.{k}": {"type": "fixed", "value": v} for k, v in conf.items()},
         **_tags(stack),
     }

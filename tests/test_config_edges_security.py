@@ -34,7 +34,8 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("prod-no-infrastructure-encryption", "prod", [("encryption.infrastructureEncryption", False)],
      ["prod: encryption.infrastructureEncryption: false is not allowed in prod: prod's DBFS root needs "
       "infrastructure (double) encryption"]),
-    ("prod-public-front-end", "prod", [("workspace.publicNetworkAccess", "Enabled")],
+    ("prod-public-front-end", "prod", [("workspace.publicNetworkAccess", "Enabled"),
+                                       ("workspaceSecurity.ipAccessList", DELETE)],
      [f"prod: {IP_LIST_REQUIRED}",
       "prod: workspace.publicNetworkAccess: 'Enabled' is not allowed in prod: prod's workspace front end must be "
       "private (Azure Policy 'Azure Databricks Workspaces should disable public network access')"]),
@@ -44,9 +45,8 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("test-no-infrastructure-encryption", "test", [("encryption.infrastructureEncryption", False)], []),
     ("test-unprotected", "test", [("protection.protect", False)], []),
     # front end and IP access list go together, in both directions
-    ("private-front-end-with-ip-list", "prod", [("workspaceSecurity.ipAccessList", ["203.0.113.0/24"])],
-     ["prod: workspaceSecurity.ipAccessList: ['203.0.113.0/24'] is only allowed with workspace.publicNetworkAccess "
-      "'Enabled' (a private front end has no public traffic to filter)"]),
+    # a private front end may keep a list as a second gate (SAT NS-5); lists never filter Private Link traffic
+    ("private-front-end-with-ip-list", "prod", [("workspaceSecurity.ipAccessList", ["203.0.113.0/24"])], []),
     ("ip-list-ipv6-whole-internet", "dev", [("workspaceSecurity.ipAccessList", ["::/0"])],
      ["dev: workspaceSecurity.ipAccessList: ['::/0'] entry '::/0' allows the whole internet; list your egress "
       "ranges"]),
@@ -124,16 +124,14 @@ EVERY_PROD_RELAXATION = [*((key, value, []) for key, value in PROD_RELAXATIONS),
 
 def test_every_prod_reason_is_the_reason_of_a_refusal() -> None:
     """Each reason prod gives belongs to a key prod checks. There was a reason for workspaceSecurity.ipAccessList
-    that no check used (an IP list in prod is refused by the private-front-end rule instead)."""
+    that no check used (an IP list in prod is a second gate on the private front end, SAT NS-5)."""
     from infra.config.security import _WHY
 
     assert sorted(_WHY) == sorted(key for key, _, _ in EVERY_PROD_RELAXATION)
     for key, value, beside in EVERY_PROD_RELAXATION:
         line = f"prod: {key}: {show(value)} is not allowed in prod: {_WHY[key]}"
         assert line in problems("prod", [(key, value), *beside]), key
-    assert problems("prod", [("workspaceSecurity.ipAccessList", ["203.0.113.0/24"])]) == [
-        "prod: workspaceSecurity.ipAccessList: ['203.0.113.0/24'] is only allowed with workspace.publicNetworkAccess "
-        "'Enabled' (a private front end has no public traffic to filter)"]
+    assert problems("prod", [("workspaceSecurity.ipAccessList", ["203.0.113.0/24"])]) == []
 
 
 def test_the_defaults_are_the_secure_values() -> None:
@@ -145,7 +143,7 @@ def test_the_defaults_are_the_secure_values() -> None:
         ("workspace", DELETE)])
     config = validate("prod", minimal, {})
     assert (config.lake.sku, config.lake.public_network_access, config.lake.soft_delete_days) == (
-        "Standard_ZRS", "Disabled", 7)
+        "Standard_RAGZRS", "Disabled", 30)
     assert (config.key_vault.sku, config.key_vault.public_network_access,
             config.key_vault.soft_delete_retention_days) == ("premium", "Disabled", 90)
     enc = config.encryption

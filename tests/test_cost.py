@@ -79,7 +79,7 @@ def test_budget_policy_tags_serverless_usage_of_this_workspace(stack: str) -> No
     assert workspace.urn in policy.dependencies
     assert policy.provider and "::databricks-account::" in policy.provider
 
-    rules = plan.one(RULE_SET)
+    rules = plan.one(RULE_SET, "cost-budget-policy-access")
     assert rules.inputs["name"] == (f"accounts/0b7d6c3e-1f2a-4c5d-9e8f-7a6b5c4d3e2f/budgetPolicies/{policy.id}"
                                     "/ruleSets/default")
     assert policy.urn in rules.dependencies

@@ -137,7 +137,7 @@ def test_previews_never_share_the_deploy_runner_and_run_in_approved_environments
     assert deploy == {"${{ fromJSON(vars.DEPLOY_RUNS_ON || '[\"self-hosted\", \"mlops-deploy\"]') }}"}
     assert preview == {"${{ fromJSON(vars.PREVIEW_RUNS_ON || '[\"self-hosted\", \"mlops-preview\"]') }}"}
     assert not deploy & preview
-    pr = _workflows()["pr.yml"]["jobs"]["preview"]
+    pr = _workflows()["preview.yml"]["jobs"]["preview"]
     assert pr["environment"] == "preview-${{ matrix.stack }}"
     assert _workflows()["drift.yml"]["jobs"]["drift"]["environment"] == "drift-${{ matrix.stack }}"
     guide = _guide()
@@ -253,7 +253,7 @@ def test_an_undeclared_state_account_fails_loudly(tmp_path: Path, account: str |
             for step in job.get("strategy", {}).get("runOnce", {}).get("deploy", {}).get("steps", []):
                 if step.get("task") == "AzureCLI@2":
                     assert "PULUMI_STATE_ACCOUNT" not in step["inputs"]["inlineScript"]
-                    assert step["env"] == {"AZURE_STORAGE_ACCOUNT": "$(PULUMI_STATE_ACCOUNT)"}
+                    assert step["env"]["AZURE_STORAGE_ACCOUNT"] == "$(PULUMI_STATE_ACCOUNT)"
     assert "variable group **`mlops-state`**" in _guide()
     result = _require_stack(tmp_path, account)
     assert result.returncode == 1
@@ -280,7 +280,7 @@ def test_every_ci_run_of_the_program_sets_the_git_sha_the_same_way() -> None:
             assert runs.count(want) == 1, (name, jid)
             assert runs.index('scripts/require-stack.sh "$STACK"') < runs.index(want) < program[0], (name, jid)
             seen.add(name)
-    assert seen == {"deploy-stack.yml", "pr.yml", "drift.yml"}
+    assert seen == {"deploy-stack.yml", "preview.yml", "drift.yml"}
     for stage in _load(PIPELINE)["stages"]:
         for job in stage["jobs"]:
             for step in job.get("strategy", {}).get("runOnce", {}).get("deploy", {}).get("steps", []):

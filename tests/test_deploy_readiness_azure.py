@@ -380,8 +380,8 @@ SECRET_MSG = ("Secret token is written through ARM as the caller on RBAC vault '
               "no role assignment of Key Vault Secrets Officer or Key Vault Administrator on it")
 UNREACHABLE = ("workspace provider databricks-workspace of Workspace workspace (publicNetworkAccess Disabled) does "
                "not wait for ")
-ROUTE = ("a route from the deploy runner (peerings both ways with a hub VNet and a link of "
-         "privatelink.azuredatabricks.net to that hub)")
+ROUTE = ("a route from the deploy runner (peerings both ways with a hub VNet, and a link of "
+         "privatelink.azuredatabricks.net to that hub or the endpoint's record in the hub's existing zone)")
 
 # (id, rule, stack, mutation of the plan JSON, expected message fragment, number of findings)
 BROKEN: list[tuple[str, str, str, Callable[[dict[str, Any]], None], str, int]] = [

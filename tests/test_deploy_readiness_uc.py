@@ -184,8 +184,9 @@ def test_every_serverless_consumer_waits_for_the_binding_and_the_rules(stack: st
     network = {r.urn for r in plan.by_type(DBX + "mwsNccPrivateEndpointRule:MwsNccPrivateEndpointRule")}
     network.add(plan.one(DBX + "mwsNccBinding:MwsNccBinding").urn)
     consumers = [r for t in ("modelServing:ModelServing", "qualityMonitor:QualityMonitor", "alertV2:AlertV2",
-                             "job:Job") for r in plan.by_type(DBX + t)]
-    assert len(consumers) == 4
+                             "job:Job", "dashboard:Dashboard") for r in plan.by_type(DBX + t)]
+    # serving's endpoint, monitor, drift alert and retrain job; the cost alert and dashboard; prod's 3 audit alerts
+    assert len(consumers) == {"dev": 6, "test": 6, "prod": 9}[stack]
     for res in consumers:
         assert network <= set(res.dependencies), res.name
 
@@ -273,7 +274,9 @@ def test_consumers_rule_sees_an_endpoint_that_does_not_wait_for_the_network() ->
         "serverless-network-lake-dfs"]
     assert messages("serverless-consumers-wait-for-ncc", views(plan_of("prod"), _drop("serverless-network-binding"))) \
         == [f"{k} runs on serverless compute, but no NCC is bound to this stack's workspace" for k in (
-            "ModelServing ml-model-model-serving-prod", "AlertV2 ml-model-model-serving-prod-prediction_drift",
+            "AlertV2 audit-failed-logins", "AlertV2 audit-permission-changes", "AlertV2 audit-registry-writes",
+            "AlertV2 mlops-prod-daily-cost", "ModelServing ml-model-model-serving-prod",
+            "AlertV2 ml-model-model-serving-prod-prediction_drift",
             "QualityMonitor ml-model-model-serving-prod-monitor", "Job ml-model-model-serving-prod-drift-retrain")]
 
 
@@ -308,7 +311,7 @@ def test_the_cicd_principal_holds_what_its_alerts_and_retrain_job_need(stack: st
                      f"{mon}.inference_logs_processed_profile_metrics"],
         "uc_registers_models": [f"{catalog}.models.mlops_churn"]}
     assert job.inputs["runAs"] == {"servicePrincipalName": app}
-    alert = plan.one(DBX + "alertV2:AlertV2")
+    (alert,) = [a for a in plan.by_type(DBX + "alertV2:AlertV2") if "mlops:platform:DriftAlerts$" in a.urn]
     assert three_part_names(alert.inputs["queryText"]) == [f"{mon}.inference_logs_processed_drift_metrics"]
 
 

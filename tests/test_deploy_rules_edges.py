@@ -335,7 +335,8 @@ HUB_ID = f"{SUB}/resourceGroups/hub-rg/providers/Microsoft.Network/virtualNetwor
 ZONE_ID = f"{RG}/providers/Microsoft.Network/privateDnsZones/{DBX_ZONE}"
 NO_PE = "a databricks_ui_api private endpoint to it"
 NO_ZONE_GROUP = f"that endpoint's DNS zone group in {DBX_ZONE}"
-NO_ROUTE = f"a route from the deploy runner (peerings both ways with a hub VNet and a link of {DBX_ZONE} to that hub)"
+NO_ROUTE = (f"a route from the deploy runner (peerings both ways with a hub VNet, and a link of {DBX_ZONE} to that hub "
+            "or the endpoint's record in the hub's existing zone)")
 
 
 def unreachable(*missing: str) -> str:

@@ -47,7 +47,7 @@ def test_the_deploy_runner_has_its_own_allow_list_before_lists_are_enforced(stac
     runner = lists["deploy-runner"]
     assert runner["inputs"]["listType"] == "ALLOW" and runner["inputs"]["enabled"] is True
     assert runner["inputs"]["ipAddresses"] == stack_raw(stack)["mlops-platform:deploy"]["runner"]["egressCidrs"]
-    (conf,) = of_type(doc, T.WORKSPACE_CONF)
+    (conf,) = [c for c in of_type(doc, T.WORKSPACE_CONF) if c["name"] == "front-end-access-enable"]
     assert conf["inputs"]["customConfig"] == {"enableIpAccessLists": "true"}
     assert {r["urn"] for r in lists.values()} <= set(conf["dependencies"])
     assert findings(doc, RUNNER_RULE) == []
@@ -88,9 +88,18 @@ def test_runner_rule_ignores_a_conf_that_does_not_enforce_lists() -> None:
     assert findings(doc, RUNNER_RULE) == []
 
 
-def test_prod_has_no_ip_lists_it_is_private() -> None:
+def test_prod_keeps_a_list_as_second_gate_and_its_runner_needs_none() -> None:
+    """Prod's front end is private: the runner comes over Private Link, which IP access lists never filter, so
+    enforcing prod's list (a second gate, SAT NS-5) needs no deploy-runner list."""
     doc = plan_of("prod").as_json()
-    assert of_type(doc, T.IP_ACCESS_LIST) == [] and of_type(doc, T.WORKSPACE_CONF) == []
+    assert [r["inputs"]["label"] for r in of_type(doc, T.IP_ACCESS_LIST)] == ["allowed-egress"]
+    assert findings(doc, RUNNER_RULE) == []
+    (ws,) = of_type(doc, T.WORKSPACE)
+    ws["inputs"]["publicNetworkAccess"] = "Enabled"  # opened: the runner is filtered like everyone else
+    assert findings(doc, RUNNER_RULE) == [
+        "WorkspaceConf front-end-access-enable switches on IP access lists, but no enabled ALLOW list labeled "
+        "'deploy-runner' holds the deploy runner's egress (deploy.runner.egressCidrs): every later call of the "
+        "deploy, refresh and drift check is refused (403)"]
 
 
 # --- config: where the deploy runs --------------------------------------------------------------------
@@ -166,7 +175,9 @@ def test_first_deploy_leaves_out_what_cannot_exist_yet(stack: str, first_deploy_
         "mlops:platform:Retraining", "databricks:index/job:Job",
         "databricks:index/notificationDestination:NotificationDestination",
         # and the promotion code its validate/promote tasks run, uploaded with the job
-        "mlops:platform:JobCode", "databricks:index/workspaceFile:WorkspaceFile"}
+        "mlops:platform:JobCode", "databricks:index/workspaceFile:WorkspaceFile",
+        # audit and cost alerts and the cost dashboard run on the serverless warehouse (docs/audit-and-cost.md)
+        "mlops:platform:AuditAlerts", "mlops:platform:CostReporting", "databricks:index/dashboard:Dashboard"}
 
 
 @pytest.mark.parametrize(("stack", "steady_key", "first_key"), [

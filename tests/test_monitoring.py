@@ -12,6 +12,11 @@ from tests.support import STACKS, dig, plan_of, stack_raw
 MONITOR = "databricks:index/qualityMonitor:QualityMonitor"
 ALERT = "databricks:index/alertV2:AlertV2"
 DESTINATION = "databricks:index/notificationDestination:NotificationDestination"
+
+
+def drift(plan: Plan, typ: str) -> list[Resource]:
+    """The drift alerts' resources of a type (the stack's audit and cost alerts are other AlertV2s)."""
+    return [r for r in plan.by_type(typ) if "mlops:platform:DriftAlerts$" in r.urn]
 JOB = "databricks:index/job:Job"
 PERMISSIONS = "databricks:index/permissions:Permissions"
 SERVING = "databricks:index/modelServing:ModelServing"
@@ -83,7 +88,7 @@ def test_monitor_waits_for_endpoint_and_schemas_and_uses_the_warehouse(stack: st
 @pytest.mark.parametrize("stack", STACKS)
 def test_drift_alert_threshold_query_and_warehouse(stack: str) -> None:
     plan = plan_of(stack)
-    alert = plan.one(ALERT)
+    (alert,) = drift(plan, ALERT)
     _, threshold, _ = EXPECTED[stack]
     assert dig(alert.inputs, "evaluation.comparisonOperator") == "GREATER_THAN"
     assert dig(alert.inputs, "evaluation.source.name") == "prediction_drift"
@@ -104,10 +109,10 @@ def test_drift_alert_threshold_query_and_warehouse(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_drift_alerts_go_to_the_email_destination(stack: str) -> None:
     plan = plan_of(stack)
-    (dest,) = plan.by_type(DESTINATION)
+    (dest,) = drift(plan, DESTINATION)
     assert dest.name == f"mlops-{stack}-drift-email"
     assert dest.inputs["config"] == {"email": {"addresses": EXPECTED[stack][0]}}
-    subscriptions = dig(plan.one(ALERT).inputs, "evaluation.notification.subscriptions")
+    subscriptions = dig(drift(plan, ALERT)[0].inputs, "evaluation.notification.subscriptions")
     assert subscriptions == [{"destinationId": dest.id}]
 
 
@@ -166,5 +171,5 @@ def test_every_endpoint_has_its_monitor_alert_and_job(stack: str) -> None:
     plan = plan_of(stack)
     endpoints = [r.inputs["name"] for r in plan.by_type(SERVING)]
     assert [m.name for m in plan.by_type(MONITOR)] == [f"{e}-monitor" for e in endpoints]
-    assert [a.name for a in plan.by_type(ALERT)] == [f"{e}-prediction_drift" for e in endpoints]
+    assert [a.name for a in drift(plan, ALERT)] == [f"{e}-prediction_drift" for e in endpoints]
     assert [j.name for j in plan.by_type(JOB)] == [f"{e}-drift-retrain" for e in endpoints]

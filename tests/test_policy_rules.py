@@ -27,6 +27,7 @@ from tests.policy_fixtures import (
     urn,
     view,
 )
+from tests.test_security_posture import exercised_sat_rules
 
 
 def run(rule: str, res: ResourceView, config: dict[str, Any] | None = None) -> list[str]:
@@ -112,6 +113,11 @@ CASES: list[tuple[str, str, str, Any, str]] = [
      "encryption.requireInfrastructureEncryption is false; must be true (double encryption at rest)"),
     ("storage-hns-enabled", S, "isHnsEnabled", DELETE,
      "isHnsEnabled is missing; must be true (abfss:// paths and directory ACLs need ADLS Gen2)"),
+    ("lake-geo-redundant-read-access", S, "sku.name", "Standard_ZRS",
+     "sku.name is 'Standard_ZRS'; must be one of Standard_RAGZRS, Standard_RAGRS (a regional outage must not lose "
+     "the data, and the paired region must be readable)"),
+    ("lake-soft-delete-retention", T.BLOB_SERVICE, "deleteRetentionPolicy.days", 29,
+     "deleteRetentionPolicy keeps deleted data 29 days; must be enabled with at least 30 days"),
     ("storage-blob-soft-delete", T.BLOB_SERVICE, "containerDeleteRetentionPolicy.enabled", False,
      "containerDeleteRetentionPolicy.enabled is false; must be true (deleted data stays recoverable)"),
     ("key-vault-recoverable", KV, "properties.enablePurgeProtection", DELETE,
@@ -232,6 +238,7 @@ def test_rule_fires_with_message(rule: str, typ: str, path: str, value: Any, mes
 
 
 RELATED = {  # one change can break two rules on purpose
+    "storage-blob-soft-delete": ("lake-soft-delete-retention",),  # disabled is also below the minimum days
     "databricks-workspace-public-network-disabled": ("databricks-workspace-backend-private-link",),
     "databricks-workspace-storage-firewall": (),
     "storage-default-deny": (),
@@ -417,7 +424,7 @@ def deploy_readiness_cases() -> set[str]:
 def test_every_rule_has_a_case_that_sees_it_fire() -> None:
     seen = {c[0] for c in CASES} | {c[0] for c in POLICY_CASES} | {c[0] for c in STACK_CASES} | {
         "prod-stateful-resources-protected", "databricks-explicit-provider", "no-preview-api-versions",
-    } | deploy_readiness_cases()
+    } | deploy_readiness_cases() | exercised_sat_rules()
     assert seen == set(RULES_BY_NAME)
 
 

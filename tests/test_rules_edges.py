@@ -866,6 +866,10 @@ def test_rules_are_listed_by_severity_then_name() -> None:
 
 # What an admin may set per rule in the policy pack's config, and the defaults when nothing is set.
 CONFIGURABLE = {
+    "lake-geo-redundant-read-access": (
+        {"allowedSkus": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string"}},
+        {"allowedSkus": ["Standard_RAGZRS", "Standard_RAGRS"]}),
+    "lake-soft-delete-retention": ({"minDays": {"type": "integer"}, "reason": {"type": "string"}}, {"minDays": 30}),
     "required-tags": ({"requiredTags": {"type": "array", "items": {"type": "string"}}},
                       {"requiredTags": ["environment", "project", "owner", "costCenter"]}),
     "prod-stateful-resources-protected": ({"protectedStacks": {"type": "array", "items": {"type": "string"}}},
@@ -883,6 +887,10 @@ CONFIGURABLE = {
         {"deployerPrincipals": {"type": "array", "items": {"type": "string"},
                                 "description": "application ids (or names) of the principals that run pulumi up"}},
         {"deployerPrincipals": []}),
+    "sat-gov-45-job-manage-admins-only": (
+        {"adminGroups": {"type": "array", "items": {"type": "string"},
+                         "description": "groups that may hold CAN_MANAGE on jobs"}},
+        {"adminGroups": ["mlops-platform-admins"]}),
 }
 
 

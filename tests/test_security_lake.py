@@ -15,7 +15,7 @@ EXPECTED = {
             False, False),
     "test": (["ml-test-catalog", "mlflow-artifacts-test"], "Standard_LRS", "Enabled",
              False, False),
-    "prod": (["ml-prod-catalog", "ml-models-catalog", "mlflow-artifacts-prod"], "Standard_ZRS", "Disabled",
+    "prod": (["ml-prod-catalog", "ml-models-catalog", "mlflow-artifacts-prod"], "Standard_RAGZRS", "Disabled",
              True, True),
 }
 
@@ -92,12 +92,16 @@ def test_containers_come_from_config_private_and_after_the_blob_service(stack: s
         assert (c.protect, c.retainOnDelete) == (protect, retain)
 
 
+SOFT_DELETE_DAYS = {"dev": 7, "test": 7, "prod": 30}  # prod: at least 30 (docs/recovery.md)
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_blob_and_container_soft_delete(stack: str) -> None:
     service = plan_of(stack).one("azure-native:storage:BlobServiceProperties")
     assert service.inputs["accountName"] == _lake(stack).inputs["accountName"]
-    assert service.inputs["deleteRetentionPolicy"] == {"enabled": True, "days": 7}
-    assert service.inputs["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 7}
+    days = SOFT_DELETE_DAYS[stack]
+    assert service.inputs["deleteRetentionPolicy"] == {"enabled": True, "days": days}
+    assert service.inputs["containerDeleteRetentionPolicy"] == {"enabled": True, "days": days}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -17,6 +17,8 @@ SCHEMA = "databricks:index/schema:Schema"
 MONITOR = "databricks:index/qualityMonitor:QualityMonitor"
 ALERT = "databricks:index/alertV2:AlertV2"
 DESTINATION = "databricks:index/notificationDestination:NotificationDestination"
+# Serving's own alerts and destinations sit under DriftAlerts; audit and cost alerts (Operations) are others.
+SERVING_ALERTS = "mlops:platform:DriftAlerts$"
 JOB = "databricks:index/job:Job"
 
 
@@ -139,7 +141,8 @@ def test_consumers_can_query_and_cicd_can_manage(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_serving_resources_use_the_workspace_provider(stack: str) -> None:
     plan = plan_of(stack)
-    ours = [r for r in plan.resources if r.type in (SERVING, MONITOR, ALERT, DESTINATION, JOB)]
+    ours = [r for r in plan.resources if r.type in (SERVING, MONITOR, JOB)
+            or (r.type in (ALERT, DESTINATION) and SERVING_ALERTS in r.urn)]
     ours += [r for r in plan.by_type(PERMISSIONS) if "servingEndpointId" in r.inputs or "jobId" in r.inputs]
     assert len(ours) == 7
     for res in ours:
@@ -195,7 +198,8 @@ def test_phase_one_declares_the_endpoint_but_no_monitor() -> None:
     """Two-phase rollout, phase 1: the model is registered, the monitored table does not exist yet."""
     plan = _plan_with("test", ("serving.endpoints.0.monitor.tableExists", False))
     assert [r.name for r in plan.by_type(SERVING)] == ["ml-model-model-serving-test"]
-    assert plan.by_type(MONITOR) == [] and plan.by_type(ALERT) == [] and plan.by_type(JOB) == []
+    assert plan.by_type(MONITOR) == [] and plan.by_type(JOB) == []
+    assert [r for r in plan.by_type(ALERT) if SERVING_ALERTS in r.urn] == []
     assert plan.outputs["monitors"] == []
     tags = {t["key"]: t["value"] for t in plan.one(SERVING).inputs["tags"]}
     assert tags["monitoring"] == "pending"  # visible to people and policy checks until phase 2
@@ -208,7 +212,7 @@ def test_before_registration_nothing_of_the_endpoint_is_declared() -> None:
     plan = _plan_with("prod", ("serving.endpoints.0.modelRegistered", False),
                       ("serving.endpoints.0.monitor.tableExists", False))
     for typ in (SERVING, MONITOR, ALERT, JOB, DESTINATION):
-        assert plan.by_type(typ) == [], typ
+        assert [r for r in plan.by_type(typ) if typ not in (ALERT, DESTINATION) or SERVING_ALERTS in r.urn] == [], typ
     assert plan.outputs["servingEndpoints"] == []
     assert plan.outputs["servingPending"][0]["reason"].startswith("modelRegistered is false: register "
                                                                  "ml_prod_catalog.models.mlops_churn version 2, alias "
@@ -229,5 +233,6 @@ def test_webhook_url_is_a_secret_in_the_plan() -> None:
     teams = plan.one(DESTINATION, "mlops-prod-drift-microsoftTeams")
     assert teams.inputs["config"] == {"microsoftTeams": {"url": "[secret]"}}
     email = plan.one(DESTINATION, "mlops-prod-drift-email")
-    subscribed = [s["destinationId"] for s in dig(plan.one(ALERT).inputs, "evaluation.notification.subscriptions")]
+    (alert,) = [r for r in plan.by_type(ALERT) if SERVING_ALERTS in r.urn]
+    subscribed = [s["destinationId"] for s in dig(alert.inputs, "evaluation.notification.subscriptions")]
     assert subscribed == [email.id, teams.id]

@@ -143,6 +143,8 @@ class FakeWorkspace:
                                    trigger=MonitorRefreshInfoTrigger.SCHEDULE, message="table missing"),
                 MonitorRefreshInfo(refresh_id=2, state=MonitorRefreshInfoState.SUCCESS, start_time_ms=2_000,
                                    trigger=MonitorRefreshInfoTrigger.MANUAL)]).as_dict()
+        if o.get("workspaceConf"):  # GET /api/2.0/workspace-conf?keys=...: the declared values
+            self.bodies["/api/2.0/workspace-conf"] = dict(o["workspaceConf"])
         if o.get("systemSchemas"):
             self.bodies[f"{UC}/metastores/{o['metastoreId']}/systemschemas"] = ListSystemSchemasResponse(
                 schemas=[SystemSchemaInfo(schema=s, state="ENABLE_COMPLETED") for s in o["systemSchemas"]]

@@ -329,6 +329,46 @@ def test_oidc_everywhere_a_token_is_needed_and_it_outlives_a_long_up() -> None:
         assert "AZURE_KEYVAULT_AUTH_VIA_CLI" not in path.read_text(), path
 
 
+def _pipeline_steps() -> list[tuple[str, dict[str, Any]]]:
+    """(stage, step) for every step of every job of the pipeline, deployment jobs included."""
+    out = []
+    for stage in _pipeline()["stages"]:
+        for job in stage["jobs"]:
+            steps = job["strategy"]["runOnce"]["deploy"]["steps"] if "deployment" in job else job["steps"]
+            out += [(stage["stage"], step) for step in steps]
+    return out
+
+
+def _runs_the_pulumi_cli(step: dict[str, Any]) -> bool:
+    script = str(step.get("script", "")) + str(step.get("inputs", {}).get("inlineScript", ""))
+    return any(re.match(r"\s*(pulumi|scripts/require-stack\.sh|scripts/drift-check\.sh)\b", line)
+               for line in script.splitlines())
+
+
+def test_the_pipeline_deploys_as_the_service_connection_never_as_the_agent_vm() -> None:
+    """Finding: inside AzureCLI@2 the Pulumi CLI's azblob:// state and azurekeyvault:// secrets use azidentity's
+    DefaultAzureCredential, which tries the managed identity before the Azure CLI, so on a self-hosted agent VM
+    with an identity the state was read and written as the VM instead of the service connection. Every step that
+    runs the Pulumi CLI keeps only the CLI credential (AZURE_TOKEN_CREDENTIALS), sets no AZURE_CLIENT_ID (which
+    makes the managed identity fail the chain rather than fall through), and pins azure-native's ARM_USE_*
+    switches off; the Databricks provider and verify are pinned to the Azure CLI too."""
+    pulumi_steps = [(stage, step) for stage, step in _pipeline_steps() if _runs_the_pulumi_cli(step)]
+    assert {stage for stage, _ in pulumi_steps} == set(DEPLOY_STAGES)  # the PR stage never reaches the backend
+    for stage, step in pulumi_steps:
+        assert step.get("task") == "AzureCLI@2", stage
+        assert step["inputs"]["azureSubscription"] == f"mlops-{DEPLOY_STAGES[stage]}"
+        assert step["inputs"].get("addSpnToEnvironment", "false") == "false", stage
+        env = step["env"]
+        assert env["AZURE_TOKEN_CREDENTIALS"] == "AzureCLICredential", stage  # azidentity's credNameAzureCLI
+        assert {k: env[k] for k in ("ARM_USE_MSI", "ARM_USE_OIDC", "ARM_USE_DEFAULT_AZURE_CREDENTIAL")} == \
+            {"ARM_USE_MSI": "false", "ARM_USE_OIDC": "false", "ARM_USE_DEFAULT_AZURE_CREDENTIAL": "false"}, stage
+        assert not {"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "ARM_CLIENT_ID"} & set(env)
+        assert "mlopsctl verify" in step["inputs"]["inlineScript"]
+    assert _pipeline_variables()["DATABRICKS_AUTH_TYPE"] == "azure-cli"
+    section = (PROJECT_DIR / "docs" / "delivery.md").read_text().split("## 12. Azure DevOps", 1)[1].split("\n## ")[0]
+    assert f"AZURE_TOKEN_CREDENTIALS={env['AZURE_TOKEN_CREDENTIALS']}" in section and "managed identity" in section
+
+
 def test_ci_never_creates_a_stack_and_checks_it_exists_first() -> None:
     """Finding: on a fresh backend no stack exists; pulumi/actions fails on select (or, with upsert, would create
     a passphrase-encrypted stack). Every job checks the stack before any Pulumi command."""

@@ -39,7 +39,7 @@ def _fixed(value: Any, hidden: bool = False) -> dict[str, Any]:
 
 def _common(*, runtimes: Sequence[str], min_workers: int, max_workers: int, runtime_engine: str,
             spark_conf: Mapping[str, str], data_security_mode: DataSecurityMode, cost_tags: Mapping[str, str],
-            max_dbus_per_hour: float) -> PolicyDefinition:
+            max_dbus_per_hour: float, local_disk_encryption: bool = True) -> PolicyDefinition:
     definition: PolicyDefinition = {
         "spark_version": {"type": "allowlist", "values": list(runtimes), "defaultValue": runtimes[0]},
         "runtime_engine": _fixed(runtime_engine),
@@ -52,6 +52,8 @@ def _common(*, runtimes: Sequence[str], min_workers: int, max_workers: int, runt
         "num_workers": {"type": "range", "minValue": min_workers, "maxValue": max_workers, "isOptional": True},
         "dbus_per_hour": {"type": "range", "maxValue": max_dbus_per_hour},
     }
+    if local_disk_encryption:  # SAT DP-2: data spilled to local disks is encrypted (clusters API field)
+        definition["enable_local_disk_encryption"] = _fixed(True, hidden=True)
     definition.update({f"spark_conf.{key}": _fixed(value) for key, value in sorted(spark_conf.items())})
     definition.update({f"custom_tags.{key}": _fixed(value) for key, value in sorted(cost_tags.items())})
     return definition
@@ -76,13 +78,13 @@ def interactive_policy_definition(
         *, runtimes: Sequence[str], node_type: str, driver_node_type: str, instance_pool_id: str | None,
         min_workers: int, max_workers: int, autotermination_minutes: int, runtime_engine: str,
         spark_conf: Mapping[str, str], data_security_mode: DataSecurityMode, cost_tags: Mapping[str, str],
-        max_dbus_per_hour: float, spot: SpotSettings | None) -> PolicyDefinition:
+        max_dbus_per_hour: float, spot: SpotSettings | None, local_disk_encryption: bool = True) -> PolicyDefinition:
     """All-purpose ML clusters: from the pool when there is one (its node type), else fixed node types."""
     definition: PolicyDefinition = {"cluster_type": _fixed("all-purpose")}
     definition.update(_common(runtimes=runtimes, min_workers=min_workers, max_workers=max_workers,
                               runtime_engine=runtime_engine, spark_conf=spark_conf,
                               data_security_mode=data_security_mode, cost_tags=cost_tags,
-                              max_dbus_per_hour=max_dbus_per_hour))
+                              max_dbus_per_hour=max_dbus_per_hour, local_disk_encryption=local_disk_encryption))
     definition["autotermination_minutes"] = {
         "type": "range", "minValue": MIN_AUTOTERMINATION_MINUTES, "maxValue": autotermination_minutes,
         "defaultValue": autotermination_minutes}
@@ -99,13 +101,14 @@ def interactive_policy_definition(
 def jobs_policy_definition(
         *, runtimes: Sequence[str], node_type: str, driver_node_type: str, min_workers: int, max_workers: int,
         runtime_engine: str, spark_conf: Mapping[str, str], data_security_mode: DataSecurityMode,
-        cost_tags: Mapping[str, str], max_dbus_per_hour: float, spot: SpotSettings) -> PolicyDefinition:
+        cost_tags: Mapping[str, str], max_dbus_per_hour: float, spot: SpotSettings,
+        local_disk_encryption: bool = True) -> PolicyDefinition:
     """Job clusters (they end with their run, so no auto-termination): spot with on-demand fallback."""
     definition: PolicyDefinition = {"cluster_type": _fixed("job")}
     definition.update(_common(runtimes=runtimes, min_workers=min_workers, max_workers=max_workers,
                               runtime_engine=runtime_engine, spark_conf=spark_conf,
                               data_security_mode=data_security_mode, cost_tags=cost_tags,
-                              max_dbus_per_hour=max_dbus_per_hour))
+                              max_dbus_per_hour=max_dbus_per_hour, local_disk_encryption=local_disk_encryption))
     definition.update(_nodes(node_type, driver_node_type, "SPOT_WITH_FALLBACK_AZURE", spot))
     return definition
 
@@ -132,6 +135,7 @@ class ComputeArgs:
     # What makes the groups and the CI/CD principal workspace principals (the permission assignments);
     # every Permissions resource waits for it.
     depends_on: Sequence[pulumi.Resource] = ()
+    local_disk_encryption: bool = True  # policies fix enable_local_disk_encryption (SAT DP-2)
 
 
 class Compute(pulumi.ComponentResource):
@@ -176,7 +180,7 @@ class Compute(pulumi.ComponentResource):
             "driver_node_type": cfg.driver_node_type, "min_workers": cfg.min_workers,
             "max_workers": cfg.max_workers, "runtime_engine": cfg.runtime_engine, "spark_conf": cfg.spark_conf,
             "data_security_mode": cfg.data_security_mode, "cost_tags": args.cost_tags,
-            "max_dbus_per_hour": cfg.max_dbus_per_hour}
+            "max_dbus_per_hour": cfg.max_dbus_per_hour, "local_disk_encryption": args.local_disk_encryption}
         jobs_spot = SpotSettings(cfg.jobs.first_on_demand, cfg.jobs.spot_bid_max_price)
         interactive_spot = jobs_spot if cfg.spot_instances else None
 

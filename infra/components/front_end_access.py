@@ -1,4 +1,5 @@
-"""A public workspace front end (dev/test only) accepts only the configured source ranges."""
+"""The workspace front end accepts public traffic only from the configured source ranges (a private one keeps the
+list as a second gate)."""
 
 from __future__ import annotations
 
@@ -33,11 +34,14 @@ class FrontEndAccess(pulumi.ComponentResource):
         self.allow_list = dbx.IpAccessList(
             f"{name}-allow", label="allowed-egress", list_type="ALLOW", ip_addresses=list(args.ip_ranges),
             enabled=True, opts=on)
+        # A runner behind a private front end comes over Private Link, which lists never filter (Microsoft
+        # Learn, "Manage IP access lists"): it needs no list of its own there.
         self.runner_list = dbx.IpAccessList(
             f"{name}-deploy-runner", label=DEPLOY_RUNNER_LABEL, list_type="ALLOW",
-            ip_addresses=list(args.deploy_runner_ranges), enabled=True, opts=on)
+            ip_addresses=list(args.deploy_runner_ranges), enabled=True, opts=on) if args.deploy_runner_ranges else None
+        lists = [self.allow_list, *([self.runner_list] if self.runner_list else [])]
         self.enforcement = dbx.WorkspaceConf(
             f"{name}-enable", custom_config={"enableIpAccessLists": "true"},
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
-                                        depends_on=[self.allow_list, self.runner_list]))
-        self.register_outputs({"allowListId": self.allow_list.id, "deployRunnerListId": self.runner_list.id})
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=lists))
+        self.register_outputs({"allowListId": self.allow_list.id,
+                               "deployRunnerListId": self.runner_list.id if self.runner_list else None})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_azure_native as azure_native
 from pulumi_azure_native import network, privatedns
 
 from infra.config.security import PrivateLinkConfig
@@ -35,6 +36,16 @@ class PrivateLinkArgs:
     dbfs_storage_account_id: pulumi.Input[str] | None = None
     # The deploy runner's hub VNet (deploy.runner.hubVnetId): the workspace's DNS zone is linked to it too.
     hub_vnet_id: str | None = None
+    # The hub's existing privatelink.azuredatabricks.net zone (deploy.runner.hubDnsZone): used instead of a zone of
+    # this stack, so nothing is linked to the hub. None: this stack's own zone, linked to the hub if there is one.
+    hub_zone_id: str | None = None
+
+
+def parse_zone_id(zone_id: str) -> tuple[str, str, str]:
+    """/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/<name> -> (sub, rg, name).
+    The format is validated in config (deploy.runner.hubDnsZone)."""
+    parts = zone_id.strip("/").split("/")
+    return parts[1], parts[3], parts[7]
 
 
 class PrivateLink(pulumi.ComponentResource):
@@ -42,13 +53,20 @@ class PrivateLink(pulumi.ComponentResource):
     target, and a DNS zone group per endpoint (unless Azure Policy manages zone groups).
 
     With a hub VNet (the deploy runner's), the workspace's zone privatelink.azuredatabricks.net is linked to the
-    hub as well, so the runner resolves the workspace to its private endpoint. A VNet can be linked to only one
-    zone of a given name: the hub must not already link another privatelink.azuredatabricks.net zone (a central
-    hub zone would then have to carry this workspace's record instead). The hub link falls back to public
+    hub as well, so the runner resolves the workspace to its private endpoint. The hub link falls back to public
     resolution for names the zone does not hold (resolutionPolicy NxDomainRedirect, Microsoft Learn "Fallback to
     internet for Azure Private DNS zones", API 2024-06-01): without it every other workspace whose name CNAMEs
     through privatelink.azuredatabricks.net (dev and test, whose back-end endpoints make it so) answers NXDOMAIN
     in the hub, and the same runner could no longer deploy them.
+
+    An enterprise hub usually links its own privatelink.azuredatabricks.net zone already, and Azure refuses a second
+    zone of that name on the hub ("A virtual network cannot be linked to multiple zones with overlapping
+    namespaces"; Microsoft Learn private link FAQ: multiple zones with the same name for one virtual network are not
+    supported). With the hub's zone given (hub_zone_id), this stack makes no zone of that name and no hub link: the
+    workspace's endpoints register in the hub's zone through their DNS zone groups, and that zone is linked to this
+    stack's VNet so clusters resolve the back end there too (one zone group cannot hold two zones of one name). The
+    link is written in the zone's subscription (parsed from its id) through an explicit provider; the deploying
+    identity needs Private DNS Zone Contributor on that zone.
     """
 
     endpoints: dict[str, network.PrivateEndpoint]
@@ -61,7 +79,10 @@ class PrivateLink(pulumi.ComponentResource):
         super().__init__("mlops:platform:PrivateLink", name, None, opts)
         rg, tags = args.resource_group_name, args.tags
         self.zones = {}
+        zone_ids: dict[str, pulumi.Input[str]] = {}
         for key, zone_name in ZONES.items():
+            if key == "databricks" and args.hub_zone_id is not None:
+                continue  # the hub's zone of this name serves this VNet too (below)
             zone = privatedns.PrivateZone(
                 f"{name}-zone-{key}", private_zone_name=zone_name, resource_group_name=rg, location="global",
                 tags=tags, opts=pulumi.ResourceOptions(parent=self))
@@ -71,8 +92,19 @@ class PrivateLink(pulumi.ComponentResource):
                 virtual_network=privatedns.SubResourceArgs(id=args.vnet_id), tags=tags,
                 opts=pulumi.ResourceOptions(parent=self))
             self.zones[key] = zone
+            zone_ids[key] = zone.id
         hub_link = None
-        if args.hub_vnet_id is not None:
+        if args.hub_zone_id is not None:
+            zone_sub, zone_rg, zone_name = parse_zone_id(args.hub_zone_id)
+            hub_dns = azure_native.Provider(f"{name}-hub-dns-subscription", subscription_id=zone_sub,
+                                            opts=pulumi.ResourceOptions(parent=self))
+            privatedns.VirtualNetworkLink(
+                f"{name}-hub-zone-databricks-link", private_zone_name=zone_name, resource_group_name=zone_rg,
+                location="global", virtual_network_link_name=f"{args.prefix}-vnet-link", registration_enabled=False,
+                virtual_network=privatedns.SubResourceArgs(id=args.vnet_id), tags=tags,
+                opts=pulumi.ResourceOptions(parent=self, provider=hub_dns))
+            zone_ids["databricks"] = args.hub_zone_id
+        elif args.hub_vnet_id is not None:
             hub_link = privatedns.VirtualNetworkLink(
                 f"{name}-zone-databricks-hub-link", private_zone_name=self.zones["databricks"].name,
                 resource_group_name=rg, location="global", virtual_network_link_name=f"{args.prefix}-hub-link",
@@ -97,7 +129,7 @@ class PrivateLink(pulumi.ComponentResource):
                     f"{name}-{purpose}-dns", private_endpoint_name=pe.name, resource_group_name=rg,
                     private_dns_zone_group_name="default",
                     private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(
-                        name=ZONES[zone].replace(".", "-"), private_dns_zone_id=self.zones[zone].id)],
+                        name=ZONES[zone].replace(".", "-"), private_dns_zone_id=zone_ids[zone])],
                     opts=pulumi.ResourceOptions(parent=self))
             self.endpoints[purpose] = pe
             return pe

@@ -41,23 +41,32 @@ class WorkspaceArgs:
     dbfs_storage_account_name: str | None = None
     # Created before the workspace resource itself (a component's depends_on does not reach its children).
     depends_on: Sequence[pulumi.Resource] = ()
+    # Their own settings (SAT GOV-36, INFO-40), not tied to the compliance profile; None: follow it. The profile
+    # needs both on (Microsoft Learn, "Compliance security profile": enabling it enables both).
+    automatic_cluster_update: bool | None = None
+    enhanced_security_monitoring: bool | None = None
 
 
 def _flag(value: bool) -> databricks.WorkspaceCustomBooleanParameterArgs:
     return databricks.WorkspaceCustomBooleanParameterArgs(value=value)
 
 
-def _compliance(sec: WorkspaceSecurityConfig) -> databricks.EnhancedSecurityComplianceDefinitionArgs:
-    """Compliance security profile needs enhanced security monitoring and automatic cluster update on."""
+def _compliance(sec: WorkspaceSecurityConfig, automatic_cluster_update: bool | None = None,
+                enhanced_security_monitoring: bool | None = None
+                ) -> databricks.EnhancedSecurityComplianceDefinitionArgs:
+    """The compliance security profile, enhanced security monitoring and automatic cluster update: each its own
+    value; the profile needs the other two on (config validation refuses relaxing them under it)."""
     on = sec.enhanced_security_compliance
+    monitoring = on if enhanced_security_monitoring is None else (enhanced_security_monitoring or on)
+    update = on if automatic_cluster_update is None else (automatic_cluster_update or on)
     return databricks.EnhancedSecurityComplianceDefinitionArgs(
         compliance_security_profile=databricks.ComplianceSecurityProfileDefinitionArgs(
             value="Enabled" if on else "Disabled",
             compliance_standards=list(sec.compliance_standards) or None if on else None),
         enhanced_security_monitoring=databricks.EnhancedSecurityMonitoringDefinitionArgs(
-            value="Enabled" if on else "Disabled"),
+            value="Enabled" if monitoring else "Disabled"),
         automatic_cluster_update=databricks.AutomaticClusterUpdateDefinitionArgs(
-            value="Enabled" if on else "Disabled"),
+            value="Enabled" if update else "Disabled"),
     )
 
 
@@ -130,7 +139,8 @@ class Workspace(pulumi.ComponentResource):
             access_connector=databricks.WorkspacePropertiesAccessConnectorArgs(
                 id=args.access_connector_id, identity_type=databricks.IdentityType.SYSTEM_ASSIGNED,
             ) if firewall and args.access_connector_id is not None else None,
-            enhanced_security_compliance=_compliance(sec) if sec else None,
+            enhanced_security_compliance=_compliance(sec, args.automatic_cluster_update,
+                                                     args.enhanced_security_monitoring) if sec else None,
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete,
                                         depends_on=list(args.depends_on)))

@@ -19,7 +19,7 @@ from typing import Any, get_args
 import yaml
 from pydantic import ValidationError
 
-from infra.config import security, unity_catalog
+from infra.config import posture, resilience, security, unity_catalog
 from infra.config.base import ConfigError, format_validation_error
 from infra.config.core import Environment, global_name_problems
 from infra.config.model import StackConfig
@@ -277,6 +277,8 @@ CROSS_STACK_CHECKS: list[Any] = []
 CROSS_STACK_CHECKS.append(security.browser_auth_problems)  # one browser_authentication per region
 CROSS_STACK_CHECKS.append(security.hub_link_problems)  # one workspace DNS zone linked per hub VNet
 CROSS_STACK_CHECKS.append(unity_catalog.cross_stack_problems)  # one owner per metastore/catalog
+CROSS_STACK_CHECKS.append(resilience.standby_problems)  # a standby in its primary's paired region
+CROSS_STACK_CHECKS.append(posture.account_settings_problems)  # one stack declares the account-wide settings
 
 
 def sibling_configs(stack: str, project_dir: Path | None = None) -> dict[str, dict[str, Any]]:

@@ -25,6 +25,14 @@ _VNET_ID = re.compile(
     r"virtualNetworks/[-\w._]{2,64}$")
 
 
+# An existing privatelink.azuredatabricks.net zone (deploy.runner.hubDnsZone); ARM ids are case-insensitive.
+_DNS_ZONE_ID = re.compile(
+    r"^/subscriptions/[0-9a-f-]{36}/resourceGroups/[-\w._()]{1,90}/providers/Microsoft\.Network/"
+    r"privateDnsZones/(?P<zone>[^/]+)$", re.IGNORECASE)
+HUB_ZONE_NAME = "privatelink.azuredatabricks.net"
+HUB_ZONE_LINK = "link"
+
+
 # Ranges that never appear as a source address on the internet (RFC 1918, loopback, link-local, CGNAT).
 _NOT_EGRESS = tuple(ipaddress.IPv4Network(r) for r in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "100.64.0.0/10"))
@@ -44,6 +52,31 @@ class DeployRunnerConfig(StrictModel):
     egress_cidrs: list[str] = Field(default_factory=list)
     """The runner's public egress ranges (e.g. the hub NAT gateway's address); added to the workspace IP access list so
     the deploy's own calls are not refused. Required with workspaceSecurity.ipAccessList."""
+
+    # Azure links a VNet to at most one private DNS zone of a given name, and an enterprise hub usually links its
+    # own privatelink.azuredatabricks.net already: then this stack must not link a second one to it, but put the
+    # workspace's records into the hub's zone (components/private_link.py).
+    hub_dns_zone: str = HUB_ZONE_LINK
+    """How the hub resolves the workspace's private front end: `link` (default) links this stack's
+    privatelink.azuredatabricks.net zone to the hub VNet; the ARM id of the hub's existing
+    privatelink.azuredatabricks.net zone (a hub VNet can be linked to only one zone of that name) instead registers
+    the workspace's private endpoints in that zone and links it to this stack's VNet, and this stack creates no zone
+    of that name and no hub link. Only with hubVnetId."""
+
+    @field_validator("hub_dns_zone")
+    @classmethod
+    def _hub_zone(cls, v: str) -> str:
+        if v == HUB_ZONE_LINK:
+            return v
+        found = _DNS_ZONE_ID.match(v)
+        if found is None:
+            raise ValueError(f"must be {HUB_ZONE_LINK!r} or the ARM id of the hub's existing {HUB_ZONE_NAME} zone: "
+                             "/subscriptions/<uuid>/resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/"
+                             f"{HUB_ZONE_NAME}")
+        if found["zone"].lower() != HUB_ZONE_NAME:
+            raise ValueError(f"names zone {found['zone']!r}; the workspace's front end resolves in {HUB_ZONE_NAME}, "
+                             "so the hub zone must be that one")
+        return v
 
     @field_validator("hub_vnet_id")
     @classmethod
@@ -84,6 +117,16 @@ class DeployRunnerConfig(StrictModel):
     def hub_vnet_name(self) -> str | None:
         return self.hub_vnet_id.rsplit("/", 1)[-1] if self.hub_vnet_id else None
 
+    @property
+    def hub_zone_id(self) -> str | None:
+        """The hub's existing privatelink.azuredatabricks.net zone the workspace's records go into, if any."""
+        return self.hub_dns_zone if self.hub_vnet_id and self.hub_dns_zone != HUB_ZONE_LINK else None
+
+    @property
+    def links_hub_zone(self) -> bool:
+        """This stack links its own privatelink.azuredatabricks.net zone to the hub VNet."""
+        return self.hub_vnet_id is not None and self.hub_dns_zone == HUB_ZONE_LINK
+
 
 class DeployConfig(StrictModel):
     """How this stack is deployed."""
@@ -106,6 +149,14 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
         problems.append(("deploy.runner.hubVnetId", None,
                          "is required when workspace.publicNetworkAccess is 'Disabled': a private front end is "
                          "reachable only from a network peered with this VNet (the deploy runner's hub VNet)"))
+    if runner.hub_dns_zone != HUB_ZONE_LINK and runner.hub_vnet_id is None:
+        problems.append(("deploy.runner.hubDnsZone", runner.hub_dns_zone,
+                         "names a hub zone, but deploy.runner.hubVnetId is not set: the hub's zone serves a runner "
+                         "in a hub VNet this stack is peered with; set hubVnetId or remove hubDnsZone"))
+    if runner.hub_dns_zone != HUB_ZONE_LINK and not config.private_link.manage_dns_zone_groups:
+        problems.append(("deploy.runner.hubDnsZone", runner.hub_dns_zone,
+                         "needs privateLink.manageDnsZoneGroups true: the workspace's endpoints are registered in "
+                         "the hub's zone through their DNS zone groups, which Pulumi then does not create"))
     if config.workspace.public_network_access == "Enabled" and config.workspace_security.ip_access_list \
             and not runner.egress_cidrs:
         problems.append(("deploy.runner.egressCidrs", [],

@@ -8,7 +8,8 @@ from pydantic import PrivateAttr, SecretStr, ValidationInfo, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra.config import deploy as deploy_config
-from infra.config import security
+from infra.config import operations as operations_config
+from infra.config import posture, resilience, security
 from infra.config import unity_catalog as uc_config
 from infra.config.base import StrictModel, field_problems
 from infra.config.compute import ComputeConfig
@@ -16,6 +17,7 @@ from infra.config.core import NamingConfig, NetworkConfig, Region, TagsConfig, W
 from infra.config.cost import CostConfig
 from infra.config.databricks import DatabricksConfig
 from infra.config.identity import IdentityConfig
+from infra.config.operations import OperationsConfig
 from infra.config.serving import ServingConfig, serving_stack_problems
 from infra.config.types import Environment
 from infra.naming import Names, check_name
@@ -114,9 +116,51 @@ class StackConfig(StrictModel):
     """Secret: the Teams/Slack/generic webhook URL drift alerts are sent to; set it with `pulumi config set --secret
     alertWebhookUrl <url>` when serving.notifications.webhook is set."""
 
+    # --- security posture ---
+    security_posture: posture.SecurityPostureConfig = posture.SecurityPostureConfig()
+    """The Security Analysis Tool's deploy-time checks: which this stack relaxes (with the reason) and the values the
+    settings need (token lifetime, Git and artifact allowlists, the egress allowlist)."""
+
+    @model_validator(mode="after")
+    def _security_posture(self) -> StackConfig:
+        problems = posture.stack_problems(self)
+        if problems:
+            raise field_problems(problems)
+        return self
+
+    # --- day-2 operations ---
+    operations: OperationsConfig | None = None
+    """Audit alerts, the cost dashboard and the daily cost alert, sent to the platform admins; required in prod (with
+    audit), elsewhere leave out for none."""
+
+    @model_validator(mode="after")
+    def _operations(self) -> StackConfig:
+        problems = operations_config.stack_problems(self)
+        if problems:
+            raise field_problems(problems)
+        return self
+
     @model_validator(mode="after")
     def _serving(self) -> StackConfig:
         problems = serving_stack_problems(self)
+        if problems:
+            raise field_problems(problems)
+        return self
+
+    # --- resilience ---
+    standby: resilience.StandbyConfig | None = None
+    """Set in a disaster-recovery stack only: the stack it stands in for and how it is kept filled
+    (docs/recovery.md)."""
+    dr_share: resilience.DrShareConfig | None = None
+    """The primary's Delta Sharing share of its schemas to its standby's metastore, which the standby's copy job
+    reads; leave out without a standby."""
+    drill: resilience.DrillConfig | None = None
+    """The restore drill: a scheduled job that restores a sample of feature tables from history into a scratch
+    schema and checks that the registry's aliases resolve; leave out for none."""
+
+    @model_validator(mode="after")
+    def _resilience(self) -> StackConfig:
+        problems = resilience.stack_problems(self)
         if problems:
             raise field_problems(problems)
         return self
@@ -209,5 +253,8 @@ class StackConfig(StrictModel):
 
     @property
     def run_as_grants(self) -> dict[str, tuple[str, ...]]:
-        """catalog.schema -> what the drift alerts' and retrain jobs' run-as principal needs there."""
-        return self.serving.run_as_grants() if self.serving else {}
+        """catalog.schema -> what the drift alerts', retrain, drill and standby copy jobs' run-as principal needs."""
+        needs = {k: set(v) for k, v in (self.serving.run_as_grants() if self.serving else {}).items()}
+        for schema, privileges in resilience.run_as_grants(self).items():
+            needs.setdefault(schema, set()).update(privileges)
+        return {schema: tuple(sorted(p)) for schema, p in sorted(needs.items())}

@@ -31,15 +31,16 @@ class LakeConfig(StrictModel):
     """Blob containers on the lake: catalog storage roots and `mlflow-artifacts-<env>`; catalogs and external locations
     refer to them by name."""
     sku: Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGRS",
-                 "Standard_RAGZRS"] = "Standard_ZRS"
-    """Replication of the lake's storage account (locally, zone or geo redundant)."""
+                 "Standard_RAGZRS"] = "Standard_RAGZRS"
+    """Replication of the lake's storage account (locally, zone or geo redundant). Prod needs geo-redundant with read
+    access to the paired region: `Standard_RAGZRS`, or `Standard_RAGRS` in a region without zone-redundant storage."""
     # Enabled still means default-deny with no IP rules: only trusted resource instances (the access
     # connector) and private endpoints get in.
     public_network_access: PublicAccess = "Disabled"
     """Whether the lake's public endpoint is on; even `Enabled` is default-deny with no IP rules (only the access
     connector and private endpoints get in). Prod needs `Disabled`."""
-    soft_delete_days: int = Field(default=7, ge=1, le=365)  # blob and container soft delete
-    """Days deleted blobs and containers are kept and can be restored."""
+    soft_delete_days: int = Field(default=30, ge=1, le=365)  # blob and container soft delete
+    """Days deleted blobs and containers are kept and can be restored; prod needs at least 30."""
 
     @field_validator("containers")
     @classmethod
@@ -132,8 +133,8 @@ class WorkspaceSecurityConfig(StrictModel):
 
     # Public front end only (publicNetworkAccess Enabled): the only source ranges the UI/API accept.
     ip_access_list: list[str] = []
-    """The only source ranges the workspace UI/API accepts, with a public front end only (workspace.publicNetworkAccess
-    `Enabled`); list your organisation's egress ranges."""
+    """The only public source ranges the workspace UI/API accepts; list your organisation's egress ranges. Required with
+    a public front end; with a private one a second gate (lists never filter Private Link traffic)."""
     default_storage_firewall: bool = True  # DBFS root reachable only through the access connector
     """Put the DBFS root behind the storage firewall, reachable only through the access connector; prod needs it."""
     enhanced_security_compliance: bool = True  # compliance security profile + monitoring + auto update
@@ -241,10 +242,8 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
         problems.append(("workspaceSecurity.ipAccessList", [],
                          "must list the allowed source ranges when workspace.publicNetworkAccess is 'Enabled' "
                          "(a public front end without an IP access list is open to the internet)"))
-    if ws.public_network_access == "Disabled" and sec.ip_access_list:
-        problems.append(("workspaceSecurity.ipAccessList", sec.ip_access_list,
-                         "is only allowed with workspace.publicNetworkAccess 'Enabled' (a private front end "
-                         "has no public traffic to filter)"))
+    # With a private front end a list is a second gate should the public one ever be opened: IP access lists
+    # apply only to public traffic, never to Private Link (Microsoft Learn, "Manage IP access lists").
     enc = config.encryption
     if enc.customer_managed_keys and not config.key_vault.purge_protection:
         problems.append(("keyVault.purgeProtection", False,
@@ -297,11 +296,32 @@ def browser_auth_problems(stack: str, config: StackConfig, other_name: str, othe
     return []
 
 
+def _in_group(resource_id: str, group: str) -> bool:
+    return f"/resourcegroups/{group.lower()}/" in resource_id.lower()
+
+
 def hub_link_problems(stack: str, config: StackConfig, other_name: str, other: StackConfig) -> list[str]:
-    """CROSS_STACK_CHECKS rule: each stack with deploy.runner.hubVnetId links its own privatelink.azuredatabricks.net
-    zone to that hub, and Azure links a VNet to at most one zone of a given name."""
-    hub = config.deploy.runner.hub_vnet_id
-    if hub and other.deploy.runner.hub_vnet_id and hub.lower() == other.deploy.runner.hub_vnet_id.lower():
+    """CROSS_STACK_CHECKS rule: a stack with deploy.runner.hubVnetId links its own privatelink.azuredatabricks.net
+    zone to that hub (hubDnsZone 'link') or uses the hub's existing one, and Azure links a VNet to at most one zone
+    of a given name (BadRequest "A virtual network cannot be linked to multiple zones with overlapping
+    namespaces"): one stack may link per hub, and none once another uses the hub's own zone."""
+    hub, mine, theirs = config.deploy.runner.hub_vnet_id, config.deploy.runner, other.deploy.runner
+    if not (hub and theirs.hub_vnet_id and hub.lower() == theirs.hub_vnet_id.lower()):
+        return []
+    if mine.links_hub_zone and theirs.links_hub_zone:
         return [f"{stack}: deploy.runner.hubVnetId: {hub!r} is also stack {other_name}'s; a VNet links at most one "
                 "privatelink.azuredatabricks.net zone, so only one stack may link its workspace zone to a hub"]
+    # One stack links its own zone, the other names the hub's: consistent only if that is the linking stack's zone.
+    if mine.links_hub_zone and theirs.hub_zone_id and not _in_group(theirs.hub_zone_id, config.names.resource_group):
+        return [f"{stack}: deploy.runner.hubDnsZone: 'link' would link a second privatelink.azuredatabricks.net zone "
+                f"to hub {hub!r}, which resolves through {theirs.hub_dns_zone!r} (stack {other_name}'s "
+                "hubDnsZone); set hubDnsZone to that zone's id"]
+    if mine.hub_zone_id and theirs.links_hub_zone and not _in_group(mine.hub_zone_id, other.names.resource_group):
+        return [f"{stack}: deploy.runner.hubDnsZone: {mine.hub_dns_zone!r} is not the zone stack {other_name} links "
+                f"to the same hub VNet (its hubDnsZone is 'link'); a VNet links at most one "
+                "privatelink.azuredatabricks.net zone, so name that stack's zone or let it use the hub's"]
+    if theirs.hub_zone_id and mine.hub_zone_id and mine.hub_zone_id.lower() != theirs.hub_zone_id.lower():
+        return [f"{stack}: deploy.runner.hubDnsZone: {mine.hub_dns_zone!r} differs from stack {other_name}'s "
+                f"{theirs.hub_dns_zone!r} for the same hub VNet; a VNet links at most one "
+                "privatelink.azuredatabricks.net zone, so both name the one the hub has"]
     return []

@@ -105,6 +105,8 @@ ServingName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$", 
 
 # Plain words for the patterns that fields set inline: the configuration reference shows these, never the regex.
 PATTERN_WORDS: dict[str, str] = {
+    r"^[A-Za-z0-9_]+$": "letters, digits and underscores",
+    r"^azure:[a-z0-9]+:[0-9a-f-]{36}$": "azure:<region>:<metastore uuid>, e.g. azure:centralus:<uuid>",
     r"^[a-z][a-z0-9-]{1,14}$": "2-15 lowercase letters, digits and hyphens, starting with a letter",
     r"^[A-Za-z_][A-Za-z0-9_]{0,100}$": "1-101 letters, digits and underscores, not starting with a digit",
     OBJECT_NAME_PATTERN: "letters, digits, underscores, dots and hyphens, starting with a letter or digit",
@@ -121,6 +123,8 @@ def _name_words(kind: str) -> str:
 # Allowed values in words for fields a validator checks (no constraint the reference could read), keyed by
 # `Model.field`. tests/test_config_reference.py checks that every key names a field.
 FIELD_WORDS: dict[str, str] = {
+    "CostReportingConfig.dashboard_folder": "an absolute workspace folder, e.g. /Shared/mlops-platform",
+    "AuditAlert.query": "SQL with a numeric column `value`; placeholders {catalogs}, {cicdPrincipal}, {workspaceId}",
     "TagsConfig.extra": "tag name -> value; names up to 512 characters without < > % & \\ ? /, values up to 256",
     "NamingConfig.resource_group": _name_words("resourceGroup"),
     "NamingConfig.managed_resource_group": _name_words("resourceGroup"),
@@ -136,6 +140,9 @@ FIELD_WORDS: dict[str, str] = {
     "WorkspaceSecurityConfig.ip_access_list": "CIDR ranges without host bits, not 0.0.0.0/0, e.g. 203.0.113.0/24",
     "DeployRunnerConfig.hub_vnet_id": "a virtual network's ARM id: /subscriptions/<uuid>/resourceGroups/<rg>/providers/"
                                       "Microsoft.Network/virtualNetworks/<name>",
+    "DeployRunnerConfig.hub_dns_zone": "`link`, or the ARM id of a private DNS zone named "
+                                       "privatelink.azuredatabricks.net: /subscriptions/<uuid>/resourceGroups/<rg>/"
+                                       "providers/Microsoft.Network/privateDnsZones/privatelink.azuredatabricks.net",
     "DeployRunnerConfig.egress_cidrs": "public IPv4 CIDR ranges, e.g. 203.0.113.10/32",
     "ExternalLocationConfig.container": "one of lake.containers",
     "CatalogConfig.storage_container": "one of lake.containers that has an external location",
@@ -166,6 +173,9 @@ FIELD_WORDS: dict[str, str] = {
     "Retraining.training_notebook": "an absolute path under /Workspace, e.g. /Workspace/Shared/mlops/notebooks/train",
     "Schedule.cron": "a 5-field cron; not both day-of-month and day-of-week, no step in day-of-week",
     "Schedule.timezone": "an IANA time zone id, e.g. UTC or Europe/Berlin",
+    **{f"{kind}Schedule.{key}": words for kind in ("Hourly", "Daily") for key, words in (
+        ("cron", "a 5-field cron; not both day-of-month and day-of-week, no step in day-of-week"),
+        ("timezone", "an IANA time zone id, e.g. UTC or Europe/Berlin"))},
     "ServedEntity.entity_name": "catalog.schema.model (letters, digits and underscores)",
     "ServedEntity.entity_version": "a whole number, 1 or more",
     "ServedEntity.entity_alias": "a model alias: letters, digits and underscores, not `latest` or `v<digits>`",

@@ -549,7 +549,9 @@ def cross_stack_problems(stack: str, config: StackConfig, other_name: str, other
     if uc.metastore.from_stack == other_name and not theirs.metastore.create:
         problems.append(f"{stack}: unityCatalog.metastore.fromStack: {other_name!r} does not create the "
                         "metastore (its unityCatalog.metastore.create is not true)")
-    mine = {c.name for c in uc.catalogs}
+    # A catalog belongs to its region's metastore: a stack in another region (a standby) declares its own
+    # catalog of the same name in its own metastore.
+    mine = {c.name for c in uc.catalogs} if _same_region(config, other) else set()
     for name in sorted(mine & {c.name for c in theirs.catalogs}):
         problems.append(f"{stack}: unityCatalog.catalogs: {name!r} is also declared by stack {other_name}; "
                         "a catalog has exactly one owning stack (bind it to the other workspaces instead)")

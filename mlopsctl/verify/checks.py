@@ -111,6 +111,8 @@ class Verifier:
             self.guarded("monitor", monitor["tableName"], partial(self.check_monitor, monitor))
         if self.outputs.get("systemSchemas"):
             self.guarded("system schema", ", ".join(self.outputs["systemSchemas"]), self.check_system_schemas)
+        if self.outputs.get("workspaceConf"):
+            self.guarded("workspace conf", ", ".join(sorted(self.outputs["workspaceConf"])), self.check_workspace_conf)
         return self.results
 
     def check_metastore(self) -> None:
@@ -254,6 +256,26 @@ class Verifier:
                 self.add("system schema", schema, OK, state)
             else:
                 self.add("system schema", schema, FAIL, f"state {state or 'absent'} (enable it)")
+
+
+    def check_workspace_conf(self) -> None:
+        """SAT's workspace-conf checks, live: the workspace-conf API (`get_status`, the same read SAT's
+        workspace_settings notebook does) against the declared values; a change made by hand is drift."""
+        declared = self.outputs["workspaceConf"]
+        live = self.call(lambda: self.w.workspace_conf.get_status(keys=",".join(sorted(declared)))) or {}
+        for key, want in sorted(declared.items()):
+            have = live.get(key)
+            if have is None:
+                self.add("workspace conf", key, FAIL, f"not set (declared {want!r})")
+            elif _conf_text(have) != _conf_text(want):
+                self.add("workspace conf", key, DRIFT, f"{_conf_text(have)!r}, declared {want!r} (changed by hand?)")
+            else:
+                self.add("workspace conf", key, OK, repr(_conf_text(have)))
+
+
+def _conf_text(value: Any) -> str:
+    """The API answers strings ("true"); a bool or a number compares as its lowercase text."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _pairs(pairs: set[tuple[str, str]]) -> str:

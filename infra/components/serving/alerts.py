@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_databricks as dbx
 
-from infra.config.serving import DriftAlert, Endpoint, Monitor, Notifications
+from infra.config.serving import DriftAlert, Endpoint, Monitor, Notifications, Schedule
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,42 @@ def _webhook_config(kind: str, url: pulumi.Input[str]) -> dbx.NotificationDestin
         generic_webhook=dbx.NotificationDestinationConfigGenericWebhookArgs(url=secret_url))
 
 
+def email_destination(name: str, display_name: str, emails: Sequence[str],
+                      opts: pulumi.ResourceOptions) -> dbx.NotificationDestination:
+    """An e-mail notification destination (alerts subscribe to it by id)."""
+    return dbx.NotificationDestination(
+        name, display_name=display_name,
+        config=dbx.NotificationDestinationConfigArgs(email=dbx.NotificationDestinationConfigEmailArgs(
+            addresses=list(emails))), opts=opts)
+
+
+def subscriptions_of(destinations: Sequence[dbx.NotificationDestination],
+                     ) -> list[dbx.AlertV2EvaluationNotificationSubscriptionArgs]:
+    return [dbx.AlertV2EvaluationNotificationSubscriptionArgs(destination_id=d.id) for d in destinations]
+
+
+def sql_alert(name: str, *, display_name: str, query: pulumi.Input[str], source: str, schedule: Schedule,
+              warehouse_id: pulumi.Input[str], run_as_application_id: str,
+              subscriptions: Sequence[dbx.AlertV2EvaluationNotificationSubscriptionArgs],
+              opts: pulumi.ResourceOptions, threshold: float | None = None, threshold_column: str | None = None,
+              ) -> dbx.AlertV2:
+    """A v2 SQL alert: fires when column `source` of the query's first row is greater than `threshold` (or than
+    the row's `threshold_column`); an empty result is not an incident; notifies again when back to OK."""
+    limit = (dbx.AlertV2EvaluationThresholdArgs(column=dbx.AlertV2EvaluationThresholdColumnArgs(name=threshold_column))
+             if threshold_column else dbx.AlertV2EvaluationThresholdArgs(
+                 value=dbx.AlertV2EvaluationThresholdValueArgs(double_value=threshold)))
+    return dbx.AlertV2(
+        name, display_name=display_name, query_text=query, warehouse_id=warehouse_id,
+        evaluation=dbx.AlertV2EvaluationArgs(
+            source=dbx.AlertV2EvaluationSourceArgs(name=source),
+            comparison_operator="GREATER_THAN", threshold=limit,
+            empty_result_state="OK",
+            notification=dbx.AlertV2EvaluationNotificationArgs(subscriptions=list(subscriptions), notify_on_ok=True)),
+        schedule=dbx.AlertV2ScheduleArgs(quartz_cron_schedule=schedule.quartz, timezone_id=schedule.timezone,
+                                         pause_status="UNPAUSED"),
+        run_as=dbx.AlertV2RunAsArgs(service_principal_name=run_as_application_id), opts=opts)
+
+
 class DriftAlerts(pulumi.ComponentResource):
     """mlops:platform:DriftAlerts: notification destinations and one SQL alert per configured drift check."""
 
@@ -70,20 +106,16 @@ class DriftAlerts(pulumi.ComponentResource):
         wanted = [(ep, alert) for ep in args.endpoints if ep.monitor for alert in ep.monitor.drift_alerts]
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         if wanted:
-            self.destinations["email"] = dbx.NotificationDestination(
-                f"mlops-{args.stack}-drift-email",
-                display_name=f"mlops-{args.stack} drift alerts (e-mail)",
-                config=dbx.NotificationDestinationConfigArgs(
-                    email=dbx.NotificationDestinationConfigEmailArgs(addresses=args.notifications.emails)),
-                opts=child)
+            self.destinations["email"] = email_destination(
+                f"mlops-{args.stack}-drift-email", f"mlops-{args.stack} drift alerts (e-mail)",
+                args.notifications.emails, child)
             if args.notifications.webhook and args.webhook_url is not None:
                 self.destinations[args.notifications.webhook] = dbx.NotificationDestination(
                     f"mlops-{args.stack}-drift-{args.notifications.webhook}",
                     display_name=f"mlops-{args.stack} drift alerts ({args.notifications.webhook})",
                     config=_webhook_config(args.notifications.webhook, args.webhook_url),
                     opts=child)
-        subscriptions = [dbx.AlertV2EvaluationNotificationSubscriptionArgs(destination_id=d.id)
-                         for d in self.destinations.values()]
+        subscriptions = subscriptions_of(list(self.destinations.values()))
 
         for ep, alert in wanted:
             mon = ep.monitor
@@ -91,24 +123,11 @@ class DriftAlerts(pulumi.ComponentResource):
             monitor = args.monitors[ep.name]
             query = monitor.drift_metrics_table_name.apply(functools.partial(drift_query, alert=alert, monitor=mon))
             key = f"{ep.name}-{alert.metric}"
-            self.alerts[key] = dbx.AlertV2(
-                key,
-                display_name=f"[{args.stack}] {ep.name}: {alert.metric.replace('_', ' ')} > {alert.threshold}",
-                query_text=query,
-                warehouse_id=args.warehouse_id,
-                evaluation=dbx.AlertV2EvaluationArgs(
-                    source=dbx.AlertV2EvaluationSourceArgs(name=alert.metric),
-                    comparison_operator="GREATER_THAN",
-                    threshold=dbx.AlertV2EvaluationThresholdArgs(
-                        value=dbx.AlertV2EvaluationThresholdValueArgs(double_value=alert.threshold)),
-                    # No drift row yet (no traffic in the window) is not an incident.
-                    empty_result_state="OK",
-                    notification=dbx.AlertV2EvaluationNotificationArgs(
-                        subscriptions=subscriptions, notify_on_ok=True)),
-                schedule=dbx.AlertV2ScheduleArgs(
-                    quartz_cron_schedule=alert.schedule.quartz, timezone_id=alert.schedule.timezone,
-                    pause_status="UNPAUSED"),
-                run_as=dbx.AlertV2RunAsArgs(service_principal_name=args.run_as_application_id),
-                opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
-                                            depends_on=[monitor, *args.depends_on]))
+            # No drift row yet (no traffic in the window) is not an incident: sql_alert's empty result is OK.
+            self.alerts[key] = sql_alert(
+                key, display_name=f"[{args.stack}] {ep.name}: {alert.metric.replace('_', ' ')} > {alert.threshold}",
+                query=query, source=alert.metric, threshold=alert.threshold, schedule=alert.schedule,
+                warehouse_id=args.warehouse_id, run_as_application_id=args.run_as_application_id,
+                subscriptions=subscriptions, opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.provider, depends_on=[monitor, *args.depends_on]))
         self.register_outputs({"alerts": list(self.alerts)})

@@ -128,6 +128,18 @@ def _zone_groups(views: Views, pe: ResourceView, zone: str) -> list[ResourceView
             if of_endpoint(g) and any(in_zone(g, c) for c in items(g.get("privateDnsZoneConfigs")))]
 
 
+def _in_existing_zone(views: Views, group: ResourceView, zone: str) -> bool:
+    """The zone group registers its endpoint in an existing `zone` outside this stack, named by its ARM id: the
+    hub's own zone (deploy.runner.hubDnsZone), which the hub already resolves."""
+    zones = of_type(views, T.PRIVATE_ZONE)
+    for config in items(group.get("privateDnsZoneConfigs")):
+        zone_id = _known(get(config, "privateDnsZoneId")) if isinstance(config, Mapping) else None
+        if (zone_id and "/privatednszones/" in zone_id.lower() and zone_id.rpartition("/")[2].lower() == zone
+                and not any(refers(group, zone_id, z) for z in zones)):
+            return True
+    return False
+
+
 def _zone_links(views: Views, zone: str) -> list[ResourceView]:
     zones = [z for z in of_type(views, T.PRIVATE_ZONE) if str(z.get("privateZoneName")).lower() == zone]
     out = []
@@ -153,9 +165,11 @@ def _peers_from(peering: ResourceView, vnet_id: str | None, vnet: ResourceView |
     return vnet is not None and vnet.urn in peering.dependencies
 
 
-def _hub_routes(views: Views, waits_for: set[str], vnet_id: str | None, vnet: ResourceView | None) -> list[str]:
+def _hub_routes(views: Views, waits_for: set[str], vnet_id: str | None, vnet: ResourceView | None,
+                in_hub_zone: bool = False) -> list[str]:
     """Hub VNets that the runner reaches the workspace's front end from: a peering from the workspace's VNet to
-    the hub, one back from the hub, and the workspace's DNS zone linked to the hub, all waited for."""
+    the hub, one back from the hub, and the workspace's DNS zone linked to the hub, all waited for. With the
+    front end's record in the hub's existing zone (in_hub_zone), the hub resolves it without a link of ours."""
     peerings = [p for p in of_type(views, T.VNET_PEERING) if p.urn in waits_for]
     links = [lk for lk in _zone_links(views, DATABRICKS_ZONE) if lk.urn in waits_for]
     hubs = []
@@ -167,7 +181,7 @@ def _hub_routes(views: Views, waits_for: set[str], vnet_id: str | None, vnet: Re
                    and (refers(p, p.get("remoteVirtualNetwork.id"), vnet) if vnet is not None
                         else eq(p.get("remoteVirtualNetwork.id"), vnet_id or ""))
                    for p in peerings if p is not out)
-        linked = any(eq(lk.get("virtualNetwork.id"), hub) for lk in links)
+        linked = in_hub_zone or any(eq(lk.get("virtualNetwork.id"), hub) for lk in links)
         if back and linked:
             hubs.append(hub)
     return hubs
@@ -176,9 +190,11 @@ def _hub_routes(views: Views, waits_for: set[str], vnet_id: str | None, vnet: Re
 @stack_rule("deploy-private-workspace-reachable", "high", "With publicNetworkAccess Disabled, the workspace provider "
             "depends on a databricks_ui_api private endpoint to that workspace, its DNS zone group in "
             f"{DATABRICKS_ZONE}, and a route from the deploy runner (peerings both ways between the workspace's "
-            "VNet and a hub VNet, and a link of that zone to the hub).",
+            "VNet and a hub VNet, and a link of that zone to the hub, or the zone group writing into the hub's "
+            "existing zone of that name).",
             source="Microsoft Learn, Azure Databricks front-end private link (a private front end answers only "
                    "through its endpoint and private DNS); Azure VNet peering (connected once both sides exist); "
+                   "Microsoft Learn private link FAQ (one zone of a name per virtual network); "
                    "Pulumi: resources wait for their provider and the provider for its depends_on")
 def private_workspace_reachable(views: Views, _: Mapping[str, Any]) -> Result:
     by_urn = {v.urn: v for v in views}
@@ -193,13 +209,16 @@ def private_workspace_reachable(views: Views, _: Mapping[str, Any]) -> Result:
             waits_for = closure(provider, by_urn)
             missing = []
             endpoints = [pe for pe in endpoints_for(views, ws, "databricks_ui_api") if pe.urn in waits_for]
+            groups = [g for pe in endpoints for g in _zone_groups(views, pe, DATABRICKS_ZONE) if g.urn in waits_for]
             if not endpoints:
                 missing.append("a databricks_ui_api private endpoint to it")
-            elif not any(g.urn in waits_for for pe in endpoints for g in _zone_groups(views, pe, DATABRICKS_ZONE)):
+            elif not groups:
                 missing.append(f"that endpoint's DNS zone group in {DATABRICKS_ZONE}")
-            if not _hub_routes(views, waits_for, vnet_id, vnet):
-                missing.append(f"a route from the deploy runner (peerings both ways with a hub VNet and a link of "
-                               f"{DATABRICKS_ZONE} to that hub)")
+            in_hub_zone = any(_in_existing_zone(views, g, DATABRICKS_ZONE) for g in groups)
+            if not _hub_routes(views, waits_for, vnet_id, vnet, in_hub_zone):
+                missing.append(f"a route from the deploy runner (peerings both ways with a hub VNet, and a link of "
+                               f"{DATABRICKS_ZONE} to that hub or the endpoint's record in the hub's existing "
+                               "zone)")
             if missing:
                 yield Finding(f"workspace provider {provider.name} of {label(ws)} (publicNetworkAccess Disabled) does "
                               f"not wait for {'; '.join(missing)}: workspace-level resources would call a front "

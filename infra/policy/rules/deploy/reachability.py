@@ -39,6 +39,10 @@ def _is_runner_list(view: ResourceView) -> bool:
     "created before enforcement is switched on, so the deploy's own later calls are not refused.",
     source=_IP_LISTS_SOURCE)
 def deploy_runner_allowed(views: Sequence[ResourceView], _: Mapping[str, Any]) -> Result:
+    # A private front end's runner comes over Private Link, which IP access lists never filter (Microsoft Learn,
+    # "Manage IP access lists": private IP addresses from Private Link traffic cannot be blocked).
+    if any(eq(get(ws.props, "publicNetworkAccess"), "Disabled") for ws in of_type(views, T.WORKSPACE)):
+        return
     lists = of_type(views, T.IP_ACCESS_LIST)
     for conf in of_type(views, T.WORKSPACE_CONF):
         if not _enables_ip_lists(conf):

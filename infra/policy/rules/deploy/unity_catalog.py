@@ -311,12 +311,18 @@ def three_part_names(sql: str) -> list[str]:
     return list(dict.fromkeys(".".join(m.groups()).lower() for m in _THREE_PART.finditer(_STRING.sub("''", sql))))
 
 
+SYSTEM_CATALOG = "system"
+
+
 class _Privileges:
     """What the plan's Grants (and explicit owners) give each principal, with Unity Catalog's inheritance."""
 
     def __init__(self, views: Views) -> None:
         self.granted: dict[tuple[str, str], dict[str, set[str]]] = {}
         self.catalogs = {str(c.get("name")).lower() for c in of_type(views, T.CATALOG) if _known(c.get("name"))}
+        # Every Unity Catalog metastore has the `system` catalog (Databricks docs, "Monitor account activity with
+        # system tables"): reading it needs the same USE_CATALOG/USE_SCHEMA/SELECT grants, which a stack declares.
+        self.catalogs.add(SYSTEM_CATALOG)
         for g in of_type(views, T.GRANTS, T.GRANT):
             kind, name = securable_of(g)
             if kind not in ("catalog", "schema", "table", "model") or not _known(name):
