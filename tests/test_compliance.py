@@ -29,8 +29,10 @@ from tests.support import STACKS, Mlopsctl, plan_of
 
 # What each stack relaxes to advisory on purpose (infra/policy/config/<stack>.json): the only warnings.
 RELAXED = {"databricks-workspace-public-network-disabled", "storage-public-network-disabled",
-           "databricks-workspace-cmk-managed-services", "databricks-workspace-cmk-dbfs-root", "key-vault-recoverable"}
-WARNED_RULES = {"dev": RELAXED, "test": RELAXED, "prod": set()}
+           "databricks-workspace-cmk-managed-services", "databricks-workspace-cmk-dbfs-root", "key-vault-recoverable",
+           "lake-geo-redundant-read-access", "lake-soft-delete-retention", "sat-info-39-compliance-profile",
+           "sat-gov-36-automatic-cluster-update", "sat-info-40-enhanced-security-monitoring"}
+WARNED_RULES = {"dev": RELAXED | {"sat-dp-10-legacy-dbfs-off"}, "test": RELAXED, "prod": set()}
 
 
 def _report(stack: str, doc: dict[str, Any] | None = None, config: dict[str, Any] | None = None) -> ComplianceReport:
