@@ -186,7 +186,7 @@ def test_standby_and_resilient_prod_plan_and_pass_their_checks(resilient_project
     standby = plan_stack("prod-dr", resilient_project)
     report = check_plan(standby.as_json(), "prod-dr", load_config(path=FIXTURES / "prod-dr.json"))
     assert [(v.rule, v.message) for v in report.mandatory] == []
-    job = standby.one(T.JOB).inputs
+    job = next(r.inputs for r in standby.by_type(T.JOB) if r.inputs["name"] == "prod-dr-copy-from-prod")
     assert (job["name"], job["schedule"]["quartzCronExpression"], job["runAs"]) == (
         "prod-dr-copy-from-prod", "0 0 */6 * * ?", {"servicePrincipalName": "3b9d2c1e-8f7a-4e6d-b5c4-2a1f0e9d8c7b"})
     assert job["tasks"][0]["environmentKey"] == job["environments"][0]["environmentKey"]
