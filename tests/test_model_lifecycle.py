@@ -37,6 +37,10 @@ def churn(stack: str) -> str:
     return f"ml_{stack}_catalog.models.mlops_churn"
 
 
+def retrain_job(stack: str) -> str:
+    return f"ml-model-model-serving-{stack}-drift-retrain"
+
+
 def identity(stack: str) -> dict[str, Any]:
     return stack_raw(stack)["mlops-platform:identity"]
 
@@ -115,7 +119,7 @@ GATES = {"dev": ("0.75", "0.05", "500", "0.05"), "test": ("0.8", "0.02", "300", 
 @pytest.mark.parametrize("stack", STACKS)
 def test_training_is_followed_by_validate_then_promote(stack: str) -> None:
     plan = plan_of(stack)
-    job = plan.one(JOB)
+    job = plan.one(JOB, retrain_job(stack))
     tasks = {t["taskKey"]: t for t in job.inputs["tasks"]}
     validate, promote = tasks["validate_challenger"], tasks["promote_champion"]
     assert validate["dependsOns"] == [{"taskKey": "model_training"}]
@@ -135,8 +139,8 @@ def test_training_is_followed_by_validate_then_promote(stack: str) -> None:
     assert env["environmentKey"] == "promotion"
     assert env["spec"]["environmentVersion"] == "4"
     assert [d.split("==")[0] for d in env["spec"]["dependencies"]] == ["mlflow-skinny[databricks]"]
-    (code,) = plan.by_type(FILE)
-    assert code.inputs["path"] + ".py" != path and code.inputs["source"] == "jobs/promotion.py"
+    (code,) = [f for f in plan.by_type(FILE) if f.inputs["source"] == "jobs/promotion.py"]
+    assert f"/Workspace{code.inputs['path']}" == path
     assert code.urn in job.dependencies  # the code is uploaded before the job can run it
 
 
@@ -144,7 +148,7 @@ def test_training_is_followed_by_validate_then_promote(stack: str) -> None:
 def test_a_rejected_challenger_reaches_the_environment_destinations(stack: str) -> None:
     raw = stack_raw(stack)["mlops-platform:serving"]
     expected = list(dict.fromkeys([*raw["retraining"]["failureRecipients"], *raw["notifications"]["emails"]]))
-    job = plan_of(stack).one(JOB)
+    job = plan_of(stack).one(JOB, retrain_job(stack))
     assert job.inputs["emailNotifications"] == {"onFailures": expected}
     assert "webhookNotifications" not in job.inputs  # no webhook configured in the checked-in stacks
 
