@@ -17,6 +17,7 @@ from infra.components.databricks_providers import DatabricksProviders, Databrick
 from infra.components.front_end_access import FrontEndAccess, FrontEndAccessArgs
 from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.lake import Lake, LakeArgs
+from infra.components.model_registry import ModelRegistry, ModelRegistryArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.observability import DiagnosticTarget, Observability, ObservabilityArgs
 from infra.components.operations import Operations, OperationsArgs
@@ -202,6 +203,21 @@ class Platform(pulumi.ComponentResource):
             depends_on=principals), opts=child)
 
         # --- serving and monitoring ---
+        self.model_registry: ModelRegistry | None = None
+        if config.serving is not None and config.serving.served_models():
+            # the served models and their experiments, owned by the retrain job's principal (the CI/CD one)
+            roles = ident.group_names()
+            self.model_registry = ModelRegistry("model-registry", ModelRegistryArgs(
+                models=config.serving.served_models(), owner_application_id=ident.cicd_service_principal.application_id,
+                deployer_application_id=ident.deployer.application_id,
+                experiment_path=self.unity_catalog.settings.experiment_path,
+                experiment_folder=self.unity_catalog.settings.experiment_folder,
+                experiment_permissions={roles[role]: level for role, level
+                                        in config.workspace_settings.experiment_folder.permissions.items()},
+                comment=f"Served in {config.stack}; versions and aliases by its retrain job (docs/model-lifecycle.md)",
+                protect=protection.protect, retain_on_delete=protection.retain_on_delete,
+                provider=self.databricks.workspace, schemas=self.unity_catalog.schemas,
+                depends_on=principals), opts=child)
         self.serving: Serving | None = None
         if config.serving is not None:
             groups = ident.groups
@@ -214,6 +230,7 @@ class Platform(pulumi.ComponentResource):
                 webhook_url=pulumi.Output.secret(webhook.get_secret_value()) if webhook else None,
                 provider=self.databricks.workspace, warehouse_id=self.compute.sql_warehouse.id,
                 schemas=self.unity_catalog.schemas, serverless_network=self.serverless_network,
+                models=self.model_registry.ready if self.model_registry else {},
                 # endpoints wait for their UC schemas, principals and grants
                 depends_on=[self.unity_catalog]), opts=child)
 
@@ -268,6 +285,8 @@ class Platform(pulumi.ComponentResource):
                               **({"enableIpAccessLists": "true"} if config.workspace_security.ip_access_list else {})},
             **serving_outputs(self.serving, config.serving),
         }
+        if self.model_registry is not None:  # the served models' grants, checked by verify like the others
+            self.outputs["grants"] = [*self.unity_catalog.outputs["grants"], *self.model_registry.grant_rows]
         self.register_outputs(self.outputs)
 
     def _resilience(self, config: StackConfig) -> None:

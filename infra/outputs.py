@@ -23,7 +23,7 @@ class Catalog(TypedDict):
 
 
 class Grant(TypedDict):
-    securableType: str  # catalog | schema | external_location | storage_credential
+    securableType: str  # catalog | schema | external_location | storage_credential | function (a model)
     securable: str
     principal: str
     privileges: list[str]

@@ -102,8 +102,10 @@ def test_grants_output_is_what_the_plan_declares(stack: str) -> None:
     declared = set()
     # (a share's Grants name its Delta Sharing recipient, not a principal of the grant table: docs/recovery.md)
     for res in [r for r in plan.by_type(GRANTS) if "share" not in r.inputs]:
-        kind = next(k for k in ("catalog", "schema", "externalLocation", "storageCredential") if k in res.inputs)
-        kind_out = {"externalLocation": "external_location", "storageCredential": "storage_credential"}.get(kind, kind)
+        kind = next(k for k in ("catalog", "schema", "externalLocation", "storageCredential", "model")
+                    if k in res.inputs)
+        kind_out = {"externalLocation": "external_location", "storageCredential": "storage_credential",
+                    "model": "function"}.get(kind, kind)  # grants on a model name its securable type FUNCTION
         for g in res.inputs["grants"]:
             declared.add((kind_out, res.inputs[kind], g["principal"], tuple(sorted(g["privileges"]))))
     exported = {(g["securableType"], g["securable"], g["principal"], tuple(g["privileges"]))

@@ -39,7 +39,9 @@ CRON_INVALID = ("is not a valid 5-field cron expression; allowed: 'minute hour d
 # (case id, stack, [(key path, value)], every problem line; [] = accepted)
 CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     # routes: percentages 0-100 adding up to exactly 100
-    ("routes-100-and-0", "dev", [(f"{EP}.routes", {"champion": 100, "challenger": 0})], []),
+    # (an A/B test needs traffic on both groups: without the declared pattern, 100/0 is just routes)
+    ("routes-100-and-0", "dev", [(f"{EP}.routes", {"champion": 100, "challenger": 0}), (f"{EP}.pattern", DELETE),
+                                 (f"{EP}.abTest", DELETE)], []),
     ("routes-add-to-105", "dev", [(f"{EP}.routes", {"champion": 95, "challenger": 10})],
      ["dev: serving.endpoints[0].routes: {champion: 95, challenger: 10} add up to 105; allowed: percentages adding "
       "up to 100"]),
@@ -60,8 +62,9 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
      ["dev: serving.endpoints[1].entities: [] is not allowed (List should have at least 1 item after validation, "
       "not 0)"]),
     # model versions: whole numbers from 1, as numbers or digit strings
-    ("version-1", "dev", [(f"{EP}.entities.1.entityVersion", 1)], []),
-    ("version-as-digits", "dev", [(f"{EP}.entities.1.entityVersion", "4")], []),
+    ("version-1", "dev", [(f"{EP}.entities.1.entityVersion", 1), (f"{EP}.entities.1.entityAlias", DELETE)], []),
+    ("version-as-digits", "dev", [(f"{EP}.entities.1.entityVersion", "4"), (f"{EP}.entities.1.entityAlias", DELETE)],
+     []),
     ("version-true", "dev", [(f"{EP}.entities.1.entityVersion", True)],
      ["dev: serving.endpoints[0].entities[1].entityVersion: true is not a model version; allowed: a whole number "
       ">= 1 (the registered UC version the promotion PR pins)"]),
@@ -224,7 +227,7 @@ def test_derived_serving_values() -> None:
         ("serving.endpoints[0].entities[1].entityName", "ml_dev_catalog.models")]
     assert serving.run_as_grants() == {
         "ml_dev_catalog.model_inference_logs": ("SELECT", "USE_SCHEMA"),
-        "ml_dev_catalog.models": ("CREATE_MODEL", "EXECUTE", "USE_SCHEMA"),
+        "ml_dev_catalog.models": ("USE_SCHEMA",),  # the models it registers into it owns
         "ml_dev_catalog.monitoring": ("SELECT", "USE_SCHEMA")}
 
 

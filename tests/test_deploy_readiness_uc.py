@@ -90,11 +90,16 @@ def _owner_to_admins(resources: list[dict[str, Any]]) -> None:
     find(resources, "catalog:Catalog", "ml_dev_catalog")["inputs"]["owner"] = "mlops-platform-admins"
 
 
+# The served models are owned by the run-as principal and give the deployer EXECUTE: the rule accepts that only
+# knowing who the deployer is (infra/policy/config/<stack>.json), as the checked-in stacks configure it.
+DEV_SETTINGS = {"deployerPrincipals": ["8d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a"]}
+
+
 def test_ownership_rule_sees_a_transfer_to_a_group_the_deployer_is_not_in() -> None:
     """Ownership handed to the admins group in the create call, then schemas, grants and bindings created in
     the catalog: the rule names the transfer and the first create it breaks."""
-    assert messages("uc-deployer-keeps-ownership", views(plan_of("dev"))) == []
-    [message] = messages("uc-deployer-keeps-ownership", views(plan_of("dev"), _owner_to_admins))
+    assert messages("uc-deployer-keeps-ownership", views(plan_of("dev")), DEV_SETTINGS) == []
+    [message] = messages("uc-deployer-keeps-ownership", views(plan_of("dev"), _owner_to_admins), DEV_SETTINGS)
     assert message.startswith(OWNER_PREFIX) and message.endswith(OWNER_SUFFIX)
 
 
@@ -116,7 +121,7 @@ def test_ownership_rule_accepts_the_deployer_or_a_group_it_is_a_member_of() -> N
     settings = {"deployerPrincipals": [DEPLOYER]}
     assert messages("uc-deployer-keeps-ownership", views(plan_of("dev"), with_membership), settings) == []
     assert messages("uc-deployer-keeps-ownership", views(plan_of("dev"), _owner_to_admins),
-                    {"deployerPrincipals": ["mlops-platform-admins"]}) == []
+                    {"deployerPrincipals": ["mlops-platform-admins", *DEV_SETTINGS["deployerPrincipals"]]}) == []
 
 
 DEPLOYER = "8d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a"  # dev's identity.deployer.applicationId
@@ -286,7 +291,8 @@ def test_consumers_rule_sees_an_endpoint_that_does_not_wait_for_the_network() ->
 def test_the_cicd_principal_holds_what_its_alerts_and_retrain_job_need(stack: str) -> None:
     """The CI/CD principal runs the drift alerts and the retrain job with only USE_CATALOG and CREATE_SCHEMA
     on the catalog (plus its own schema): now it holds USE_SCHEMA + SELECT on the monitor output and inference
-    schemas and USE_SCHEMA + CREATE_MODEL + EXECUTE on the models schema, and the job declares its reads."""
+    schemas and USE_SCHEMA on the models schema (it owns the served models, which is what registering versions
+    and moving aliases need), and the job declares its reads."""
     plan = plan_of(stack)
     app, catalog = CICD[stack], f"ml_{stack}_catalog"
     granted = {}
@@ -298,7 +304,9 @@ def test_the_cicd_principal_holds_what_its_alerts_and_retrain_job_need(stack: st
     assert granted[catalog] == {"USE_CATALOG", "CREATE_SCHEMA"}
     assert granted[f"{catalog}.monitoring"] == {"USE_SCHEMA", "SELECT"}
     assert granted[f"{catalog}.model_inference_logs"] == {"USE_SCHEMA", "SELECT"}
-    assert granted[f"{catalog}.models"] == {"USE_SCHEMA", "CREATE_MODEL", "EXECUTE"}
+    assert granted[f"{catalog}.models"] == {"USE_SCHEMA", "EXECUTE"}  # EXECUTE: the retention job
+    models = {m.inputs["name"]: m.inputs["owner"] for m in plan.by_type(DBX + "registeredModel:RegisteredModel")}
+    assert models["mlops_churn"] == app
     job = plan.one(DBX + "job:Job", f"ml-model-model-serving-{stack}-drift-retrain")
     params = {p["name"]: p["default"].split(",") for p in job.inputs["parameters"]}
     logs, mon = f"{catalog}.model_inference_logs", f"{catalog}.monitoring"
@@ -316,10 +324,9 @@ def test_run_as_rule_sees_missing_privileges_of_the_alert_and_the_job() -> None:
     def revoke(resources: list[dict[str, Any]]) -> None:
         mon = find(resources, "grants:Grants", "grants-schema-ml_prod_catalog.monitoring")
         mon["inputs"]["grants"] = [g for g in mon["inputs"]["grants"] if g["principal"] != CICD["prod"]]
-        models = find(resources, "grants:Grants", "grants-schema-ml_prod_catalog.models")
-        for g in models["inputs"]["grants"]:
-            if g["principal"] == CICD["prod"]:
-                g["privileges"] = ["EXECUTE", "USE_SCHEMA"]
+        # the model handed to someone else: registering versions then needs CREATE_MODEL, which it lacks
+        find(resources, "registeredModel:RegisteredModel",
+             "model-ml_prod_catalog-models-mlops_churn")["inputs"]["owner"] = "mlops-platform-admins"
 
     mon, app = "ml_prod_catalog.monitoring", CICD["prod"]
     lacks = "in this stack's Grants (INSUFFICIENT_PERMISSIONS at run time)"

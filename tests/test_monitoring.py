@@ -137,7 +137,9 @@ def test_drift_alerts_go_to_the_email_destination(stack: str) -> None:
 def test_retrain_job_task_graph(stack: str) -> None:
     job = plan_of(stack).one(JOB, ep_job(stack))
     tasks = {t["taskKey"]: t for t in job.inputs["tasks"]}
-    assert list(tasks) == ["drift_detection", "check_violations", "model_training"]
+    # then validate_challenger -> promote_champion (tests/test_model_lifecycle.py)
+    assert list(tasks) == ["drift_detection", "check_violations", "model_training", "validate_challenger",
+                           "promote_champion"]
     assert tasks["drift_detection"]["notebookTask"]["notebookPath"] == \
         "/Workspace/Shared/mlops/notebooks/08_drift_detection"
     assert "dependsOns" not in tasks["drift_detection"]
@@ -160,7 +162,8 @@ def test_retrain_job_parameters_schedule_and_identity(stack: str) -> None:
                      "profile_metrics_table": f"ml_{stack}_catalog.monitoring.inference_logs_processed_profile_metrics",
                      "prediction_drift_threshold": str(threshold)}
     assert job.inputs["tasks"][2]["notebookTask"]["baseParameters"] == {
-        "model_name": f"ml_{stack}_catalog.models.mlops_churn", "endpoint_name": f"ml-model-model-serving-{stack}"}
+        "model_name": f"ml_{stack}_catalog.models.mlops_churn", "endpoint_name": f"ml-model-model-serving-{stack}",
+        "challenger_alias": "Challenger"}
     assert job.inputs["schedule"] == {"quartzCronExpression": "0 0 2 * * ?", "timezoneId": "UTC", "pauseStatus": pause}
     cicd = stack_raw(stack)["mlops-platform:identity"]["cicdServicePrincipal"]["applicationId"]
     assert job.inputs["runAs"] == {"servicePrincipalName": cicd}

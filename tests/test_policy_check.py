@@ -133,7 +133,9 @@ def test_check_fails_on_mandatory_violations_grouped_by_severity(tmp_path: Path,
     assert "policy FAIL: stack prod" in out and ": 3 mandatory, 0 advisory" in out
     # the same plan under dev's enforcement: the public front end is advisory there, TLS stays mandatory
     dev = mlopsctl("check", str(path), "--stack", "dev")
-    assert dev.returncode == 1 and ": 2 mandatory, 1 advisory" in dev.stdout
+    # and dev's config names dev's deployer, so prod's served model (EXECUTE for prod's deployer) is flagged too
+    assert dev.returncode == 1 and ": 3 mandatory, 1 advisory" in dev.stdout
+    assert "RegisteredModel model-ml_prod_catalog-models-mlops_churn hands ownership" in " ".join(dev.stdout.split())
 
 
 def test_check_user_errors_are_one_line(tmp_path: Path, mlopsctl: Mlopsctl) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from mlopsctl.plan.engine import run_program
+from mlopsctl.plan.mocks import alias_versions
 from mlopsctl.plan.model import Plan, Resource
 from tests.support import STACKS, dig, plan_of, set_path, stack_raw
 
@@ -18,19 +19,28 @@ ALERT = "databricks:index/alertV2:AlertV2"
 DESTINATION = "databricks:index/notificationDestination:NotificationDestination"
 JOB = "databricks:index/job:Job"
 
+
+def alias(model: str, name: str) -> str:
+    """The version an alias-served entity gets in the plan: what the offline registry answers for the alias."""
+    return str(alias_versions(model)[name])
+
+
 # stack -> endpoint name, [(served entity, UC model, version)], size, scale-to-zero, routes, rate limits
 ENDPOINTS: dict[str, dict[str, Any]] = {
     "dev": {
         "name": "ml-model-model-serving-dev",
-        "entities": [("champion", "ml_dev_catalog.models.mlops_churn", "3"),
-                     ("challenger", "ml_dev_catalog.models.mlops_churn", "4")],
+        "entities": [("champion", "ml_dev_catalog.models.mlops_churn",
+                      alias("ml_dev_catalog.models.mlops_churn", "Champion")),
+                     ("challenger", "ml_dev_catalog.models.mlops_churn",
+                      alias("ml_dev_catalog.models.mlops_churn", "Challenger"))],
         "size": "Small", "scale_to_zero": True,
         "routes": {"champion": 90, "challenger": 10},          # A/B test
         "rate_limits": [{"calls": 100, "key": "endpoint", "renewalPeriod": "minute"}],
     },
     "test": {
         "name": "ml-model-model-serving-test",
-        "entities": [("champion", "ml_test_catalog.models.mlops_churn", "2")],
+        "entities": [("champion", "ml_test_catalog.models.mlops_churn",
+                      alias("ml_test_catalog.models.mlops_churn", "Champion"))],
         "size": "Small", "scale_to_zero": False,
         "routes": {"champion": 100},
         "rate_limits": [{"calls": 200, "key": "endpoint", "renewalPeriod": "minute"}],
@@ -38,7 +48,8 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
     "prod": {
         "name": "ml-model-model-serving-prod",
         "entities": [("blue", "ml_prod_catalog.models.mlops_churn", "2"),
-                     ("green", "ml_prod_catalog.models.mlops_churn", "3")],
+                     ("green", "ml_prod_catalog.models.mlops_churn",
+                      alias("ml_prod_catalog.models.mlops_churn", "Champion"))],
         "size": "Medium", "scale_to_zero": False,
         "routes": {"blue": 100, "green": 0},                   # blue/green
         "rate_limits": [{"calls": 1000, "key": "endpoint", "renewalPeriod": "minute"},
@@ -167,7 +178,7 @@ def test_dev_endpoint_with_an_unregistered_model_is_skipped_with_a_note() -> Non
     assert "mlops-churn-advanced-dev" not in {r.name for r in plan.resources}
     assert plan.outputs["servingPending"] == [{
         "name": "mlops-churn-advanced-dev",
-        "reason": "modelRegistered is false: register ml_dev_catalog.models.mlops_churn_advanced version(s) 1 "
+        "reason": "modelRegistered is false: register ml_dev_catalog.models.mlops_churn_advanced version 1 "
                   "first, then set it to true"}]
     assert plan_of("prod").outputs["servingPending"] == []
 
@@ -223,7 +234,8 @@ def test_before_registration_nothing_of_the_endpoint_is_declared() -> None:
     assert [d.name for d in plan.by_type(DESTINATION) if not _operations(d)] == ["mlops-prod-feature-alerts-email"]
     assert plan.outputs["servingEndpoints"] == []
     assert plan.outputs["servingPending"][0]["reason"].startswith("modelRegistered is false: register "
-                                                                 "ml_prod_catalog.models.mlops_churn version(s) 2, 3")
+                                                                 "ml_prod_catalog.models.mlops_churn version 2, alias "
+                                                                 "Champion")
 
 
 def test_ci_git_sha_reaches_endpoint_and_job_tags() -> None:

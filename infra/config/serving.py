@@ -17,6 +17,7 @@ from croniter import croniter
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import StrictModel, field_problems
+from infra.config.lifecycle import AbTest, Promotion, live_alias_problems, model_alias, pattern_problems
 from infra.config.types import UC_IDENTIFIER_PATTERN, EmailList, ServingName, UcIdentifier
 
 # UC identifiers: letters, digits, underscores (hyphens need quoting everywhere; keep them out).
@@ -117,8 +118,11 @@ class ServedEntity(StrictModel):
     """Name of the served entity on the endpoint (e.g. `champion`); routes refer to it."""
     entity_name: str
     """The Unity Catalog model served, as `catalog.schema.model`."""
-    entity_version: int
-    """Registered model version served (a whole number from 1; the promotion PR pins it)."""
+    entity_version: int | None = None
+    """Registered model version served (a whole number from 1), pinned in the stack file; or use entityAlias."""
+    entity_alias: str | None = None
+    """Serve the version this registry alias names (e.g. `Champion`), resolved when the stack deploys: the plan
+    shows the version, and the endpoint changes only on `pulumi up`; or pin entityVersion."""
     # None: the serving-level default of this environment.
     workload_size: WorkloadSize | None = None
     """Compute size of this entity; unset, serving.workloadSize."""
@@ -138,10 +142,33 @@ class ServedEntity(StrictModel):
     @field_validator("entity_version", mode="before")
     @classmethod
     def _version(cls, v: Any) -> Any:
+        if v is None:
+            return v
         if isinstance(v, bool) or not (isinstance(v, int) or (isinstance(v, str) and v.isdigit())) or int(v) < 1:
             raise ValueError("is not a model version; allowed: a whole number >= 1 (the registered UC "
                              "version the promotion PR pins)")
         return int(v)
+
+    @field_validator("entity_alias")
+    @classmethod
+    def _alias(cls, v: str | None) -> str | None:
+        return v if v is None else model_alias(v)
+
+    @model_validator(mode="after")
+    def _version_or_alias(self) -> ServedEntity:
+        if (self.entity_version is None) == (self.entity_alias is None):
+            both = self.entity_version is not None
+            raise field_problems([("entityAlias" if both else "entityVersion", self.entity_alias if both else None,
+                                   "is set together with entityVersion; allowed: one of them (a pinned version "
+                                   "or an alias resolved at deploy)" if both else
+                                   "is required (or entityAlias); allowed: a pinned version >= 1, or an alias "
+                                   "such as 'Champion' resolved at deploy")])
+        return self
+
+    @property
+    def pinned(self) -> str:
+        """How the stack file names the served version: `version 3` or `alias Champion`."""
+        return f"version {self.entity_version}" if self.entity_version is not None else f"alias {self.entity_alias}"
 
 
 class InferenceTable(StrictModel):
@@ -345,6 +372,11 @@ class Endpoint(StrictModel):
     """AI Gateway rate limits of the endpoint."""
     monitor: Monitor | None = None
     """Lakehouse Monitoring of the endpoint's processed inference table."""
+    pattern: Literal["single", "abTest", "blueGreen", "shadow"] | None = None
+    """The serving pattern the entities and routes follow, checked: `single`, `abTest` (with abTest), `blueGreen`
+    (100/0 between two); `shadow` is refused (Model Serving does not mirror requests)."""
+    ab_test: AbTest | None = None
+    """The control and treatment entities of an A/B test, and the metrics compared."""
 
     @model_validator(mode="after")
     def _routes(self) -> Endpoint:
@@ -374,6 +406,8 @@ class Endpoint(StrictModel):
             if total != 100:
                 problems.append(("routes", self.routes, f"add up to {total}; allowed: percentages adding up "
                                                         "to 100"))
+        if not problems:  # the pattern reads valid routes
+            problems.extend(pattern_problems(self.pattern, self.ab_test, self.traffic))
         if self.monitor and self.monitor.table_exists and not self.model_registered:
             problems.append(("monitor.tableExists", True, "needs modelRegistered: true (the table is filled "
                                                           "from this endpoint's inference log)"))
@@ -424,6 +458,9 @@ class Retraining(StrictModel):
     """Pause the job's schedule so it runs on demand only (saves DBUs; seed: dev)."""
     failure_recipients: EmailList = []
     """Who is e-mailed when the job fails."""
+    promotion: Promotion = Promotion()
+    """After training: validate the challenger against the champion, then move the champion alias only if it
+    passes (a rejected challenger fails the run, which notifies the environment's destinations)."""
 
     @field_validator("drift_notebook", "training_notebook")
     @classmethod
@@ -476,6 +513,10 @@ class ServingConfig(StrictModel):
             raise field_problems(problems)
         return self
 
+    def served_models(self) -> list[str]:
+        """Every model an endpoint serves (catalog.schema.model, once each): the platform registers them."""
+        return list(dict.fromkeys(e.entity_name for ep in self.endpoints for e in ep.entities))
+
     def resolved_size(self, entity: ServedEntity) -> str:
         return entity.workload_size or self.workload_size
 
@@ -504,9 +545,9 @@ class ServingConfig(StrictModel):
         before the alerts and jobs that use them. The alerts (run as that principal) query the monitor's
         `<output schema>.*_drift_metrics`; the job reads the monitored (processed inference) table, its
         baseline and the monitor's metric tables (USE_SCHEMA + SELECT), and registers new versions of the
-        served model (USE_SCHEMA + CREATE_MODEL to create it, EXECUTE to load the current version; a new
-        version of an existing model needs its ownership, which the principal has since the same principal's
-        training pipeline registered it: Databricks docs, "Upgrade ML workflows to target models in Unity Catalog").
+        served model and moves its aliases: that needs ownership of the model (Databricks docs, "Upgrade ML
+        workflows to target models in Unity Catalog"), which the platform gives it (the ModelRegistry component
+        declares every served model with this principal as owner), so on the model's schema USE_SCHEMA is all.
         """
         needs: dict[str, set[str]] = {}
         for ep in self.endpoints:
@@ -526,7 +567,7 @@ class ServingConfig(StrictModel):
 # What the alerts' and the retrain job's run-as principal needs on a schema it reads / registers models in
 # (USE_CATALOG on the catalog comes with it, see the Unity Catalog grant table).
 RUN_AS_READ = ("USE_SCHEMA", "SELECT")
-RUN_AS_REGISTER = ("USE_SCHEMA", "CREATE_MODEL", "EXECUTE")
+RUN_AS_REGISTER = ("USE_SCHEMA",)  # the models themselves it owns (infra/components/model_registry.py)
 
 
 # What the offline engine hands the program for a `secure:` value (the real engine hands the plaintext).
@@ -551,6 +592,7 @@ def serving_stack_problems(config: Any) -> list[tuple[str, Any, str]]:
             problems.append(("alertWebhookUrl", OFFLINE_SECRET_MASK, "is not an https:// URL (value not shown: "
                              "it is a secret)"))
     if serving:
+        problems.extend(live_alias_problems(getattr(config, "is_prod", False), list(serving.endpoints)))
         problems.extend(_entity_catalog_problems(config, serving))
         problems.extend(_schema_problems(config, serving))
     return problems

@@ -114,6 +114,9 @@ def databricks_outputs(typ: str, name: str, inputs: dict[str, Any], seed: str) -
         if kind == "ServicePrincipal":
             out["applicationId"] = inputs.get("applicationId") or stable_uuid(seed)
         return ident, out
+    if kind == "RegisteredModel":  # its id is its full name (catalog/resource_registered_model.go)
+        full = f"{inputs.get('catalogName')}.{inputs.get('schemaName')}.{inputs.get('name')}"
+        return full, {"fullName": full}
     if kind == "MetastoreAssignment":
         return f"{inputs.get('workspaceId')}|{inputs.get('metastoreId')}", out
     if kind == "QualityMonitor":
@@ -166,6 +169,23 @@ def account_group_id(display_name: str) -> str:
     return stable_digits(f"account-group::{display_name}", 16)
 
 
+def alias_versions(full_name: str) -> dict[str, int]:
+    """What the registry answers offline: Champion on a version from 2 to 9 (stable per model), Challenger on
+    the next one (the retrain job's aliases; docs/model-lifecycle.md)."""
+    champion = 2 + int(stable_digits(f"model::{full_name}", 2)) % 8
+    return {"Champion": champion, "Challenger": champion + 1}
+
+
+def registered_model(full_name: str) -> dict[str, Any]:
+    """A read of a Unity Catalog registered model with its aliases (getRegisteredModel, include_aliases)."""
+    catalog, schema, name = [*full_name.split("."), "", "", ""][:3]
+    aliases = [{"aliasName": alias, "versionNum": version, "catalogName": catalog, "schemaName": schema,
+                "modelName": name} for alias, version in alias_versions(full_name).items()]
+    return {"id": full_name, "fullName": full_name, "includeAliases": True,
+            "modelInfos": [{"aliases": aliases, "browseOnly": False, "catalogName": catalog, "schemaName": schema,
+                            "name": name, "fullName": full_name}]}
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
     """Mock engine: realistic ids/outputs for new resources; invokes limited to safe, known ones."""
 
@@ -208,6 +228,8 @@ class PlatformMocks(pulumi.runtime.Mocks):
                     "externalId": stable_uuid(f"entra-group::{name}"), "recursive": True, "members": [],
                     "users": [], "servicePrincipals": [], "childGroups": [], "groups": [], "roles": [],
                     "instanceProfiles": []}, []
+        if args.token == "databricks:index/getRegisteredModel:getRegisteredModel":
+            return registered_model(str(args.args.get("fullName"))), []
         if args.token == "azure-native:storage:getStorageAccount":
             return self._storage_account(dict(args.args)), []
         # Anything else would need a live cloud (and an invoke against a workspace this run creates

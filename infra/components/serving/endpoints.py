@@ -8,6 +8,7 @@ in `pending` (stack output `servingPending`) and logged as a warning, so the pla
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +16,12 @@ from typing import Any
 import pulumi
 import pulumi_databricks as dbx
 
+from infra.components.job_code import JobCode, JobCodeArgs
 from infra.components.serverless_network import ServerlessNetwork
 from infra.components.serving.alerts import DriftAlerts, DriftAlertsArgs
 from infra.components.serving.monitoring import Monitoring, MonitoringArgs
 from infra.components.serving.retraining import Retraining, RetrainingArgs
-from infra.config.serving import Endpoint, ServingConfig
+from infra.config.serving import Endpoint, ServedEntity, ServingConfig
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class ServingArgs:
     schemas: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     webhook_url: pulumi.Input[str] | None = None  # secret
+    # "catalog.schema.model" -> its RegisteredModel: an alias is read from the model once it exists.
+    models: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     # The NCC through which serverless compute reaches the lakes: every serverless consumer (endpoint, monitor,
     # alert, serverless job) waits for its ready(), asked for only once one is declared (it reads the lakes).
     serverless_network: ServerlessNetwork | None = None
@@ -70,11 +74,12 @@ class Serving(pulumi.ComponentResource):
         super().__init__("mlops:platform:Serving", name, None, opts)
         cfg = args.config
         self.endpoints, self.permissions, self.pending = {}, {}, []
+        self.versions: dict[tuple[str, str], pulumi.Input[str]] = {}  # (endpoint, entity) -> served version
         network = self._network(args)
         for ep in cfg.endpoints:
             if not ep.deployable:
-                reason = (f"modelRegistered is false: register {ep.entities[0].entity_name} version(s) "
-                          f"{', '.join(str(e.entity_version) for e in ep.entities)} first, then set it to true")
+                reason = (f"modelRegistered is false: register {ep.entities[0].entity_name} "
+                          f"{', '.join(e.pinned for e in ep.entities)} first, then set it to true")
                 self.pending.append({"name": ep.name, "reason": reason})
                 pulumi.log.warn(f"serving endpoint {ep.name} skipped: {reason}", resource=self)
                 continue
@@ -108,12 +113,19 @@ class Serving(pulumi.ComponentResource):
             warehouse_id=args.warehouse_id, run_as_application_id=args.cicd_application_id,
             depends_on=ready), opts=child)
         self.retraining = None
+        self.job_code: JobCode | None = None
         if cfg.retraining and cfg.retraining.enabled and monitored:
+            # The validate and promote tasks run the repo's jobs/promotion.py, uploaded with this deploy.
+            self.job_code = JobCode(f"{name}-job-code", JobCodeArgs(
+                modules=["promotion"], provider=args.provider, depends_on=list(args.depends_on)), opts=child)
             self.retraining = Retraining(f"{name}-retraining", RetrainingArgs(
                 config=cfg.retraining, endpoints=monitored, monitors=self.monitoring.monitors,
                 provider=args.provider, run_as_application_id=args.cicd_application_id,
                 ml_engineers_group=args.ml_engineers_group, data_scientists_group=args.data_scientists_group,
-                tags={**args.tags, "gitSha": cfg.git_sha}, depends_on=ready), opts=child)
+                tags={**args.tags, "gitSha": cfg.git_sha},
+                promotion_file=self.job_code.paths["promotion"], notify_emails=tuple(cfg.notifications.emails),
+                notify_destination_ids=tuple(d.id for kind, d in self.alerts.destinations.items() if kind != "email"),
+                depends_on=[*ready, *self.job_code.files.values()]), opts=child)
 
         self.register_outputs({"endpoints": list(self.endpoints), "pending": self.pending})
 
@@ -135,6 +147,7 @@ class Serving(pulumi.ComponentResource):
         depends: list[pulumi.Input[pulumi.Resource]] = [args.schemas[s] for s in sorted(wanted) if s in args.schemas]
         depends += [*args.depends_on, *network_ready]
         traffic = ep.traffic
+        versions = {e.name: self._served_version(e, ep, args) for e in ep.entities}
         return dbx.ModelServing(
             ep.name,
             name=ep.name,
@@ -142,7 +155,7 @@ class Serving(pulumi.ComponentResource):
                 served_entities=[dbx.ModelServingConfigServedEntityArgs(
                     name=entity.name,
                     entity_name=entity.entity_name,
-                    entity_version=str(entity.entity_version),
+                    entity_version=versions[entity.name],
                     workload_size=cfg.resolved_size(entity),
                     workload_type=entity.workload_type,
                     scale_to_zero_enabled=cfg.resolved_scale_to_zero(entity),
@@ -166,14 +179,42 @@ class Serving(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=depends))
 
 
+    def _served_version(self, entity: ServedEntity, ep: Endpoint, args: ServingArgs) -> pulumi.Input[str]:
+        """A pinned version as is; an alias resolved now, from the registry, so the plan shows the version and
+        a moved alias reaches the endpoint only through `pulumi up` (never behind the program's back)."""
+        if entity.entity_version is not None:
+            self.versions[(ep.name, entity.name)] = str(entity.entity_version)
+            return str(entity.entity_version)
+        model = args.models.get(entity.entity_name)
+        info = dbx.get_registered_model_output(
+            full_name=entity.entity_name, include_aliases=True,
+            opts=pulumi.InvokeOutputOptions(provider=args.provider, depends_on=[model] if model else None))
+        version = info.apply(functools.partial(alias_version, entity.entity_name, str(entity.entity_alias),
+                                               f"{ep.name}/{entity.name}"))
+        self.versions[(ep.name, entity.name)] = version
+        return version
+
+
+def alias_version(model: str, alias: str, where: str, info: Any) -> str:
+    """The version `alias` names in a getRegisteredModel result; a clear error when no version carries it."""
+    infos = getattr(info, "model_infos", None) or []
+    aliases = {str(a.alias_name).lower(): a.version_num for i in infos for a in (i.aliases or [])}
+    version = aliases.get(alias.lower())
+    if version is None:
+        raise ValueError(f"serving endpoint entity {where}: no version of {model} carries the alias {alias!r} "
+                         f"(aliases set: {', '.join(sorted(aliases)) or 'none'}); let the retrain job promote one, "
+                         "or pin entityVersion")
+    return str(version)
+
+
 def serving_outputs(serving: Serving | None, config: ServingConfig | None) -> dict[str, Any]:
     """Stack outputs of the area (shared contract): servingEndpoints, monitors, and servingPending."""
     if serving is None or config is None:
         return {"servingEndpoints": [], "monitors": [], "servingPending": []}
     endpoints = [{
         "name": ep.name,
-        "entities": [{"name": e.name, "entityName": e.entity_name, "entityVersion": str(e.entity_version)}
-                     for e in ep.entities],
+        "entities": [{"name": e.name, "entityName": e.entity_name,
+                      "entityVersion": serving.versions[(ep.name, e.name)]} for e in ep.entities],
         "inferenceTable": {"catalog": ep.inference_table.catalog, "schema": ep.inference_table.schema_name,
                            "tablePrefix": ep.inference_table.table_prefix},
     } for ep in config.endpoints if ep.name in serving.endpoints]

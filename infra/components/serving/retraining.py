@@ -2,7 +2,12 @@
 
     drift_detection (notebook; sets task value all_violations_count)
       -> check_violations (condition: all_violations_count > 0)
-        -> model_training (notebook; runs only on outcome "true")
+        -> model_training (notebook; runs only on outcome "true"; registers a version, sets the challenger alias)
+          -> validate_challenger (jobs/promotion.py validate: the gate from config; a rejection fails the run)
+            -> promote_champion (jobs/promotion.py promote: moves the champion alias to the validated version)
+
+A failed run (a rejected challenger included) notifies the environment's destinations: the drift alerts'
+e-mail addresses and webhook, besides the job's own failure recipients.
 
 Notebook tasks without a cluster run on serverless jobs compute. The job runs as the CI/CD principal, so a
 retrain registers the model under the same identity as the promotion pipeline.
@@ -28,6 +33,14 @@ from infra.config.serving import Retraining as RetrainingConfig
 DRIFT_TASK = "drift_detection"
 CHECK_TASK = "check_violations"
 TRAIN_TASK = "model_training"
+VALIDATE_TASK = "validate_challenger"
+PROMOTE_TASK = "promote_champion"
+# Serverless environment of the python-file tasks (Databricks docs, "Serverless environment versions": version 4
+# is Python 3.12 with the Databricks client libraries); mlflow-skinny is the registry client without the ML
+# frameworks.
+PROMOTION_ENV = "promotion"
+PROMOTION_ENV_VERSION = "4"
+PROMOTION_DEPENDENCIES = ("mlflow-skinny[databricks]==3.17.2",)
 # Job parameters declaring the job's Unity Catalog reads and model registrations (checked by a policy rule).
 READS_PARAM = "uc_reads"
 REGISTERS_PARAM = "uc_registers_models"
@@ -43,6 +56,9 @@ class RetrainingArgs:
     ml_engineers_group: str                     # CAN_MANAGE_RUN (start a retrain by hand)
     data_scientists_group: str                  # CAN_VIEW
     tags: Mapping[str, str] = field(default_factory=dict)
+    promotion_file: str = ""                    # workspace path of jobs/promotion.py (JobCode.paths)
+    notify_emails: Sequence[str] = ()           # the environment's alert e-mail addresses
+    notify_destination_ids: Sequence[pulumi.Input[str]] = ()  # its webhook notification destinations
     # Serverless jobs compute: the NCC binding and approved private endpoints to the lake.
     depends_on: Sequence[pulumi.Input[pulumi.Resource]] = ()
 
@@ -53,6 +69,13 @@ def declared_reads(tables: Sequence[str | None]) -> str:
 
 def _with_metric_tables(tables: Sequence[str | None], metric_tables: Sequence[str]) -> str:
     return declared_reads([*tables, *metric_tables])
+
+
+def promote_parameters(cfg: RetrainingConfig, model: str) -> list[str]:
+    """The promote task's command line: the version the validate task passed on (a task value)."""
+    return ["promote", "--model", model, "--challenger-alias", cfg.promotion.challenger_alias,
+            "--champion-alias", cfg.promotion.champion_alias,
+            "--version", f"{{{{tasks.{VALIDATE_TASK}.values.challenger_version}}}}"]
 
 
 class Retraining(pulumi.ComponentResource):
@@ -81,6 +104,7 @@ class Retraining(pulumi.ComponentResource):
             reads = pulumi.Output.all(monitor.drift_metrics_table_name, monitor.profile_metrics_table_name).apply(
                 functools.partial(_with_metric_tables, own_reads))
             models = ",".join(dict.fromkeys(e.entity_name for e in ep.entities))
+            recipients = list(dict.fromkeys([*cfg.failure_recipients, *args.notify_emails]))
             job = dbx.Job(
                 f"{ep.name}-drift-retrain",
                 name=f"{ep.name}-drift-retrain",
@@ -103,8 +127,27 @@ class Retraining(pulumi.ComponentResource):
                         depends_ons=[dbx.JobTaskDependsOnArgs(task_key=CHECK_TASK, outcome="true")],
                         notebook_task=dbx.JobTaskNotebookTaskArgs(
                             notebook_path=cfg.training_notebook,
-                            base_parameters={"model_name": ep.entities[0].entity_name, "endpoint_name": ep.name})),
+                            base_parameters={"model_name": ep.entities[0].entity_name, "endpoint_name": ep.name,
+                                             "challenger_alias": cfg.promotion.challenger_alias})),
+                    dbx.JobTaskArgs(
+                        task_key=VALIDATE_TASK,
+                        depends_ons=[dbx.JobTaskDependsOnArgs(task_key=TRAIN_TASK)],
+                        environment_key=PROMOTION_ENV,
+                        spark_python_task=dbx.JobTaskSparkPythonTaskArgs(
+                            python_file=args.promotion_file,
+                            parameters=cfg.promotion.task_parameters(ep.entities[0].entity_name))),
+                    dbx.JobTaskArgs(
+                        task_key=PROMOTE_TASK,
+                        depends_ons=[dbx.JobTaskDependsOnArgs(task_key=VALIDATE_TASK)],
+                        environment_key=PROMOTION_ENV,
+                        spark_python_task=dbx.JobTaskSparkPythonTaskArgs(
+                            python_file=args.promotion_file,
+                            parameters=promote_parameters(cfg, ep.entities[0].entity_name))),
                 ],
+                environments=[dbx.JobEnvironmentArgs(
+                    environment_key=PROMOTION_ENV,
+                    spec=dbx.JobEnvironmentSpecArgs(environment_version=PROMOTION_ENV_VERSION,
+                                                    dependencies=list(PROMOTION_DEPENDENCIES)))],
                 schedule=dbx.JobScheduleArgs(
                     quartz_cron_expression=cfg.schedule.quartz, timezone_id=cfg.schedule.timezone,
                     pause_status="PAUSED" if cfg.paused else "UNPAUSED"),
@@ -112,8 +155,10 @@ class Retraining(pulumi.ComponentResource):
                             dbx.JobParameterArgs(name=REGISTERS_PARAM, default=models)],
                 max_concurrent_runs=1,
                 run_as=dbx.JobRunAsArgs(service_principal_name=args.run_as_application_id),
-                email_notifications=dbx.JobEmailNotificationsArgs(on_failures=cfg.failure_recipients)
-                if cfg.failure_recipients else None,
+                email_notifications=dbx.JobEmailNotificationsArgs(on_failures=recipients) if recipients else None,
+                webhook_notifications=dbx.JobWebhookNotificationsArgs(on_failures=[
+                    dbx.JobWebhookNotificationsOnFailureArgs(id=d) for d in args.notify_destination_ids])
+                if args.notify_destination_ids else None,
                 tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
                                             depends_on=[monitor, *args.depends_on]))

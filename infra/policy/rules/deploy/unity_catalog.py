@@ -105,7 +105,9 @@ def deployer_keeps_ownership(views: Views, settings: Mapping[str, Any]) -> Resul
         owner = res.get("owner")
         if owner is None or owner == "":
             continue  # the creator (the deploying principal) keeps ownership
-        later = sorted((by_urn[u] for u in dependents.get(res.urn, ()) if u in by_urn
+        granted = _deployer_execute_grants(res, views, deployers)
+        reach = _dependents([v for v in views if v.urn not in granted]) if granted else dependents
+        later = sorted((by_urn[u] for u in reach.get(res.urn, ()) if u in by_urn
                         and by_urn[u].type.startswith("databricks:")), key=lambda v: v.name)
         if not later:
             continue
@@ -119,6 +121,32 @@ def deployer_keeps_ownership(views: Views, settings: Mapping[str, Any]) -> Resul
                       f"{len(later)} later create(s) need privileges on it (first: {label(later[0])}) and the "
                       f"deploying principal is not {owner!r}" + (" nor a member of it" if kind == "group" else "")
                       + "; leave owner unset (the deployer keeps it) and grant MANAGE through Grants", res.urn)
+
+
+def _deployer_execute_grants(res: ResourceView, views: Views, deployers: set[str]) -> set[str]:
+    """URNs of Grants on a registered model handed to another owner that give a deploying principal EXECUTE.
+
+    A model's owner must be the principal that sets its aliases (only an owner may: Databricks docs, "Upgrade ML
+    workflows to target models in Unity Catalog", required privileges); the deployer, which owns the model's
+    catalog and schema, may still grant on it (Databricks docs, "Manage privileges in Unity Catalog": the owner of
+    the catalog or schema that contains the object), and EXECUTE is what loading or deploying it needs. So such
+    a Grants is a create the deployer can do, and what waits for it has the deployer's access.
+    """
+    if res.type != T.REGISTERED_MODEL or not deployers:
+        return set()
+    parts = [res.get("catalogName"), res.get("schemaName"), res.get("name")]
+    if not all(_known(p) for p in parts):
+        return set()
+    full = ".".join(str(p) for p in parts).lower()
+    out: set[str] = set()
+    for grants in of_type(views, T.GRANTS):
+        kind, securable = securable_of(grants)
+        if kind != "model" or not _known(securable) or str(securable).lower() != full:
+            continue
+        if any(_known(p) and str(p).lower() in deployers and "EXECUTE" in privileges
+               for p, privileges in grant_entries(grants)):
+            out.add(grants.urn)
+    return out
 
 
 # --- serverless reachability -------------------------------------------------------------------------
@@ -303,6 +331,14 @@ class _Privileges:
                 if _known(principal):
                     self.granted.setdefault((str(principal).lower(), str(name).lower()), {}).setdefault(
                         kind, set()).update(str(p).upper() for p in privileges if isinstance(p, str))
+        # Registered models the plan declares, by full name -> their owner: an owner registers new versions
+        # without CREATE_MODEL on the schema (Databricks docs, "Upgrade ML workflows to target models in Unity
+        # Catalog": a new version needs ownership of the model).
+        self.model_owners: dict[str, str] = {}
+        for m in of_type(views, T.REGISTERED_MODEL):
+            parts = [m.get("catalogName"), m.get("schemaName"), m.get("name")]
+            if all(_known(p) for p in parts) and _known(m.get("owner")):
+                self.model_owners[".".join(str(p) for p in parts).lower()] = str(m.get("owner")).lower()
         for res in of_type(views, T.CATALOG, T.SCHEMA):
             owner = res.get("owner")
             name = res.get("name") if res.type == T.CATALOG else f"{res.get('catalogName')}.{res.get('name')}"
@@ -326,7 +362,7 @@ class _Privileges:
                   ("USE_SCHEMA", [cs, catalog], f"USE_SCHEMA on {cs}")]
         if need == "SELECT":
             wanted.append(("SELECT", [full_name, cs, catalog], f"SELECT on {full_name}"))
-        else:
+        elif self.model_owners.get(full_name.lower()) != principal.lower():  # an owned model takes new versions
             wanted.append(("CREATE_MODEL", [cs, catalog], f"CREATE_MODEL on {cs}"))
         return [what for privilege, where, what in wanted if not self.has(principal, where, privilege)]
 
@@ -359,8 +395,8 @@ def _needs(res: ResourceView) -> tuple[list[tuple[str, str]], Finding | None]:
 
 @stack_rule("run-as-identity-privileges", "high", "Every run-as identity (SQL alerts' runAs, jobs' runAs) holds, "
             "through the plan's Grants, the privileges its query (three-part names in queryText) or its declared "
-            "job parameters (uc_reads: SELECT; uc_registers_models: CREATE_MODEL) need, with USE_CATALOG and "
-            "USE_SCHEMA.",
+            "job parameters (uc_reads: SELECT; uc_registers_models: CREATE_MODEL, unless it owns the declared "
+            "registered model) need, with USE_CATALOG and USE_SCHEMA.",
             source="Databricks docs: Unity Catalog privileges reference (USE CATALOG + USE SCHEMA + SELECT to "
                    "query; CREATE MODEL to register); AlertV2 runs its query as run_as")
 def run_as_privileges(views: Views, _: Mapping[str, Any]) -> Result:
