@@ -179,7 +179,7 @@ def test_first_deploy_leaves_out_what_cannot_exist_yet(stack: str, first_deploy_
         # audit and cost alerts and the cost dashboard run on the serverless warehouse (docs/audit-and-cost.md)
         "mlops:platform:AuditAlerts", "mlops:platform:CostReporting", "databricks:index/dashboard:Dashboard",
         # governance: the feature-table monitor and the serverless retention job with its code
-        "mlops:platform:FeatureMonitoring", "mlops:platform:Retention", "databricks:index/workspaceFile:WorkspaceFile",
+        "mlops:platform:FeatureMonitoring", "mlops:platform:Retention",
         # the restore drill is a serverless job too: its code and job come with the second `up`
         "mlops:platform:RestoreDrill"}
 
