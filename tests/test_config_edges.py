@@ -653,6 +653,7 @@ def test_a_first_deploy_leaves_out_what_cannot_exist_yet(stack: str, dbfs_root: 
 
 def test_a_first_deploy_without_serving() -> None:
     config = validate("prod", with_changes("prod", [("deploy.firstDeploy", True), ("serving", DELETE),
+                                                    ("governance.featureMonitors", DELETE),
                                                     ("encryption.dbfsRoot", "prepare")]), {})
     deployed = config.as_deployed()
     assert deployed.serving is None and deployed.encryption.dbfs_root == "prepare"

@@ -54,7 +54,9 @@ ADMIN_CREDENTIAL = ("CREATE_EXTERNAL_LOCATION", "MANAGE")
 ADMIN_LOCATION = tuple(sorted((*LOCATION_FULL, "MANAGE")))
 ADMIN_CATALOG = ("BROWSE", "MANAGE", "USE_CATALOG", "USE_SCHEMA")
 RUN_AS_READ = ("SELECT", "USE_SCHEMA")
-RUN_AS_REGISTER = ("USE_SCHEMA",)  # it owns the served models themselves (tests/test_model_lifecycle.py)
+# It owns the served models themselves (tests/test_model_lifecycle.py); EXECUTE is the retention job's, which reads
+# every version of the schema's models (tests/test_governance.py).
+RUN_AS_REGISTER = ("EXECUTE", "USE_SCHEMA")
 CICD_SCHEMA = ("CREATE_FUNCTION", "CREATE_MODEL", "CREATE_TABLE", "CREATE_VOLUME", "EXECUTE", "MODIFY", "READ_VOLUME",
                "SELECT", "USE_SCHEMA", "WRITE_VOLUME")
 

@@ -139,7 +139,7 @@ def test_training_is_followed_by_validate_then_promote(stack: str) -> None:
     assert env["environmentKey"] == "promotion"
     assert env["spec"]["environmentVersion"] == "4"
     assert [d.split("==")[0] for d in env["spec"]["dependencies"]] == ["mlflow-skinny[databricks]"]
-    (code,) = [f for f in plan.by_type(FILE) if f.inputs["source"] == "jobs/promotion.py"]
+    (code,) = [f for f in plan.by_type(FILE) if f.inputs["source"] == "../jobs/promotion.py"]
     assert f"/Workspace{code.inputs['path']}" == path
     assert code.urn in job.dependencies  # the code is uploaded before the job can run it
 

@@ -212,7 +212,7 @@ def test_prod_runs_the_restore_drill_and_shares_its_schemas_with_the_standby() -
     task = inputs["tasks"][0]
     assert task["sparkPythonTask"]["pythonFile"] == "/Workspace/Shared/mlops-platform/jobs/drill.py"
     assert task["environmentKey"] == inputs["environments"][0]["environmentKey"]
-    assert prod.one("databricks:index/workspaceFile:WorkspaceFile").urn in drill_job.dependencies
+    assert prod.one("databricks:index/workspaceFile:WorkspaceFile", "job-code-drill").urn in drill_job.dependencies
     recipient = prod.one("databricks:index/recipient:Recipient").inputs
     assert recipient["dataRecipientGlobalMetastoreId"] == "azure:centralus:2d4c6e8f-1a3b-4c5d-9e7f-8a6b4c2d0e1f"
     share = prod.one("databricks:index/share:Share").inputs

@@ -218,8 +218,9 @@ def pinned_versions(config: StackConfig) -> tuple[str, ...]:
     """`catalog.schema.model:version` of every version the stack's endpoints declare (served or about to be)."""
     if config.serving is None:
         return ()
+    # An entity that serves an alias has no version in config: the job protects what an alias points to anyway.
     return tuple(sorted({f"{e.entity_name}:{e.entity_version}" for ep in config.serving.endpoints
-                         for e in ep.entities}))
+                         for e in ep.entities if e.entity_version is not None}))
 
 
 def retention_applies(config: StackConfig) -> bool:
