@@ -176,7 +176,11 @@ def test_retention_grants_are_exactly_what_the_job_needs() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_pinned_versions_are_every_version_an_endpoint_declares(stack: str) -> None:
+    """Entities that serve an alias pin no version (the job protects whatever an alias points to)."""
     config = validate(stack, stack_raw(stack), siblings(stack))
     assert config.serving is not None
-    expected = {f"{e.entity_name}:{e.entity_version}" for ep in config.serving.endpoints for e in ep.entities}
-    assert set(governance.pinned_versions(config)) == expected and expected
+    entities = [e for ep in config.serving.endpoints for e in ep.entities]
+    expected = {f"{e.entity_name}:{e.entity_version}" for e in entities if e.entity_version is not None}
+    assert set(governance.pinned_versions(config)) == expected
+    assert not any(p.endswith(":None") for p in governance.pinned_versions(config))
+    assert len(expected) < len(entities) or stack == "prod"  # dev and test serve an alias
