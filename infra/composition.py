@@ -81,7 +81,8 @@ class Platform(pulumi.ComponentResource):
             location=config.location, tags=tags,
             protect=protection.protect, retain_on_delete=protection.retain_on_delete,
             resource_group_name=self.resource_group.name, tenant_id=self.tenant_id,
-            subscription_id=self.subscription_id, deployer_object_id=client.object_id), opts=child)
+            subscription_id=self.subscription_id, deployer_object_id=config.identity.deployer.object_id),
+            opts=child)
 
         managed_rg_id = pulumi.Output.concat(
             "/subscriptions/", self.subscription_id, "/resourceGroups/", names.managed_resource_group)

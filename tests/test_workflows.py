@@ -575,3 +575,15 @@ def test_the_cloud_preview_is_a_workflow_of_its_own_for_branches_of_this_reposit
     pulumi = next(s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@") and "with" in s
                   and "command" in s["with"])
     assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] == "true"
+
+
+def test_github_jobs_that_open_the_state_use_the_signed_in_cli_only() -> None:
+    """Finding: with AZURE_CLIENT_ID set, azidentity's DefaultAzureCredential (the azblob:// state and the Key Vault
+    secrets provider) asks a self-hosted runner VM's IMDS for that user-assigned identity; the 400 it gets is an
+    authentication failure that stops the chain before the Azure CLI (azure-sdk-for-go sdk/azidentity
+    managed_identity_client.go), so the state could not be opened."""
+    for name, doc in _workflows().items():
+        for jid, job in doc["jobs"].items():
+            env = job.get("env", {})
+            if "PULUMI_BACKEND_URL" in env:
+                assert env.get("AZURE_TOKEN_CREDENTIALS") == "AzureCLICredential", (name, jid)

@@ -112,6 +112,10 @@ class DeployerConfig(StrictModel):
     application_id: Uuid
     """Entra ID application (client) id of the principal that runs `pulumi up` (CI's AZURE_CLIENT_ID); it keeps
     ownership of the Unity Catalog objects it creates and must not be the CI/CD principal."""
+    object_id: Uuid | None = None
+    """Entra ID object id of that principal (`az ad sp show --id <applicationId> --query id -o tsv`): the principal of
+    its Key Vault data-role grant on a stack with customer-managed keys, where it is required. Taken from config, not
+    from whoever runs the program, so a preview or drift check under another identity plans no change."""
 
 
 class IdentityConfig(StrictModel):

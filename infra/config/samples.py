@@ -27,6 +27,7 @@ SHIPPED_SAMPLE_IDS = frozenset({
     "5a1c2e3d-4b5f-4a6b-8c7d-9e0f1a2b3c4d", "8d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a",  # dev principals
     "6b2d3f4e-5c6a-4b7c-9d8e-0f1a2b3c4d5e", "9e5f6a7b-8c9d-4e0f-9a1b-2c3d4e5f6a7b",  # test principals
     "7c3e4a5f-6d7b-4c8d-ae9f-1a2b3c4d5e6f", "af6a7b8c-9d0e-4f1a-8b2c-3d4e5f6a7b8c",  # prod principals
+    "2c4e6a8b-0d1f-4e3a-9b5c-7d9e1f3a5b7c",  # prod's identity.deployer.objectId
     "9f1e2d3c-4b5a-4697-8879-6a5b4c3d2e1f",  # encryption.databricksServiceObjectId
     "6f1e2d3c-4b5a-4c6d-8e7f-0a1b2c3d4e5f",  # unityCatalog.metastore.id
 })

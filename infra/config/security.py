@@ -245,6 +245,11 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
     # With a private front end a list is a second gate should the public one ever be opened: IP access lists
     # apply only to public traffic, never to Private Link (Microsoft Learn, "Manage IP access lists").
     enc = config.encryption
+    if enc.customer_managed_keys and config.identity.deployer.object_id is None:
+        problems.append(("identity.deployer.objectId", None,
+                         "is required with encryption.customerManagedKeys: the deployer's Key Vault grant names it "
+                         "(the preview and drift identities are others); az ad sp show --id <applicationId> "
+                         "--query id -o tsv"))
     if enc.customer_managed_keys and not config.key_vault.purge_protection:
         problems.append(("keyVault.purgeProtection", False,
                          "is not allowed with encryption.customerManagedKeys true (Azure Databricks CMK needs "
