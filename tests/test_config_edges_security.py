@@ -66,12 +66,16 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
       "need it); get it with: az ad sp show --id 2ff814a6-3304-4ab8-85cb-cd0e6f879c1d --query id -o tsv"]),
     # CMK needs a purge-protected vault, and an HSM key a premium one
     ("cmk-on-in-a-disposable-vault", "test", [("encryption.customerManagedKeys", True)],
-     ["test: keyVault.purgeProtection: false is not allowed with encryption.customerManagedKeys true (Azure "
+     ["test: identity.deployer.objectId: null is required with encryption.customerManagedKeys: the deployer's Key "
+      "Vault grant names it (the preview and drift identities are others); az ad sp show --id <applicationId> "
+      "--query id -o tsv",
+      "test: keyVault.purgeProtection: false is not allowed with encryption.customerManagedKeys true (Azure "
       "Databricks CMK needs purge protection on the key's vault); allowed: true",
       "test: keyVault.sku: 'standard' cannot hold encryption.keyType 'RSA-HSM' keys; allowed: 'premium' (or "
       "keyType 'RSA')"]),
     ("cmk-on-purge-protected-premium-vault", "test",
-     [("encryption.customerManagedKeys", True), ("keyVault.purgeProtection", True), ("keyVault.sku", "premium")],
+     [("encryption.customerManagedKeys", True), ("keyVault.purgeProtection", True), ("keyVault.sku", "premium"),
+      ("identity.deployer.objectId", "3f2504e0-4f89-41d3-9a0c-0305e82c3301")],
      []),
     ("cmk-off-without-purge-protection", "test", [("keyVault.purgeProtection", False)], []),
     ("dbfs-prepare-without-cmk", "test", [("encryption.dbfsRoot", "prepare")],

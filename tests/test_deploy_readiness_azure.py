@@ -69,7 +69,8 @@ def test_prod_keys_wait_for_the_deployers_crypto_officer_grant() -> None:
     vault = plan.one(KV)
     (officer,) = [ra for ra in plan.by_type(RA) if _role(ra) == CRYPTO_OFFICER]
     assert officer.inputs["scope"] == vault.id
-    assert officer.inputs["principalId"] == CLIENT_OBJECT_ID  # authorization.get_client_config().object_id
+    # identity.deployer.objectId from config, never the caller's (a preview or drift identity is another)
+    assert officer.inputs["principalId"] == "2c4e6a8b-0d1f-4e3a-9b5c-7d9e1f3a5b7c" != CLIENT_OBJECT_ID
     # the CI runner's identity by default (keyVault.deployerPrincipalType); Azure refuses a mismatched type
     assert officer.inputs["principalType"] == "ServicePrincipal"
     wait = plan.one(SLEEP, "key-vault-deployer-crypto-officer-propagation")
