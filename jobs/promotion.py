@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 ACCURACY, LATENCY_P95, ERROR_RATE = "accuracy", "latency_p95_ms", "error_rate"
 METRICS = (ACCURACY, LATENCY_P95, ERROR_RATE)
 CHALLENGER_ALIAS, CHAMPION_ALIAS = "Challenger", "Champion"  # the seed's alias names
-VERSION_TASK_VALUE = "challenger_version"
 
 
 @dataclass(frozen=True)
@@ -144,14 +143,10 @@ class MlflowRegistry:
         self.client = MlflowClient(registry_uri="databricks-uc")
 
     def version_by_alias(self, model: str, alias: str) -> int | None:
-        from mlflow.exceptions import MlflowException  # type: ignore[import-not-found]
-
-        try:
-            return int(self.client.get_model_version_by_alias(model, alias).version)
-        except MlflowException as exc:
-            if getattr(exc, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
-                return None
-            raise
+        # The registered model's aliases as a dict (alias -> version; mlflow RegisteredModel.aliases): a missing
+        # alias is a missing key, not an error code to recognise.
+        version = self.client.get_registered_model(model).aliases.get(alias)
+        return int(version) if version is not None else None
 
     def metrics_of(self, model: str, version: int) -> Mapping[str, float]:
         run_id = self.client.get_model_version(model, str(version)).run_id
@@ -169,35 +164,27 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--model", required=True, help="catalog.schema.model")
         s.add_argument("--challenger-alias", default=CHALLENGER_ALIAS)
         s.add_argument("--champion-alias", default=CHAMPION_ALIAS)
-    v = sub.choices["validate"]
-    v.add_argument("--min-accuracy", type=float, required=True)
-    v.add_argument("--max-accuracy-drop", type=float, required=True)
-    v.add_argument("--max-latency-p95-ms", type=float, required=True)
-    v.add_argument("--max-error-rate", type=float, required=True)
-    sub.choices["promote"].add_argument("--version", type=int, required=True)
+        s.add_argument("--min-accuracy", type=float, required=True)
+        s.add_argument("--max-accuracy-drop", type=float, required=True)
+        s.add_argument("--max-latency-p95-ms", type=float, required=True)
+        s.add_argument("--max-error-rate", type=float, required=True)
     return p
 
 
-def _set_task_value(key: str, value: int) -> None:
-    try:
-        from databricks.sdk.runtime import dbutils  # only inside a Databricks job run
-    except ImportError:
-        return
-    dbutils.jobs.taskValues.set(key=key, value=value)
+def run(argv: Sequence[str], registry: Registry) -> tuple[int, str]:
+    """(exit code, report) of one task; 0 passed/promoted, 1 rejected/refused.
 
-
-def run(argv: Sequence[str], registry: Registry,
-        set_task_value: Callable[[str, int], None] = _set_task_value) -> tuple[int, str]:
-    """(exit code, report) of one task; 0 passed/promoted, 1 rejected/refused."""
+    `promote` validates again whatever the challenger alias names when it runs and moves the champion only on a
+    pass: no version is handed from task to task (task values can be set only from notebooks, and an unset
+    reference reaches the task as literal text: Databricks docs, "Use task values to pass information between
+    tasks"), and a retrain that moved the challenger in between is judged on its own metrics."""
     args = parser().parse_args(list(argv))
-    if args.command == "validate":
-        gate = Gate(args.min_accuracy, args.max_accuracy_drop, args.max_latency_p95_ms, args.max_error_rate)
-        decision = evaluate(registry, args.model, gate, args.challenger_alias, args.champion_alias)
-        if decision.passed and decision.challenger is not None:
-            set_task_value(VERSION_TASK_VALUE, decision.challenger)
+    gate = Gate(args.min_accuracy, args.max_accuracy_drop, args.max_latency_p95_ms, args.max_error_rate)
+    decision = evaluate(registry, args.model, gate, args.challenger_alias, args.champion_alias)
+    if args.command == "validate" or not decision.passed or decision.challenger is None:
         return (0 if decision.passed else 1), decision.summary()
     try:
-        return 0, promote(registry, args.model, args.version, args.challenger_alias, args.champion_alias)
+        return 0, promote(registry, args.model, decision.challenger, args.challenger_alias, args.champion_alias)
     except PromotionRefused as exc:
         return 1, str(exc)
 

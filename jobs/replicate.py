@@ -101,7 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - wiring
         try:
             src = client.search_model_versions(f"name='{source}'")
             dst = client.search_model_versions(f"name='{model}'")
-            copied = {int(v.tags.get("copied_from_version", -1)): int(v.version) for v in dst}
+            # Unity Catalog's search results carry no tags (mlflow ModelVersionSearch): read each version's own.
+            copied = {int(client.get_model_version(model, v.version).tags.get("copied_from_version", -1)):
+                      int(v.version) for v in dst}
             src_aliases = {a: int(v) for a, v in (client.get_registered_model(source).aliases or {}).items()}
             dst_aliases = {a: int(v) for a, v in (client.get_registered_model(model).aliases or {}).items()} \
                 if dst else {}

@@ -67,10 +67,10 @@ class Promotion(StrictModel):
                                    "case-insensitive)")])
         return self
 
-    def task_parameters(self, model: str) -> list[str]:
-        """The validate task's command line (jobs/promotion.py)."""
+    def task_parameters(self, model: str, command: str = "validate") -> list[str]:
+        """The validate or promote task's command line (jobs/promotion.py): both apply the gate."""
         g = self.gate
-        return ["validate", "--model", model, "--challenger-alias", self.challenger_alias,
+        return [command, "--model", model, "--challenger-alias", self.challenger_alias,
                 "--champion-alias", self.champion_alias, "--min-accuracy", f"{g.min_accuracy:g}",
                 "--max-accuracy-drop", f"{g.max_accuracy_drop:g}", "--max-latency-p95-ms", f"{g.max_latency_p95_ms:g}",
                 "--max-error-rate", f"{g.max_error_rate:g}"]

@@ -35,12 +35,11 @@ CHECK_TASK = "check_violations"
 TRAIN_TASK = "model_training"
 VALIDATE_TASK = "validate_challenger"
 PROMOTE_TASK = "promote_champion"
-# Serverless environment of the python-file tasks (Databricks docs, "Serverless environment versions": version 4
-# is Python 3.12 with the Databricks client libraries); mlflow-skinny is the registry client without the ML
-# frameworks.
+# Serverless environment of the python-file tasks (Databricks docs, "Serverless environment version 5": MLflow
+# 3.8.1 and databricks-sdk preinstalled), as the retention job uses: nothing to install on top.
 PROMOTION_ENV = "promotion"
-PROMOTION_ENV_VERSION = "4"
-PROMOTION_DEPENDENCIES = ("mlflow-skinny[databricks]==3.17.2",)
+PROMOTION_ENV_VERSION = "5"
+PROMOTION_DEPENDENCIES: tuple[str, ...] = ()
 # Job parameters declaring the job's Unity Catalog reads and model registrations (checked by a policy rule).
 READS_PARAM = "uc_reads"
 REGISTERS_PARAM = "uc_registers_models"
@@ -69,13 +68,6 @@ def declared_reads(tables: Sequence[str | None]) -> str:
 
 def _with_metric_tables(tables: Sequence[str | None], metric_tables: Sequence[str]) -> str:
     return declared_reads([*tables, *metric_tables])
-
-
-def promote_parameters(cfg: RetrainingConfig, model: str) -> list[str]:
-    """The promote task's command line: the version the validate task passed on (a task value)."""
-    return ["promote", "--model", model, "--challenger-alias", cfg.promotion.challenger_alias,
-            "--champion-alias", cfg.promotion.champion_alias,
-            "--version", f"{{{{tasks.{VALIDATE_TASK}.values.challenger_version}}}}"]
 
 
 class Retraining(pulumi.ComponentResource):
@@ -142,7 +134,7 @@ class Retraining(pulumi.ComponentResource):
                         environment_key=PROMOTION_ENV,
                         spark_python_task=dbx.JobTaskSparkPythonTaskArgs(
                             python_file=args.promotion_file,
-                            parameters=promote_parameters(cfg, ep.entities[0].entity_name))),
+                            parameters=cfg.promotion.task_parameters(ep.entities[0].entity_name, "promote"))),
                 ],
                 environments=[dbx.JobEnvironmentArgs(
                     environment_key=PROMOTION_ENV,
