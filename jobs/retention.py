@@ -61,6 +61,7 @@ class Registry(Protocol):
     def models(self, schema: str) -> list[str]: ...
     def versions(self, model: str) -> list[Version]: ...
     def served_versions(self) -> set[tuple[str, int]]: ...
+    def owns(self, model: str) -> bool: ...
     def delete(self, model: str, version: int) -> None: ...
     def copy(self, model: str, version: int, target: str) -> None: ...
 
@@ -138,6 +139,11 @@ def apply(registry: Registry, actions: Sequence[Action], dry_run: bool) -> Outco
         if dry_run:
             outcome.done.append(action)
             continue
+        # Checked before the copy: an archive whose delete is refused would be copied again on every run.
+        if not registry.owns(action.model):
+            outcome.failed.append((action, f"not the owner of {action.model}: deleting its versions needs ownership "
+                                           "(or metastore admin); nothing archived or deleted"))
+            continue
         try:
             if action.kind == "archive":
                 assert action.target is not None
@@ -196,6 +202,11 @@ class WorkspaceRegistry:  # pragma: no cover - needs a workspace; the logic abov
                     if entity.entity_name and str(entity.entity_version or "").isdigit():
                         out.add((entity.entity_name.lower(), int(entity.entity_version)))
         return out
+
+    def owns(self, model: str) -> bool:
+        # A service principal's user name is its application id, as a model's owner names it.
+        me = self.w.current_user.me().user_name  # type: ignore[attr-defined]
+        return bool(self.w.registered_models.get(model).owner == me)  # type: ignore[attr-defined]
 
     def delete(self, model: str, version: int) -> None:
         self.w.model_versions.delete(model, version)  # type: ignore[attr-defined]

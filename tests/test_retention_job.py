@@ -21,13 +21,15 @@ class FakeRegistry:
     """Schemas with retention properties, models with versions; records deletes and copies."""
 
     def __init__(self, schemas: dict[str, str | None], versions: list[job.Version],
-                 served: set[tuple[str, int]] | None = None, refuse: set[tuple[str, int]] | None = None) -> None:
+                 served: set[tuple[str, int]] | None = None, refuse: set[tuple[str, int]] | None = None,
+                 not_owned: set[str] | None = None) -> None:
         self.props = schemas
         self.by_model: dict[str, list[job.Version]] = {}
         for v in versions:
             self.by_model.setdefault(v.model, []).append(v)
         self.served = served or set()
         self.refuse = refuse or set()
+        self.not_owned = not_owned or set()
         self.deleted: list[tuple[str, int]] = []
         self.copied: list[tuple[str, int, str]] = []
 
@@ -42,6 +44,9 @@ class FakeRegistry:
 
     def served_versions(self) -> set[tuple[str, int]]:
         return set(self.served)
+
+    def owns(self, model: str) -> bool:
+        return model not in self.not_owned
 
     def delete(self, model: str, version: int) -> None:
         if (model, version) in self.refuse:
@@ -116,6 +121,18 @@ def test_with_an_archive_schema_versions_are_copied_there_then_deleted() -> None
     job.apply(reg, actions, dry_run=False)
     assert reg.copied == [(CHURN, 1, f"{ARCHIVE}.churn")]
     assert reg.deleted == [(CHURN, 1), (f"{ARCHIVE}.churn", 1)]
+
+
+def test_a_model_the_job_does_not_own_is_neither_archived_nor_deleted() -> None:
+    """Finding: the copy to the archive succeeded and the delete was refused (deleting a version needs ownership of
+    its model), so the same versions were archived again on every run. Ownership is checked before the copy."""
+    reg = FakeRegistry({DEV: "30"}, [job.Version(CHURN, 1, ago(31))], not_owned={CHURN})
+    outcome = job.apply(reg, job.plan(reg, [DEV], NOW, archive_schema=ARCHIVE), dry_run=False)
+    assert (reg.copied, reg.deleted, outcome.done) == ([], [], [])
+    [(action, error)] = outcome.failed
+    assert (action.model, action.version) == (CHURN, 1)
+    assert error == (f"not the owner of {CHURN}: deleting its versions needs ownership (or metastore admin); "
+                     "nothing archived or deleted")
 
 
 def test_a_dry_run_changes_nothing_but_reports_what_it_would_do() -> None:
