@@ -93,6 +93,12 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/config/compute.py": COMPUTE,
         "infra/config/cost.py": COMPUTE,
         "infra/config/serving.py": SERVING,
+        "infra/config/lifecycle.py": Area(("tests/test_model_lifecycle.py", "tests/test_serving_config.py")),
+        "infra/config/posture.py": SAT,
+        "infra/config/resilience.py": Area(("tests/test_resilience.py",)),
+        "infra/config/governance.py": Area(("tests/test_governance_config.py", "tests/test_governance.py")),
+        "infra/config/operations.py": Area(("tests/test_operations.py",)),
+        "infra/config/samples.py": Area(("tests/test_sample_values.py",)),
     },
     "grant table": {
         "infra/components/unity_catalog/grant_table.py": GRANTS,
