@@ -15,6 +15,7 @@ from infra.components.cost import Cost, CostArgs
 from infra.components.data_governance import DataGovernance, DataGovernanceArgs
 from infra.components.databricks_providers import DatabricksProviders, DatabricksProvidersArgs
 from infra.components.front_end_access import FrontEndAccess, FrontEndAccessArgs
+from infra.components.job_code import JobCodeFolder, JobCodeFolderArgs
 from infra.components.key_vault import KeyVault, KeyVaultArgs
 from infra.components.lake import Lake, LakeArgs
 from infra.components.model_registry import ModelRegistry, ModelRegistryArgs
@@ -189,6 +190,10 @@ class Platform(pulumi.ComponentResource):
         # --- compute and cost ---
         # Permissions and rule sets name groups and the CI/CD principal: only once they are workspace principals.
         principals = self.unity_catalog.workspace_principals
+        # The job code's folder (jobs/ uploaded by the serving, retention and drill components), admins only.
+        self.job_code_folder = JobCodeFolder("job-code-folder", JobCodeFolderArgs(
+            provider=self.databricks.workspace, admins_group=ident.groups.admins,
+            cicd_application_id=ident.cicd_service_principal.application_id, depends_on=principals), opts=child)
         self.compute = Compute("compute", ComputeArgs(
             config=config.compute, stack=config.stack, cost_tags=config.cost_tags,
             group_names=ident.groups.by_role(), cicd_application_id=ident.cicd_service_principal.application_id,

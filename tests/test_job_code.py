@@ -10,7 +10,7 @@ from infra.components import job_code
 
 
 def test_workspace_path_is_under_workspace_and_the_platform_folder() -> None:
-    assert job_code.workspace_path("retention") == "/Workspace/Shared/mlops-platform/jobs/retention.py"
+    assert job_code.workspace_path("retention") == "/Workspace/mlops-platform/jobs/retention.py"
 
 
 def test_md5_is_the_hash_of_the_file_so_a_code_change_shows_in_the_plan(tmp_path) -> None:
@@ -79,3 +79,26 @@ def test_the_source_resolves_from_the_directory_the_engine_runs_the_providers_in
         relative = job_code.relative_source(module)
         assert not relative.startswith("/")
         assert (main / relative).resolve() == job_code.source_of(module)
+
+
+CICD = {"dev": "5a1c2e3d-4b5f-4a6b-8c7d-9e0f1a2b3c4d", "test": "6b2d3f4e-5c6a-4b7c-9d8e-0f1a2b3c4d5e",
+        "prod": "7c3e4a5f-6d7b-4c8d-ae9f-1a2b3c4d5e6f"}
+
+
+@pytest.mark.parametrize("stack", sorted(CICD))
+def test_the_job_code_folder_is_writable_by_the_admins_only(stack: str) -> None:
+    """Finding: the code the jobs run as the CI/CD principal sat under /Shared, where every user has CAN MANAGE and
+    a subfolder cannot take an inherited permission away, so any user could change what that principal runs. The
+    folder is at the workspace root (only admins create there) with the admins and the CI/CD principal only."""
+    from tests.support import plan_of
+
+    plan = plan_of(stack)
+    folder = plan.one("databricks:index/directory:Directory", "job-code-folder")
+    assert folder.inputs["path"] == "/mlops-platform/jobs" and not folder.inputs["path"].startswith("/Shared")
+    acl = plan.one("databricks:index/permissions:Permissions", "job-code-folder-permissions").inputs
+    assert acl["directoryPath"] == "/mlops-platform/jobs"
+    assert acl["accessControls"] == [
+        {"groupName": "mlops-platform-admins", "permissionLevel": "CAN_MANAGE"},
+        {"servicePrincipalName": CICD[stack], "permissionLevel": "CAN_READ"}]
+    files = plan.by_type("databricks:index/workspaceFile:WorkspaceFile")
+    assert files and all(f.inputs["path"].startswith("/mlops-platform/jobs/") for f in files)

@@ -23,9 +23,10 @@ JOBS_DIR = Path(__file__).resolve().parents[2] / "jobs"
 # pkg/engine/project.go getPwdMain; plugin.go sets the plugin's cmd.Dir to it), so a provider reads a relative
 # `source` from this directory.
 PROGRAM_DIR = Path(__file__).resolve().parents[1]
-# Workspace folder of the platform's job code; one per environment (the workspaces are separate anyway, the
-# name says whose code it is).
-WORKSPACE_DIR = "/Shared/mlops-platform/jobs"
+# Workspace folder of the platform's job code, at the workspace root: only workspace admins can create objects there,
+# while every user can manage what is under /Shared, and a subfolder cannot take an inherited permission away
+# (Databricks docs, "Access control lists"). The jobs run this code as the CI/CD principal.
+WORKSPACE_DIR = "/mlops-platform/jobs"
 
 
 def source_of(module: str) -> Path:
@@ -54,6 +55,36 @@ class JobCodeArgs:
     modules: Sequence[str]  # module names under jobs/, e.g. "retention"
     provider: dbx.Provider
     depends_on: Sequence[pulumi.Input[pulumi.Resource]] = ()
+
+
+@dataclass(frozen=True)
+class JobCodeFolderArgs:
+    provider: dbx.Provider
+    admins_group: str            # CAN_MANAGE
+    cicd_application_id: str     # CAN_READ: the jobs run the code as this principal
+    # the group and the principal must be workspace principals before a permission names them
+    depends_on: Sequence[pulumi.Input[pulumi.Resource]] = ()
+
+
+class JobCodeFolder(pulumi.ComponentResource):
+    """mlops:platform:JobCodeFolder: the workspace folder of the job code, writable by the admins only.
+
+    Declared once per workspace; each JobCode uploads into it (the provider creates a missing parent folder, and
+    creating this one when it exists is a mkdirs that succeeds)."""
+
+    def __init__(self, name: str, args: JobCodeFolderArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mlops:platform:JobCodeFolder", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.depends_on))
+        self.directory = dbx.Directory("job-code-folder", path=WORKSPACE_DIR, opts=child)
+        self.permissions = dbx.Permissions(
+            "job-code-folder-permissions", directory_path=self.directory.path,
+            access_controls=[
+                dbx.PermissionsAccessControlArgs(group_name=args.admins_group, permission_level="CAN_MANAGE"),
+                dbx.PermissionsAccessControlArgs(service_principal_name=args.cicd_application_id,
+                                                 permission_level="CAN_READ"),
+            ],
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider))
+        self.register_outputs({"path": WORKSPACE_DIR})
 
 
 class JobCode(pulumi.ComponentResource):
