@@ -210,7 +210,7 @@ def test_prod_runs_the_restore_drill_and_shares_its_schemas_with_the_standby() -
     assert inputs["emailNotifications"] == {"onFailures": ["mlops-platform-team@example.com"]}
     assert inputs["runAs"] == {"servicePrincipalName": "7c3e4a5f-6d7b-4c8d-ae9f-1a2b3c4d5e6f"}
     task = inputs["tasks"][0]
-    assert task["sparkPythonTask"]["pythonFile"] == "/Workspace/Shared/mlops-platform/jobs/drill.py"
+    assert task["sparkPythonTask"]["pythonFile"] == "/Workspace/mlops-platform/jobs/drill.py"
     assert task["environmentKey"] == inputs["environments"][0]["environmentKey"]
     assert prod.one("databricks:index/workspaceFile:WorkspaceFile", "job-code-drill").urn in drill_job.dependencies
     recipient = prod.one("databricks:index/recipient:Recipient").inputs

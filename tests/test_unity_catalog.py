@@ -234,9 +234,10 @@ def test_workspace_settings(stack: str) -> None:
     assert scope.inputs["backendType"] == "AZURE_KEYVAULT"
     assert scope.inputs["keyvaultMetadata"] == {"resourceId": vault.id,
                                                 "dnsName": f"https://{vault.inputs['vaultName']}.vault.azure.net/"}
-    folder = plan.one(DBX + "directory:Directory")
+    folder = plan.one(DBX + "directory:Directory", "experiment-folder")
     assert folder.inputs["path"] == f"/Workspace/ml_experiments/{stack}"
-    perms = next(r for r in plan.by_type(DBX + "permissions:Permissions") if r.inputs.get("directoryPath"))
+    perms = next(r for r in plan.by_type(DBX + "permissions:Permissions")
+                 if r.inputs.get("directoryPath") and r.name != "job-code-folder-permissions")
     assert perms.inputs["directoryPath"] == f"/Workspace/ml_experiments/{stack}"
     levels = {a.get("groupName") or a.get("servicePrincipalName"): a["permissionLevel"]
               for a in perms.inputs["accessControls"]}
