@@ -3,7 +3,7 @@
 # `keepAzSessionActive`). Why: azure/login signs the CLI in once with the job's GitHub ID token, which expires
 # five minutes after it is issued (exp - iat = 300 s); the CLI needs that token again for every new access
 # token (a new resource, or an expired one after 60-90 minutes), and then fails with AADSTS700024 ("Client
-# assertion is not within its valid time range"; Azure/login issue 372). Everything that authenticates through
+# assertion is not within its valid time range"). Everything that authenticates through
 # the CLI is affected on a long `pulumi up`: the state backend and the Key Vault secrets provider (go-cloud
 # azureblob and azurekeyvault use azidentity's DefaultAzureCredential, whose Azure CLI credential runs
 # `az account get-access-token`) and the Databricks provider with auth type azure-cli.
