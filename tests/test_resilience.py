@@ -341,3 +341,12 @@ def test_recovery_command_reads_a_plan_json(tmp_path: Path, mlopsctl: Any) -> No
     result = mlopsctl("recovery", "--plan-json", str(path))
     assert result.returncode == 0, result.stderr
     assert "lake redundancy (mlopsprodlake" in result.stdout and "Standard_RAGZRS" in result.stdout
+
+
+def test_the_drill_runs_on_the_environment_that_ships_mlflow() -> None:
+    """Review finding: the drill imports mlflow but ran on serverless environment 2, which the docs do not say
+    ships it; environment 5 ships MLflow 3.8.1, as the retention and promotion jobs use."""
+    from tests.support import plan_of
+
+    drill = next(r for r in plan_of("prod").by_type(T.JOB) if r.inputs["name"] == "prod-restore-drill")
+    assert [e["spec"]["environmentVersion"] for e in drill.inputs["environments"]] == ["5"]

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_databricks as dbx
 
 from infra.components.job_code import JobCode, JobCodeArgs
-from infra.components.resilience.serverless import environments, job_params, python_task, task_opts
+from infra.components.resilience.serverless import environments, job_params, python_task, scheduled, task_opts
 from infra.config.resilience import DrillConfig
 
 MODULE = "drill"
@@ -61,13 +61,7 @@ class RestoreDrill(pulumi.ComponentResource):
                                [f"--{k}={{{{job.parameters.{k}}}}}" for k in params if k != READS_PARAM])],
             environments=environments(),
             parameters=job_params(params),
-            schedule=dbx.JobScheduleArgs(quartz_cron_expression=cfg.schedule.quartz,
-                                         timezone_id=cfg.schedule.timezone,
-                                         pause_status="PAUSED" if args.paused else "UNPAUSED"),
-            max_concurrent_runs=1,
-            run_as=dbx.JobRunAsArgs(service_principal_name=args.run_as_application_id),
-            email_notifications=dbx.JobEmailNotificationsArgs(on_failures=list(cfg.failure_recipients))
-            if cfg.failure_recipients else None,
+            **scheduled(cfg.schedule, args.paused, args.run_as_application_id, cfg.failure_recipients),
             tags=dict(args.tags),
             opts=task_opts(self, args.provider, [code, *args.depends_on]))
         self.permissions = dbx.Permissions(

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_databricks as dbx
 
 from infra.components.job_code import JobCode, JobCodeArgs
-from infra.components.resilience.serverless import environments, job_params, python_task, task_opts
+from infra.components.resilience.serverless import environments, job_params, python_task, scheduled, task_opts
 from infra.config.resilience import Replication
 
 MODULE = "replicate"
@@ -109,13 +109,7 @@ class StandbyReplication(pulumi.ComponentResource):
             description=f"Copies stack {args.primary_stack}'s shared schemas and models into this standby.",
             tasks=[python_task(TASK, code.paths[MODULE], [f"--{k}={{{{job.parameters.{k}}}}}" for k in params])],
             environments=environments(), parameters=job_params(params),
-            schedule=dbx.JobScheduleArgs(quartz_cron_expression=cfg.schedule.quartz,
-                                         timezone_id=cfg.schedule.timezone,
-                                         pause_status="PAUSED" if cfg.paused else "UNPAUSED"),
-            max_concurrent_runs=1,
-            run_as=dbx.JobRunAsArgs(service_principal_name=args.run_as_application_id),
-            email_notifications=dbx.JobEmailNotificationsArgs(on_failures=list(args.failure_recipients))
-            if args.failure_recipients else None,
+            **scheduled(cfg.schedule, cfg.paused, args.run_as_application_id, args.failure_recipients),
             tags=dict(args.tags),
             opts=task_opts(self, args.workspace_provider,
                            [code, self.shared_grants, self.shared_binding, *args.depends_on]))
