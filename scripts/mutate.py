@@ -38,10 +38,12 @@ SHARD_SIZE = 40  # mutants per unit of work handed to a worker (balances the wor
 
 @dataclass(frozen=True)
 class Area:
-    """The tests that guard a set of modules. `deselect`: slow tests that add nothing for these modules."""
+    """The tests that guard a set of modules. `deselect`: slow tests that add nothing for these modules.
+    `conftest`: the tests use tests/conftest.py's fixtures (plans of the stacks, `mlopsctl`)."""
 
     tests: tuple[str, ...]
     deselect: tuple[str, ...] = ()
+    conftest: bool = False
 
     def pytest_args(self) -> list[str]:
         return [*self.tests, *(arg for test in self.deselect for arg in ("--deselect", test))]
@@ -51,10 +53,11 @@ RULES = Area(("tests/test_policy_rules.py", "tests/test_rules_edges.py", "tests/
              deselect=("tests/test_policy_rules.py::test_taggable_reads_the_same_answer_as_the_sdk_signature",))
 # The deploy-readiness rules: hand-made plans first (seconds), then the real plans' broken copies (a minute).
 # The SAT rules: their own file (mutated plans of the real stacks and hand-made resources).
-SAT = Area(("tests/test_security_posture.py",))
+SAT = Area(("tests/test_security_posture.py",), conftest=True)
 DEPLOY = Area(("tests/test_deploy_rules_edges.py", "tests/test_deploy_readiness_azure.py",
                "tests/test_deploy_readiness_uc.py", "tests/test_first_deploy.py"),
-              deselect=("tests/test_first_deploy.py::test_mlopsctl_plan_first_deploy_writes_a_plan_that_passes",))
+              deselect=("tests/test_first_deploy.py::test_mlopsctl_plan_first_deploy_writes_a_plan_that_passes",),
+              conftest=True)
 LIMITS = "tests/test_config_limits.py"
 CONFIG = Area(("tests/test_config_errors.py", "tests/test_config_edges.py", LIMITS,
                "tests/test_stack_file_mistakes.py"))
@@ -62,7 +65,7 @@ SECURITY = Area(("tests/test_security_config.py", "tests/test_config_edges_secur
 UNITY_CATALOG = Area(("tests/test_config_edges_uc.py", LIMITS))
 COMPUTE = Area(("tests/test_compute_config_errors.py", "tests/test_config_edges_compute.py", LIMITS))
 SERVING = Area(("tests/test_serving_config.py", "tests/test_config_edges_serving.py", LIMITS))
-GRANTS = Area(("tests/test_grant_table.py",))
+GRANTS = Area(("tests/test_grant_table.py",), conftest=True)
 
 # group -> module -> the tests of its area
 AREAS: dict[str, dict[str, Area]] = {
@@ -74,7 +77,8 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/policy/rules/databricks.py": RULES,
         "infra/policy/rules/conventions.py": RULES,
         "infra/policy/rules/stack.py": RULES,
-        "infra/policy/rules/resilience.py": Area(("tests/test_resilience.py", "tests/test_policy_rules.py")),
+        "infra/policy/rules/resilience.py": Area(("tests/test_resilience.py", "tests/test_policy_rules.py"),
+                                                 conftest=True),
         "infra/policy/rules/sat.py": SAT,
         "infra/policy/rules/deploy/__init__.py": DEPLOY,
         "infra/policy/rules/deploy/reachability.py": DEPLOY,
@@ -93,12 +97,14 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/config/compute.py": COMPUTE,
         "infra/config/cost.py": COMPUTE,
         "infra/config/serving.py": SERVING,
-        "infra/config/lifecycle.py": Area(("tests/test_model_lifecycle.py", "tests/test_serving_config.py")),
+        "infra/config/lifecycle.py": Area(("tests/test_model_lifecycle.py", "tests/test_serving_config.py"),
+                                          conftest=True),
         "infra/config/posture.py": SAT,
-        "infra/config/resilience.py": Area(("tests/test_resilience.py",)),
-        "infra/config/governance.py": Area(("tests/test_governance_config.py", "tests/test_governance.py")),
-        "infra/config/operations.py": Area(("tests/test_operations.py",)),
-        "infra/config/samples.py": Area(("tests/test_sample_values.py",)),
+        "infra/config/resilience.py": Area(("tests/test_resilience.py",), conftest=True),
+        "infra/config/governance.py": Area(("tests/test_governance_config.py", "tests/test_governance.py"),
+                                           conftest=True),
+        "infra/config/operations.py": Area(("tests/test_operations.py",), conftest=True),
+        "infra/config/samples.py": Area(("tests/test_sample_values.py",), conftest=True),
     },
     "grant table": {
         "infra/components/unity_catalog/grant_table.py": GRANTS,
@@ -208,9 +214,10 @@ def copy_tree(dest: Path) -> None:
 
 
 def test_command(area: Area) -> str:
-    # -x: a mutant is killed by its first failing test. --noconftest: the area tests use no conftest fixture,
-    # and tests/conftest.py imports the offline engine (40 % of a run of the rule tests).
-    return shlex.join([sys.executable, "-m", "pytest", "-x", "-q", "--no-header", "--noconftest",
+    # -x: a mutant is killed by its first failing test. --noconftest unless the area needs its fixtures:
+    # tests/conftest.py imports the offline engine (40 % of a run of the rule tests).
+    return shlex.join([sys.executable, "-m", "pytest", "-x", "-q", "--no-header",
+                       *([] if area.conftest else ["--noconftest"]),
                        "-p", "no:cacheprovider", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin",
                        *area.pytest_args()])
 

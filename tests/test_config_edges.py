@@ -15,12 +15,14 @@ import pytest
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from infra.config import (
+    STANDBY_DIR,
     ConfigError,
     StackConfig,
     cross_stack_problems,
     known_stacks,
     read_stack_file,
     sibling_configs,
+    standby_stacks,
     validate,
 )
 from infra.config.base import StrictModel, field_problems, format_validation_error, key_path, show
@@ -497,6 +499,20 @@ def test_a_missing_stack_file_names_the_known_stacks(tmp_path: Path) -> None:
     assert read_stack_file("b", project) == {"x:y": 1}
     _project(tmp_path, {"d": ""})
     assert read_stack_file("d", project) == {}
+
+
+def test_a_standby_stack_file_is_read_from_infra_standby_and_a_top_level_file_wins(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"a": "config: {}\n"})
+    (project / STANDBY_DIR).mkdir(parents=True)
+    (project / STANDBY_DIR / "Pulumi.a-dr.yaml").write_text("config:\n  x:y: standby\n")
+    (project / STANDBY_DIR / "Pulumi.a.yaml").write_text("config:\n  x:y: shadowed\n")
+    assert read_stack_file("a-dr", project) == {"x:y": "standby"}
+    assert read_stack_file("a", project) == {}
+    assert (known_stacks(project), standby_stacks(project)) == (["a"], ["a", "a-dr"])
+    with pytest.raises(ConfigError) as info:
+        read_stack_file("c", project)
+    assert info.value.problems == [f"c: Pulumi.c.yaml: stack file not found in {project} (create it, or pick a "
+                                   "stack from: a, a-dr)"]
 
 
 def test_siblings_are_the_other_readable_stack_files(tmp_path: Path) -> None:

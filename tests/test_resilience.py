@@ -12,15 +12,13 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config import PROJECT_DIR, ConfigError, load_stack, read_stack_file, validate
+from infra.config import PROJECT_DIR, STANDBY_DIR, ConfigError, load_stack, read_stack_file, validate
 from infra.policy.rules import RULES_BY_NAME
 from infra.policy.rules import types as T
 from jobs import drill, replicate
 from mlopsctl.reports.recovery import posture, render
 from tests.policy_fixtures import BASELINES, mutate, view
 from tests.support import STACKS, plan_of, set_path, siblings, stack_raw
-
-FIXTURES = Path(__file__).parent / "fixtures" / "resilience"
 
 # --- 1. the lake per environment ---------------------------------------------------------------------
 
@@ -119,23 +117,18 @@ def test_soft_delete_minimum_comes_from_the_policy_config() -> None:
 
 # --- 3. the standby stack --------------------------------------------------------------------------------
 
-def _project(root: Path, standby: dict[str, Any] | None = None) -> Path:
-    """The checked-in stacks and the standby's stack file (the cross-stack rules see them all)."""
+def _project(root: Path, standby: dict[str, Any]) -> Path:
+    """The checked-in stacks and an edited standby stack file where the repository keeps it (infra/standby)."""
     shutil.copy(PROJECT_DIR / "Pulumi.yaml", root)
     for stack in STACKS:
         shutil.copy(PROJECT_DIR / f"Pulumi.{stack}.yaml", root)
-    raw = standby if standby is not None else read_stack_file("prod-dr", FIXTURES)
-    (root / "Pulumi.prod-dr.yaml").write_text(yaml.safe_dump({"config": raw}, sort_keys=False))
+    (root / STANDBY_DIR).mkdir(parents=True)
+    (root / STANDBY_DIR / "Pulumi.prod-dr.yaml").write_text(yaml.safe_dump({"config": standby}, sort_keys=False))
     return root
 
 
-@pytest.fixture(scope="module")
-def resilient_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _project(tmp_path_factory.mktemp("resilience"))
-
-
-def test_the_standby_is_prods_tier_in_the_paired_region_with_prods_catalog_names(resilient_project: Path) -> None:
-    standby, prod = load_stack("prod-dr", resilient_project), load_stack("prod", resilient_project)
+def test_the_standby_is_prods_tier_in_the_paired_region_with_prods_catalog_names() -> None:
+    standby, prod = load_stack("prod-dr"), load_stack("prod")
     assert (standby.environment, standby.location, prod.location) == ("prod", "centralus", "eastus2")
     assert [c.name for c in standby.unity_catalog.catalogs] == [c.name for c in prod.unity_catalog.catalogs]
     assert standby.names.storage_account.startswith("mlopsproddrlake")
@@ -162,7 +155,7 @@ STANDBY_REFUSED = [
 
 @pytest.mark.parametrize(("edits", "message"), STANDBY_REFUSED, ids=[m[9:60] for _, m in STANDBY_REFUSED])
 def test_standby_refusals(tmp_path: Path, edits: list[tuple[str, Any]], message: str) -> None:
-    raw = read_stack_file("prod-dr", FIXTURES)
+    raw = read_stack_file("prod-dr")
     for path, value in edits:
         if path.startswith("azure-native:"):
             raw[path] = value
@@ -174,7 +167,7 @@ def test_standby_refusals(tmp_path: Path, edits: list[tuple[str, Any]], message:
 
 
 def test_with_managed_failover_the_copy_job_settings_are_not_needed(tmp_path: Path) -> None:
-    raw = read_stack_file("prod-dr", FIXTURES)
+    raw = read_stack_file("prod-dr")
     rep = raw["mlops-platform:standby"]["replication"]
     rep.update(managedFailover=True, schemas=[], models=[])
     del rep["providerName"], rep["shareName"]
@@ -184,13 +177,14 @@ def test_with_managed_failover_the_copy_job_settings_are_not_needed(tmp_path: Pa
     assert not [s for s, p in config.run_as_grants.items() if "MODIFY" in p]
 
 
-def test_standby_and_resilient_prod_plan_and_pass_their_checks(resilient_project: Path) -> None:
+def test_standby_and_resilient_prod_plan_and_pass_their_checks() -> None:
+    """From the repository itself: the standby's file under infra/standby, its enforcement file beside the others."""
     from infra.policy.enforcement import load_config
     from infra.policy.offline import check_plan
     from mlopsctl.plan.engine import plan_stack
 
-    standby = plan_stack("prod-dr", resilient_project)
-    report = check_plan(standby.as_json(), "prod-dr", load_config(path=FIXTURES / "prod-dr.json"))
+    standby = plan_stack("prod-dr")
+    report = check_plan(standby.as_json(), "prod-dr", load_config("prod-dr"))
     assert [(v.rule, v.message) for v in report.mandatory] == []
     job = next(r.inputs for r in standby.by_type(T.JOB) if r.inputs["name"] == "prod-dr-copy-from-prod")
     assert (job["name"], job["schedule"]["quartzCronExpression"], job["runAs"]) == (

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config import PROJECT_DIR, known_stacks, stack_order
+from infra.config import PROJECT_DIR, known_stacks, stack_order, standby_stacks
 
 SCRIPT = PROJECT_DIR / "scripts" / "stacks.sh"
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
@@ -31,7 +31,10 @@ def _script(*args: str) -> str:
 
 
 def test_the_checked_in_stacks_in_promotion_order() -> None:
+    """The standby (infra/standby) deploys with --config-file, outside the promotion and the CI matrices."""
     assert stack_order() == ["dev", "test", "prod"]
+    assert standby_stacks() == ["prod-dr"]
+    assert _script().split() == ["dev", "test", "prod"]
 
 
 @pytest.mark.parametrize(("extra", "expected"), [

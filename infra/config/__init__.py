@@ -37,17 +37,28 @@ __all__ = [
     "PROJECT",
     "PROJECT_DIR",
     "PROJECT_DIR_VAR",
+    "STANDBY_DIR",
     "ConfigError",
     "StackConfig",
     "from_pulumi_runtime",
     "load_stack",
     "read_stack_file",
+    "standby_stacks",
     "validate",
 ]
 
 
+# Standby stacks (a primary's disaster-recovery twin) keep their stack file here, not beside Pulumi.yaml: they are
+# deployed with `pulumi up --stack S --config-file infra/standby/Pulumi.S.yaml`, outside the dev -> test -> prod
+# promotion that every top-level stack file joins (docs/recovery.md).
+STANDBY_DIR = Path("infra") / "standby"
+
+
 def stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
-    return project_dir / f"Pulumi.{stack}.yaml"
+    """Pulumi.<stack>.yaml beside Pulumi.yaml; a standby stack's file under infra/standby."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    standby = project_dir / STANDBY_DIR / path.name
+    return standby if not path.is_file() and standby.is_file() else path
 
 
 def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
@@ -55,7 +66,8 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, An
     path = stack_file(stack, project_dir)
     if not path.is_file():
         raise ConfigError([f"{stack}: {path.name}: stack file not found in {path.parent} "
-                           f"(create it, or pick a stack from: {', '.join(known_stacks(project_dir))})"])
+                           f"(create it, or pick a stack from: "
+                           f"{', '.join(sorted({*known_stacks(project_dir), *standby_stacks(project_dir)}))})"])
     text = path.read_text()
     loader = _StackFileLoader(text)
     try:
@@ -124,6 +136,11 @@ class _StackFileLoader(_BaseLoader):
 def known_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
     """The stacks of this project: one per Pulumi.<stack>.yaml. Adding a file adds an environment."""
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+def standby_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
+    """The standby stacks: one per infra/standby/Pulumi.<stack>.yaml (not in the promotion order)."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project_dir / STANDBY_DIR).glob("Pulumi.*.yaml"))
 
 
 TIERS: tuple[str, ...] = get_args(Environment)  # the values of `environment`, in promotion order

@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
-from infra.config import known_stacks, load_stack
+from infra.config import known_stacks, load_stack, standby_stacks
 from infra.config.base import ConfigError
 from infra.policy.enforcement import PolicyConfig, PolicyConfigError, load_config
 from infra.policy.offline import check_plan
@@ -59,5 +59,5 @@ def run(args: argparse.Namespace) -> int:
 
 def _sat(doc: dict[str, Any], stack: str, config: PolicyConfig) -> str:
     """The coverage table; relaxation reasons from the stack's securityPosture when its file is here."""
-    relaxed = load_stack(stack).security_posture.relaxed if stack in known_stacks() else {}
+    relaxed = load_stack(stack).security_posture.relaxed if stack in known_stacks() + standby_stacks() else {}
     return render(stack, coverage(doc, config, relaxed))
