@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import ast
 import concurrent.futures
+import hashlib
 import math
 import os
 import re
@@ -216,15 +217,24 @@ def copy_tree(dest: Path) -> None:
 def test_command(area: Area) -> str:
     # -x: a mutant is killed by its first failing test. --noconftest unless the area needs its fixtures:
     # tests/conftest.py imports the offline engine (40 % of a run of the rule tests).
-    return shlex.join([sys.executable, "-m", "pytest", "-x", "-q", "--no-header",
+    # mutate_order: the fastest tests first (scripts/mutate_order.py), so a killed mutant fails early.
+    return shlex.join([sys.executable, "-m", "pytest", "-x", "-q", "--no-header", "-p", "mutate_order",
                        *([] if area.conftest else ["--noconftest"]),
                        "-p", "no:cacheprovider", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin",
                        *area.pytest_args()])
 
 
-def test_env(tree: Path) -> dict[str, str]:
-    """Tests import the copy's `infra` (not the editable install's) and load no plugins they do not use."""
-    return {**os.environ, "PYTHONPATH": str(tree), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+def test_env(tree: Path, area: Area, record: bool = False) -> dict[str, str]:
+    """Tests import the copy's `infra` (not the editable install's) and load no plugins they do not use; the
+    area's test durations are recorded by its baseline and order the tests of each mutant's run."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), str(ROOT / "scripts")]),
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "MUTATE_DURATIONS": str(durations_file(tree, area)),
+            "MUTATE_RECORD": "1" if record else "0"}
+
+
+def durations_file(tree: Path, area: Area) -> Path:
+    """One per area, beside the workers' trees (every worker reads the baseline's)."""
+    return tree.parent / f"durations-{hashlib.sha1(repr(area).encode()).hexdigest()[:12]}.json"
 
 
 def write_config(path: Path, module: str, area: Area, timeout: float) -> None:
@@ -290,8 +300,8 @@ def shard(module: str, area: Area, session: Path, work: Path, jobs: int) -> list
 def baseline(tree: Path, area: Area) -> float:
     """Seconds the area's tests take on unmutated code (they must pass, or no mutant can be judged)."""
     start = time.monotonic()
-    proc = subprocess.run(shlex.split(test_command(area)), cwd=tree, env=test_env(tree), capture_output=True,
-                          text=True)
+    proc = subprocess.run(shlex.split(test_command(area)), cwd=tree, env=test_env(tree, area, record=True),
+                          capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"mutate: the tests of {' '.join(area.tests)} fail without any mutation:\n{proc.stdout[-3000:]}")
     return time.monotonic() - start
@@ -302,7 +312,8 @@ def run_unit(unit: Unit, tree: Path, timeout: float, attempts: int = 5) -> None:
     write_config(unit.config, unit.module, unit.area, timeout)
     for attempt in range(1, attempts + 1):
         proc = subprocess.run([str(Path(sys.executable).parent / "cosmic-ray"), "exec", str(unit.config),
-                               str(unit.session)], cwd=tree, env=test_env(tree), capture_output=True, text=True)
+                               str(unit.session)], cwd=tree, env=test_env(tree, unit.area), capture_output=True,
+                              text=True)
         if proc.returncode == 0:
             return
         print(f"mutate: cosmic-ray exec on {unit.session.name} ended with {proc.returncode} (attempt {attempt}); "

@@ -67,3 +67,43 @@ def test_classmethod_under_a_pydantic_validator_is_not_mutated(mutate: ModuleTyp
     assert mutate.skip_reason("core/RemoveDecorator", (3, 4), (4, 0), lines, []) == "implied @classmethod"
     assert mutate.skip_reason("core/RemoveDecorator", (5, 4), (6, 0), lines, []) is None
     assert mutate.skip_reason("core/RemoveDecorator", (2, 4), (3, 0), lines, []) is None
+
+
+def _order_plugin() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("mutate_order", ROOT / "scripts" / "mutate_order.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Item:
+    def __init__(self, nodeid: str) -> None:
+        self.nodeid = nodeid
+
+
+def test_the_baseline_records_durations_and_mutant_runs_take_the_fastest_tests_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plugin, durations = _order_plugin(), tmp_path / "durations.json"
+    monkeypatch.setenv("MUTATE_DURATIONS", str(durations))
+    monkeypatch.setenv("MUTATE_RECORD", "1")
+    for nodeid, seconds in [("t::plans", 9.0), ("t::parses", 0.01), ("t::renders", 0.5), ("t::parses", 0.02)]:
+        plugin.pytest_runtest_logreport(type("Report", (), {"nodeid": nodeid, "duration": seconds})())
+    plugin.pytest_sessionfinish(None)
+    items = [_Item(n) for n in ("t::plans", "t::new", "t::renders", "t::parses")]
+    plugin.pytest_collection_modifyitems(items)  # still recording: the baseline keeps the collection order
+    assert [i.nodeid for i in items] == ["t::plans", "t::new", "t::renders", "t::parses"]
+    monkeypatch.setenv("MUTATE_RECORD", "0")
+    plugin.pytest_collection_modifyitems(items)
+    assert [i.nodeid for i in items] == ["t::parses", "t::renders", "t::plans", "t::new"]  # unknown ones last
+
+
+def test_each_area_records_its_own_durations(mutate: ModuleType, tmp_path: Path) -> None:
+    tree = tmp_path / "worker-0"
+    env = mutate.test_env(tree, mutate.SAT)
+    assert env["MUTATE_DURATIONS"] != mutate.test_env(tree, mutate.GRANTS)["MUTATE_DURATIONS"]
+    assert env["MUTATE_DURATIONS"] == mutate.test_env(tmp_path / "worker-1", mutate.SAT)["MUTATE_DURATIONS"]
+    assert (env["MUTATE_RECORD"], mutate.test_env(tree, mutate.SAT, record=True)["MUTATE_RECORD"]) == ("0", "1")
+    assert "-p mutate_order" in mutate.test_command(mutate.SAT)
+    assert "--noconftest" not in mutate.test_command(mutate.SAT)
+    assert "--noconftest" in mutate.test_command(mutate.AREAS["policy rules"]["infra/policy/rules/azure.py"])

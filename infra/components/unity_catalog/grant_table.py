@@ -93,7 +93,7 @@ def grant_table(uc: UnityCatalogConfig, identity: IdentityConfig, names: Names,
         declared = {f"{c.name}.{s.name}" for c in uc.catalogs for s in c.schemas}
         for schema, needs in run_as_grants.items():
             if schema in declared:
-                add("catalog", schema.split(".", 1)[0], app, ["USE_CATALOG"])
+                add("catalog", schema.partition(".")[0], app, ["USE_CATALOG"])
                 add("schema", schema, app, needs)
     rows = [GrantRow(kind, securable, principal, tuple(sorted(privileges)))
             for (kind, securable), by_principal in acc.items() for principal, privileges in by_principal.items()]
