@@ -8,10 +8,11 @@ see real values and every row.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
 from infra.config.base import StrictModel
 from infra.config.serving import declared_schemas, own_catalogs
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql" / "abac"
 MASKS_DIR, FILTERS_DIR = SQL_DIR / "column_masks", SQL_DIR / "row_filters"
+_SECURABLE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")
 
 
 def sql_functions(folder: Path) -> list[str]:
@@ -35,19 +37,28 @@ class AbacPolicy(StrictModel):
 
     name: UcIdentifier
     """The policy's name (unique among the policies on its securable), e.g. `mask_pii_columns`."""
-    securable: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$", json_schema_extra={
-        "allowed": "a catalog or catalog.schema of this stack, lowercase"})
+    securable: str
     """The catalog (`ml_prod_catalog`) or schema (`ml_prod_catalog.feature_store`) whose tables the policy covers;
     declared in unityCatalog.catalogs."""
-    tag_values: list[str] = Field(min_length=1)
+    tag_values: list[str]
     """Values of `tagKey` that select the columns, e.g. `[pii, phi]` (a column tagged with any of them)."""
     function: UcIdentifier
     """The SQL function the policy calls: a file `infra/sql/abac/column_masks/<function>.sql` for a column mask,
     `infra/sql/abac/row_filters/<function>.sql` for a row filter."""
 
+    @field_validator("securable")
+    @classmethod
+    def _securable(cls, v: str) -> str:
+        if not _SECURABLE.match(v):
+            raise ValueError("is not a catalog or catalog.schema name; allowed: lowercase letters, digits and "
+                             "underscores, e.g. 'ml_prod_catalog' or 'ml_prod_catalog.feature_store'")
+        return v
+
     @field_validator("tag_values")
     @classmethod
     def _unique(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("is empty; list the tag values whose columns the policy covers, e.g. [pii, phi]")
         dupes = sorted({x for x in v if v.count(x) > 1})
         if dupes:
             raise ValueError(f"lists {', '.join(repr(d) for d in dupes)} more than once; list each value once")
@@ -59,16 +70,31 @@ class AbacConfig(StrictModel):
 
     tag_key: str = "classification"
     """The governed tag whose values the policies match on columns."""
-    function_schema: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", json_schema_extra={
-        "allowed": "catalog.schema of this stack, lowercase"})
+    function_schema: str
     """The schema (`catalog.schema`, declared in unityCatalog.catalogs) where the platform creates the mask and
     filter functions."""
-    unmasked_groups: list[str] = Field(min_length=1)
+    unmasked_groups: list[str]
     """Groups that see unmasked values and every row (the policies' exceptions); groups of identity.groups."""
     column_masks: list[AbacPolicy] = []
     """Column mask policies: matched columns read as the function's result."""
     row_filters: list[AbacPolicy] = []
     """Row filter policies: only rows for which the function is true are returned."""
+
+    @field_validator("function_schema")
+    @classmethod
+    def _schema(cls, v: str) -> str:
+        if not _SECURABLE.match(v) or "." not in v:
+            raise ValueError("is not a schema name; allowed: catalog.schema in lowercase letters, digits and "
+                             "underscores, e.g. 'ml_prod_catalog.governance'")
+        return v
+
+    @field_validator("unmasked_groups")
+    @classmethod
+    def _groups(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("is empty; name at least one group that sees unmasked values (e.g. the platform "
+                             "admins), or nobody could check the data")
+        return v
 
     def functions(self) -> dict[str, str]:
         """function name -> `column_mask` or `row_filter` (the SQL folder it comes from), of every policy."""
@@ -97,10 +123,10 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
         if group not in declared:
             problems.append((f"{where}.unmaskedGroups[{i}]", group,
                              f"is not a group of this stack; allowed: {', '.join(declared)} (identity.groups)"))
+    names: set[tuple[str, str]] = set()  # policy names are unique per securable, whatever their type
     for key, folder, policies in (("columnMasks", MASKS_DIR, abac.column_masks),
                                   ("rowFilters", FILTERS_DIR, abac.row_filters)):
         available = sql_functions(folder)
-        names: set[tuple[str, str]] = set()
         for i, policy in enumerate(policies):
             at = f"{where}.{key}[{i}]"
             known = schemas if "." in policy.securable else catalogs

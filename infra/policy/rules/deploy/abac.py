@@ -25,7 +25,11 @@ Views = Sequence[ResourceView]
 
 def policy_function(policy: ResourceView) -> Any:
     """The function a row filter or column mask policy calls (None for other policy types)."""
-    return policy.get("columnMask.functionName") or policy.get("rowFilter.functionName")
+    for path in ("columnMask.functionName", "rowFilter.functionName"):
+        name = policy.get(path)
+        if name is not None:  # UNKNOWN (falsy) included
+            return name
+    return None
 
 
 def _schema_of(function: ResourceView, views: Views) -> ResourceView | None:
