@@ -61,7 +61,7 @@ def test_functions_are_created_from_the_repo_sql_files(stack: str) -> None:
     for full, path in FUNCTIONS[stack].items():
         fn = functions[full]
         statement = fn.inputs["statement"]
-        assert statement.startswith(f"-- ") and f"CREATE OR REPLACE FUNCTION {full}(value STRING)" in statement
+        assert statement.startswith("-- ") and f"CREATE OR REPLACE FUNCTION {full}(value STRING)" in statement
         assert "${function_name}" not in statement
         assert fn.inputs["sqlFile"] == path.name and fn.inputs["sqlSha256"] == sha256(statement)
         # it runs on the environment's SQL warehouse, in the environment's workspace

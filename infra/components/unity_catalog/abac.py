@@ -11,8 +11,8 @@
 Privileges (Databricks docs, "Create and manage row filter and column mask policies", Requirements): creating a
 policy needs MANAGE on, or ownership of, the securable it is attached to, and EXECUTE on the function. The deployer
 owns the catalogs it creates and the functions it creates here (an owner holds every privilege), so no grant is
-added. Users the policy applies to need no EXECUTE on the function. The policy type strings and fields are the
-provider's (pulumi-databricks 1.118.0 `PolicyInfo`, terraform-provider-databricks `databricks_policy_info`).
+added. The policy type strings and fields are the provider's (pulumi-databricks 1.118.0 `PolicyInfo`,
+terraform-provider-databricks `databricks_policy_info`).
 """
 
 from __future__ import annotations
