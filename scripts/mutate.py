@@ -79,6 +79,7 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/policy/rules/deploy/__init__.py": DEPLOY,
         "infra/policy/rules/deploy/reachability.py": DEPLOY,
         "infra/policy/rules/deploy/azure.py": DEPLOY,
+        "infra/policy/rules/deploy/abac.py": Area(("tests/test_deploy_readiness_abac.py",)),
         "infra/policy/rules/deploy/unity_catalog.py": DEPLOY,
     },
     "config validation": {
@@ -97,6 +98,7 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/config/posture.py": SAT,
         "infra/config/resilience.py": Area(("tests/test_resilience.py",)),
         "infra/config/governance.py": Area(("tests/test_governance_config.py", "tests/test_governance.py")),
+        "infra/config/abac.py": Area(("tests/test_abac_config.py",)),
         "infra/config/operations.py": Area(("tests/test_operations.py",)),
         "infra/config/samples.py": Area(("tests/test_sample_values.py",)),
     },
