@@ -271,7 +271,11 @@ class Platform(pulumi.ComponentResource):
             endpoint_monitors=self.serving.monitoring.monitors if self.serving else {}, tags=config.cost_tags,
             # the run-as principal, its grants and the schemas (their retention_days property)
             depends_on=[self.unity_catalog],
-            serverless_network=self.serverless_network), opts=child)
+            serverless_network=self.serverless_network,
+            # the ABAC functions' statements run on the SQL warehouse, authenticated as the providers are
+            workspace_host=pulumi.Output.concat("https://", self.workspace.url),
+            workspace_resource_id=self.workspace.id, auth_type=config.databricks.auth_type,
+            warehouse=self.compute.sql_warehouse), opts=child)
 
         self.outputs: dict[str, pulumi.Input[object]] = {
             "environment": config.environment,

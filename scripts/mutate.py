@@ -84,6 +84,7 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/policy/rules/deploy/__init__.py": DEPLOY,
         "infra/policy/rules/deploy/reachability.py": DEPLOY,
         "infra/policy/rules/deploy/azure.py": DEPLOY,
+        "infra/policy/rules/deploy/abac.py": Area(("tests/test_deploy_readiness_abac.py",)),
         "infra/policy/rules/deploy/unity_catalog.py": DEPLOY,
     },
     "config validation": {
@@ -104,6 +105,7 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/config/resilience.py": Area(("tests/test_resilience.py",), conftest=True),
         "infra/config/governance.py": Area(("tests/test_governance_config.py", "tests/test_governance.py"),
                                            conftest=True),
+        "infra/config/abac.py": Area(("tests/test_abac_config.py",)),
         "infra/config/operations.py": Area(("tests/test_operations.py",), conftest=True),
         "infra/config/samples.py": Area(("tests/test_sample_values.py",), conftest=True),
     },

@@ -122,7 +122,8 @@ CASES: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
       "ml_models_catalog"]),
     ("cicd-schema-unknown", "prod", [(f"{UC}.cicd.schema", "monitoring_sp")],
      ["prod: unityCatalog.cicd.schema: 'monitoring_sp' is not a schema of catalog ml_prod_catalog; allowed: "
-      "raw, feature_store, models, serving, model_inference_logs, monitoring, databricks_monitoring, restore_drill"]),
+      "raw, feature_store, models, serving, model_inference_logs, monitoring, databricks_monitoring, restore_drill, "
+      "governance"]),
     ("cicd-catalog-defaults-to-the-default-catalog", "prod", [(f"{UC}.cicd.catalog", DELETE)], []),
     ("cicd-manage", "prod", [(f"{UC}.cicd.catalogPrivileges", ["USE_CATALOG", "MANAGE"])],
      ["prod: unityCatalog.cicd.catalogPrivileges[1]: 'MANAGE' is only for admin groups; the CI/CD principal gets "

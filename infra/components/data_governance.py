@@ -2,12 +2,15 @@
 
 - unity_catalog/classification.py: data classification, governed tags, tag assignments;
 - retention.py: the registry retention job;
-- feature_monitoring.py: monitors and alerts on feature tables.
+- feature_monitoring.py: monitors and alerts on feature tables;
+- unity_catalog/abac.py: row filters and column masks (ABAC policies) and the SQL functions they call.
 
 A feature monitor whose table does not exist yet (`tableExists: false`, or a first deploy) is not declared;
 it is listed in `pending` and logged, as the serving endpoints' monitors are. The retention job (serverless) is
 left out of a first deploy too: serverless compute reaches the lakes only once the NCC's private endpoints
-are approved, between the first run and the next (docs/first-deploy.md).
+are approved, between the first run and the next (docs/first-deploy.md). The ABAC policies wait for the next run
+as well: their functions run on the SQL warehouse this run creates, and outside prod they match governed tags that
+prod's first run declares.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pulumi_databricks as dbx
 from infra.components.feature_monitoring import FeatureMonitoring, FeatureMonitoringArgs
 from infra.components.retention import Retention, RetentionArgs
 from infra.components.serverless_network import ServerlessNetwork
+from infra.components.unity_catalog.abac import AbacPolicies, AbacPoliciesArgs
 from infra.components.unity_catalog.classification import Classification, ClassificationArgs
 from infra.config.governance import GovernanceConfig
 
@@ -46,6 +50,11 @@ class DataGovernanceArgs:
     # The NCC through which the serverless job, monitors and alerts reach the lakes: asked for ready() only once
     # one is declared (a first deploy declares none, so pending private-endpoint approvals cannot stop it).
     serverless_network: ServerlessNetwork | None = None
+    # The ABAC functions' statements: the workspace they run in, how they authenticate, the warehouse resource.
+    workspace_host: pulumi.Input[str] = ""
+    workspace_resource_id: pulumi.Input[str] = ""
+    auth_type: str | None = None
+    warehouse: pulumi.Resource | None = None
 
 
 class DataGovernance(pulumi.ComponentResource):
@@ -54,6 +63,7 @@ class DataGovernance(pulumi.ComponentResource):
     classification: Classification
     retention: Retention | None
     feature_monitoring: FeatureMonitoring | None
+    abac: AbacPolicies | None
     pending: list[dict[str, str]]
 
     def __init__(self, name: str, args: DataGovernanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -107,4 +117,25 @@ class DataGovernance(pulumi.ComponentResource):
                 run_as_application_id=args.cicd_application_id, destination_ids=destinations,
                 endpoint_monitors=args.endpoint_monitors, schemas=args.securables,
                 depends_on=[*args.depends_on, *serverless()]), opts=child)
+        self.abac = self._abac(args, child)
         self.register_outputs({"pending": self.pending})
+
+    def _abac(self, args: DataGovernanceArgs, child: pulumi.ResourceOptions) -> AbacPolicies | None:
+        abac = args.config.abac
+        if abac is None:
+            return None
+        if args.first_deploy:
+            reason = ("first deploy: the functions run on the SQL warehouse this run creates, and the governed tags "
+                      "are declared by prod's first run (next run)")
+            self.pending.append({"name": "abac-policies", "reason": reason})
+            pulumi.log.warn(f"ABAC policies skipped: {reason}", resource=self)
+            return None
+        key = abac.tag_key
+        return AbacPolicies("abac", AbacPoliciesArgs(
+            config=abac, stack=args.stack, securables=args.securables, warehouse_id=args.warehouse_id,
+            workspace_host=args.workspace_host, workspace_resource_id=args.workspace_resource_id,
+            auth_type=args.auth_type, provider=args.provider,
+            # the platform's pipelines run as the CI/CD principal: they read real values
+            except_principals=[*abac.unmasked_groups, args.cicd_application_id],
+            tag_policy=self.classification.tag_policies.get(key),
+            depends_on=[*args.depends_on, *([args.warehouse] if args.warehouse else [])]), opts=child)

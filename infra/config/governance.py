@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from infra.config import abac as abac_config
 from infra.config.base import StrictModel, field_problems, show
 from infra.config.serving import BOUNDED_STATISTICS, Granularity, Schedule, declared_schemas, own_catalogs
 from infra.config.types import EmailList, UcIdentifier, UcName
@@ -197,6 +198,9 @@ class GovernanceConfig(StrictModel):
     """The job that enforces the registry schemas' retentionDays."""
     feature_monitors: list[FeatureMonitorConfig] = []
     """Lakehouse monitors on feature tables, with completeness/uniqueness metrics and drift and accuracy alerts."""
+    abac: abac_config.AbacConfig | None = None
+    """Row filters and column masks on tagged data (ABAC policies) and the functions they call; leave out for
+    none."""
 
     @field_validator("governed_tags")
     @classmethod
@@ -303,6 +307,7 @@ def stack_problems(config: StackConfig) -> list[tuple[str, Any, str]]:
                 problems.append((f"{where}.accuracyEndpoint", mon.accuracy_endpoint,
                                  "is not a serving endpoint of this stack with a monitor; allowed: "
                                  + (", ".join(monitored) or "none (serving.endpoints has no monitor)")))
+    problems.extend(abac_config.stack_problems(config))
     return problems
 
 
@@ -331,5 +336,9 @@ def cross_stack_problems(stack: str, config: StackConfig, other_name: str, other
         for i, assignment in enumerate(config.governance.tag_assignments):
             for path, value, msg in _tag_problems(f"governance.tagAssignments[{i}]", assignment, theirs,
                                                   f"stack {other_name}'s governance.governedTags"):
+                problems.append(f"{stack}: {path}: {show(value)} {msg}")
+        if config.governance.abac is not None:
+            for path, value, msg in abac_config.vocabulary_problems(config.governance.abac, theirs,
+                                                                    f"stack {other_name}'s governance.governedTags"):
                 problems.append(f"{stack}: {path}: {show(value)} {msg}")
     return problems

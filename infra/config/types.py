@@ -123,6 +123,12 @@ def _name_words(kind: str) -> str:
 # Allowed values in words for fields a validator checks (no constraint the reference could read), keyed by
 # `Model.field`. tests/test_config_reference.py checks that every key names a field.
 FIELD_WORDS: dict[str, str] = {
+    "AbacConfig.tag_key": "a governed tag (governance.governedTags here or in the declaring stack)",
+    "AbacConfig.function_schema": "catalog.schema, lowercase, declared in unityCatalog.catalogs",
+    "AbacConfig.unmasked_groups": "one or more groups of identity.groups",
+    "AbacPolicy.securable": "a catalog or catalog.schema of this stack, lowercase",
+    "AbacPolicy.tag_values": "one or more values of the tagKey governed tag, each once",
+    "AbacPolicy.function": "a SQL file's name in infra/sql/abac/column_masks (masks) or row_filters (filters)",
     "CostReportingConfig.dashboard_folder": "an absolute workspace folder, e.g. /Shared/mlops-platform",
     "AuditAlert.query": "SQL with a numeric column `value`; placeholders {catalogs}, {cicdPrincipal}, {workspaceId}",
     "TagsConfig.extra": "tag name -> value; names up to 512 characters without < > % & \\ ? /, values up to 256",
