@@ -259,8 +259,25 @@ class Unit:
     jobs: list[str] = field(default_factory=list)
 
 
-def plan_module(module: str, area: Area, work: Path) -> tuple[Path, Counter[str]]:
-    """cosmic-ray init for one module (in the pristine copy), then the skip filter. Returns the session file."""
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction above 0 and at most 1")
+    return value
+
+
+def in_sample(module: str, operator: str, line: str, column: int, occurrence: int, fraction: float) -> bool:
+    """Whether a mutant is in a sample of `fraction` of them. Decided by a hash of what the mutant is (not of its
+    position in the session), so the same mutants are sampled run after run while the lines around them change."""
+    if fraction >= 1.0:
+        return True
+    key = f"{module}\0{operator}\0{line.strip()}\0{column}\0{occurrence}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") < fraction * 2**64
+
+
+def plan_module(module: str, area: Area, work: Path, sample: float = 1.0) -> tuple[Path, Counter[str]]:
+    """cosmic-ray init for one module (in the pristine copy), then the skip filter and the sample. Returns the
+    session file."""
     from cosmic_ray.work_db import use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
@@ -272,10 +289,16 @@ def plan_module(module: str, area: Area, work: Path) -> tuple[Path, Counter[str]
     source = (work / "pristine" / module).read_text()
     lines, spans = source.splitlines(), annotation_spans(source)
     skipped: Counter[str] = Counter()
+    seen: Counter[tuple[str, str, int]] = Counter()
     with use_db(str(session)) as db:
         for item in db.pending_work_items:
             m = item.mutations[0]
             reason = skip_reason(m.operator_name, tuple(m.start_pos), tuple(m.end_pos), lines, spans)
+            line, column = lines[m.start_pos[0] - 1], m.start_pos[1]
+            seen[(m.operator_name, line, column)] += 1
+            occurrence = seen[(m.operator_name, line, column)]
+            if not reason and not in_sample(module, m.operator_name, line, column, occurrence, sample):
+                reason = "not in the sample"
             if reason:
                 skipped[reason] += 1
                 db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=reason))
@@ -408,6 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--group", choices=list(AREAS), help="one group only")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--list", action="store_true", help="show what would run, do not run it")
+    parser.add_argument("--sample", type=_fraction, default=1.0, metavar="FRACTION",
+                        help="run this fraction of each module's mutants (0 < FRACTION <= 1; the same ones every "
+                             "run), e.g. 0.25 for a quick score")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (sessions, copies)")
     parser.add_argument("--tests", default="", help="space-separated test files to use instead of each area's")
     parser.add_argument("--out", default=str(ROOT / "out" / "mutate" / "report.txt"))
@@ -432,7 +458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         copy_tree(work / "pristine")
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            plans = {m: pool.submit(plan_module, m, known[m][1], work) for m in modules}
+            plans = {m: pool.submit(plan_module, m, known[m][1], work, args.sample) for m in modules}
             planned = {m: plans[m].result() for m in modules}
         units = {m: shard(m, known[m][1], planned[m][0], work, args.jobs) for m in modules}
         if args.list:

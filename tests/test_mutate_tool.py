@@ -107,3 +107,23 @@ def test_each_area_records_its_own_durations(mutate: ModuleType, tmp_path: Path)
     assert "-p mutate_order" in mutate.test_command(mutate.SAT)
     assert "--noconftest" not in mutate.test_command(mutate.SAT)
     assert "--noconftest" in mutate.test_command(mutate.AREAS["policy rules"]["infra/policy/rules/azure.py"])
+
+
+def test_a_sample_is_the_same_mutants_every_run_and_about_its_fraction(mutate: ModuleType) -> None:
+    mutants = [("m.py", "core/NumberReplacer", f"x = {n}", 4, 1) for n in range(2000)]
+    fifth = [m for m in mutants if mutate.in_sample(*m, 0.2)]
+    assert fifth == [m for m in mutants if mutate.in_sample(*m, 0.2)]  # deterministic
+    assert 300 < len(fifth) < 500
+    assert all(mutate.in_sample(*m, 1.0) for m in mutants)
+    # the position in the file does not matter, the mutated code and its place in the line do
+    assert mutate.in_sample("m.py", "core/NumberReplacer", "    x = 7", 4, 1, 0.2) == mutate.in_sample(
+        "m.py", "core/NumberReplacer", "x = 7", 4, 1, 0.2)
+
+
+@pytest.mark.parametrize(("text", "ok"), [("0.2", True), ("1", True), ("0", False), ("1.5", False), ("-0.1", False)])
+def test_the_sample_fraction_is_above_0_and_at_most_1(mutate: ModuleType, text: str, ok: bool) -> None:
+    if ok:
+        assert mutate._fraction(text) == float(text)
+    else:
+        with pytest.raises(Exception, match="is not a fraction above 0 and at most 1"):
+            mutate._fraction(text)
