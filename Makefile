@@ -13,7 +13,10 @@ help:
 	@echo "make test                                          ruff + mypy + pytest (+ workflow and secrets checks)"
 	@echo "make bench                                         performance benchmark of plan and check"
 
-$(STAMP): pyproject.toml
+# Pulumi starts the Python dynamic provider (the SQL functions) in the program folder `main: infra/` and resolves
+# Pulumi.yaml's `virtualenv: .venv` from there (pulumi/pulumi sdk/python/dist/pulumi-resource-pulumi-python):
+# infra/.venv links to the project's .venv. Order-only: made when missing, never a reason to reinstall.
+$(STAMP): pyproject.toml | infra/.venv
 	@echo "Setting up $(VENV): the pinned packages from pyproject.toml (first run or after it changes; a minute or two)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
@@ -22,6 +25,9 @@ $(STAMP): pyproject.toml
 	@echo "$(VENV) is ready"
 
 venv: $(STAMP)
+
+infra/.venv:
+	ln -sfn ../$(VENV) infra/.venv
 
 plan: $(STAMP)
 	$(BIN)/mlopsctl plan --stack $(STACK) $(if $(PLAN_JSON),--json $(PLAN_JSON))

@@ -138,3 +138,19 @@ def test_the_provider_is_stored_by_reference_not_by_value() -> None:
 
     pickled = base64.b64decode(serialize_provider(SqlFunctionProvider()))
     assert b"infra.components.unity_catalog.sql_function" in pickled and len(pickled) < 200
+
+
+def test_the_dynamic_providers_virtualenv_is_found_from_the_program_folder() -> None:
+    """Pulumi starts a Python dynamic provider in the program's folder (`main`) and its launch script resolves the
+    project's `virtualenv` from there (pulumi/pulumi sdk/python/dist/pulumi-resource-pulumi-python; the engine sets
+    the plugin's working directory in pkg/engine/project.go): with `main: infra/` it needs infra/.venv, which
+    `make venv` links to the project's .venv. Without the link every run that creates a function fails."""
+    import yaml
+
+    from infra.config import PROJECT_DIR
+
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())
+    venv = project["runtime"]["options"]["virtualenv"]
+    from_program = PROJECT_DIR / project["main"] / venv
+    assert from_program.is_dir() and from_program.resolve() == (PROJECT_DIR / venv).resolve()
+    assert (from_program / "bin" / "python").exists()
