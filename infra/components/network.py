@@ -145,25 +145,22 @@ class Network(pulumi.ComponentResource):
             hub_sub, hub_rg, hub_name = parse_vnet_id(args.hub_vnet_id)
 
             def peer(logical: str, peering_name: str, vnet_name: pulumi.Input[str], group: pulumi.Input[str],
-                     remote: pulumi.Input[str], provider: pulumi.ProviderResource | None, forwarded: bool = False,
+                     remote: pulumi.Input[str], provider: pulumi.ProviderResource | None,
                      ) -> network.VirtualNetworkPeering:
                 # After the last subnet: a peering write on a VNet while a subnet is written fails
                 # (AnotherOperationInProgress), as the subnets themselves do.
                 return network.VirtualNetworkPeering(
                     logical, virtual_network_peering_name=peering_name, virtual_network_name=vnet_name,
                     resource_group_name=group, remote_virtual_network=network.SubResourceArgs(id=remote),
-                    allow_virtual_network_access=True, allow_forwarded_traffic=forwarded, allow_gateway_transit=False,
+                    allow_virtual_network_access=True, allow_forwarded_traffic=False, allow_gateway_transit=False,
                     use_remote_gateways=False,
                     opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[pe]))
 
             hub = azure_native.Provider(f"{name}-hub-subscription", subscription_id=hub_sub,
                                         opts=pulumi.ResourceOptions(parent=self))
             self.hub_peerings = [
-                # Replies from the internet reach the nodes forwarded by the hub's firewall: this VNet's side
-                # must allow traffic that did not originate in the hub (Azure "Create, change, or delete a virtual
-                # network peering": allow forwarded traffic from the remote virtual network).
                 peer(f"{name}-to-hub", f"{names.virtual_network}-to-{hub_name}", vnet.name, rg,
-                     args.hub_vnet_id, None, forwarded=args.route_table_id is not None),
+                     args.hub_vnet_id, None),
                 peer(f"{name}-hub-to-spoke", f"{hub_name}-to-{names.virtual_network}", hub_name, hub_rg,
                      vnet.id, hub),
             ]

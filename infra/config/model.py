@@ -8,9 +8,9 @@ from pydantic import PrivateAttr, SecretStr, ValidationInfo, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra.config import deploy as deploy_config
+from infra.config import egress, posture, resilience, security
 from infra.config import governance as governance_config
 from infra.config import operations as operations_config
-from infra.config import egress, posture, resilience, security
 from infra.config import unity_catalog as uc_config
 from infra.config.base import StrictModel, field_problems
 from infra.config.compute import ComputeConfig
