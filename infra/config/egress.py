@@ -60,10 +60,9 @@ class HubFirewallConfig(StrictModel):
         try:
             address = ipaddress.IPv4Address(v)
         except ValueError:
-            raise ValueError(f"{v!r} is not an IPv4 address; allowed: the firewall's private IP, e.g. '10.100.0.4'")\
-                from None
+            raise ValueError("is not an IPv4 address; allowed: the firewall's private IP, e.g. '10.100.0.4'") from None
         if not any(address in net for net in _PRIVATE):
-            raise ValueError(f"{v!r} is not a private address; allowed: the firewall's private IP in the hub VNet "
+            raise ValueError("is not a private address; allowed: the firewall's private IP in the hub VNet "
                              "(10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
         return v
 
