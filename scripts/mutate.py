@@ -51,7 +51,8 @@ RULES = Area(("tests/test_policy_rules.py", "tests/test_rules_edges.py", "tests/
              deselect=("tests/test_policy_rules.py::test_taggable_reads_the_same_answer_as_the_sdk_signature",))
 # The deploy-readiness rules: hand-made plans first (seconds), then the real plans' broken copies (a minute).
 # The SAT rules: their own file (mutated plans of the real stacks and hand-made resources).
-SAT = Area(("tests/test_security_posture.py",))
+SAT = Area(("tests/test_security_posture.py", "tests/test_classic_egress.py"))
+EGRESS = Area(("tests/test_classic_egress.py", "tests/test_policy_rules.py"))
 DEPLOY = Area(("tests/test_deploy_rules_edges.py", "tests/test_deploy_readiness_azure.py",
                "tests/test_deploy_readiness_uc.py", "tests/test_first_deploy.py"),
               deselect=("tests/test_first_deploy.py::test_mlopsctl_plan_first_deploy_writes_a_plan_that_passes",))
@@ -76,10 +77,12 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/policy/rules/stack.py": RULES,
         "infra/policy/rules/resilience.py": Area(("tests/test_resilience.py", "tests/test_policy_rules.py")),
         "infra/policy/rules/sat.py": SAT,
+        "infra/policy/rules/network_encryption.py": EGRESS,
         "infra/policy/rules/deploy/__init__.py": DEPLOY,
         "infra/policy/rules/deploy/reachability.py": DEPLOY,
         "infra/policy/rules/deploy/azure.py": DEPLOY,
         "infra/policy/rules/deploy/unity_catalog.py": DEPLOY,
+        "infra/policy/rules/deploy/egress.py": Area(("tests/test_deploy_readiness_egress.py",)),
     },
     "config validation": {
         "infra/config/__init__.py": CONFIG,
@@ -95,6 +98,7 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/config/serving.py": SERVING,
         "infra/config/lifecycle.py": Area(("tests/test_model_lifecycle.py", "tests/test_serving_config.py")),
         "infra/config/posture.py": SAT,
+        "infra/config/egress.py": Area(("tests/test_classic_egress.py", "tests/test_config_edges.py")),
         "infra/config/resilience.py": Area(("tests/test_resilience.py",)),
         "infra/config/governance.py": Area(("tests/test_governance_config.py", "tests/test_governance.py")),
         "infra/config/operations.py": Area(("tests/test_operations.py",)),

@@ -26,7 +26,7 @@ from infra.policy.rules.base import (
     unknown,
 )
 from infra.policy.rules.databricks import grant_entries
-from infra.policy.rules.stack import label, of_type
+from infra.policy.rules.stack import label, of_type, refers
 from infra.sat import BY_ID, GIT_ALLOWLIST_KEYS, IP_LISTS_KEY, TOKEN_LIFETIME_KEY, WORKSPACE_CONF_FLAGS, conf_value
 
 Result = Iterator[Finding]
@@ -458,11 +458,9 @@ def databricks_subnets(views: Views) -> list[ResourceView]:
 def route_table(subnet: ResourceView, tables: Sequence[ResourceView]) -> ResourceView | None:
     """The declared route table the subnet uses: by id when known, else the one it depends on."""
     wanted = subnet.get("routeTable.id")
-    for table in tables:
-        if (not is_unknown(wanted) and table.id and isinstance(wanted, str) and wanted.lower() == table.id.lower()) \
-                or (is_unknown(wanted) and table.urn in subnet.dependencies):
-            return table
-    return None
+    if not wanted and not is_unknown(wanted):
+        return None
+    return next((table for table in tables if refers(subnet, wanted, table)), None)
 
 
 def routes(table: ResourceView, views: Views) -> list[Mapping[str, Any]]:
