@@ -14,6 +14,10 @@ as the SRA does for a bring-your-own hub (databricks/terraform-databricks-sra az
   SRA's `to-firewall` route) and the AzureDatabricks service tag to Internet (the UDR page's first route, so the
   control plane and secure cluster connectivity never hairpin through the firewall).
 
+The peerings keep allowForwardedTraffic off, as the SRA's spoke peering does (azure/tf/modules/virtual_network/
+peering.tf, provider defaults): the nodes send to the firewall's own address. The private-endpoint subnet gets no
+route table, so the deploy runner's path to the private endpoints does not change.
+
 Writing to the policy needs rights in the hub's resource group (Network Contributor on the policy, or
 Microsoft.Network/firewallPolicies/ruleCollectionGroups/write); the policy's subscription comes from its id.
 """

@@ -3,7 +3,8 @@
 Azure Virtual Network encryption encrypts traffic between VMs of supported sizes (D/E v4 and later, ...) with
 Accelerated Networking; enforcement AllowUnencrypted lets VMs without support keep talking, DropUnencrypted drops
 their traffic (Microsoft Learn, "What is Azure Virtual Network encryption?"). Azure Databricks nodes run on the
-size a cluster picks, often one without support, so only AllowUnencrypted is safe. SAT has no check for it.
+size a cluster picks, often one without support, so only AllowUnencrypted is safe; it is also the only value
+supported at general availability (azure-mgmt-network VirtualNetworkEncryptionEnforcement). SAT has no check for it.
 """
 
 from __future__ import annotations
