@@ -10,6 +10,7 @@ import pulumi
 from pulumi_azure_native import authorization
 
 from infra.components.access_connector import AccessConnector, AccessConnectorArgs
+from infra.components.classic_egress import HubFirewallEgress, HubFirewallEgressArgs
 from infra.components.compute import Compute, ComputeArgs
 from infra.components.cost import Cost, CostArgs
 from infra.components.data_governance import DataGovernance, DataGovernanceArgs
@@ -40,6 +41,7 @@ from infra.components.workspace import Workspace, WorkspaceArgs
 from infra.components.workspace_hardening import ArtifactAllowlist, WorkspaceHardening, WorkspaceHardeningArgs
 from infra.config import StackConfig, resilience
 from infra.config import governance as governance_config
+from infra.config.egress import classic_egress, vnet_encrypted
 
 
 class Platform(pulumi.ComponentResource):
@@ -63,9 +65,23 @@ class Platform(pulumi.ComponentResource):
             lock=protection.resource_group_lock), opts=child)
 
         hub_vnet_id = config.deploy.runner.hub_vnet_id  # where the deploy runner sits (docs/first-deploy.md)
+        # Classic egress through the hub's firewall: its rules first, then the route table the subnets use.
+        self.hub_firewall_egress: HubFirewallEgress | None = None
+        firewall = config.network.firewall
+        if classic_egress(config) == "firewall" and firewall is not None:
+            self.hub_firewall_egress = HubFirewallEgress("hub-firewall-egress", HubFirewallEgressArgs(
+                stack_prefix=names.stack_prefix, region=config.location, firewall_private_ip=firewall.private_ip,
+                firewall_policy_id=firewall.policy_id, priority=firewall.priority,
+                source_cidrs=(config.network.host_subnet_cidr, config.network.container_subnet_cidr),
+                allowed_domains=tuple(config.security_posture.egress_allowlist),
+                resource_group_name=self.resource_group.name, tags=tags), opts=child)
+        egress = self.hub_firewall_egress
         self.network = Network("network", NetworkArgs(
             config=config.network, names=names, location=config.location, tags=tags,
-            resource_group_name=self.resource_group.name, hub_vnet_id=hub_vnet_id), opts=child)
+            resource_group_name=self.resource_group.name, hub_vnet_id=hub_vnet_id,
+            route_table_id=egress.route_table_id if egress else None,
+            egress_ready=(egress.rule_collection_group,) if egress else (),
+            encryption=vnet_encrypted(config)), opts=child)
 
         # --- security landing, before the workspace: it uses the access connector ---
         self.access_connector = AccessConnector("access-connector", AccessConnectorArgs(

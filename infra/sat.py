@@ -41,6 +41,7 @@ class SatCheck:
 
 
 METASTORE = "databricks:index/metastore:Metastore"
+ROUTE_TABLE = "azure-native:network:RouteTable"
 
 
 def _d(id: str, title: str, setting: str, *rules: str, scope: Scope = "workspace", needs: tuple[str, ...] = (),
@@ -162,9 +163,11 @@ CHECKS: tuple[SatCheck, ...] = (
        "sat-ns-12-context-based-ingress", relaxable=True),
     _d("NS-13", "Account console IP access list enforcement", "", scope="account",
        gap="as NS-8: account console IP access lists have no provider resource; set once by an account admin"),
-    _d("NS-14", "Egress control from compute", "",
-       gap="classic clusters reach the internet through the NAT gateway; serverless is restricted (NS-9), but SAT's "
-       "test also runs from classic compute"),
+    _d("NS-14", "Egress control from compute", "the Databricks subnets route 0.0.0.0/0 to the hub's Azure Firewall "
+       "(network.egress firewall), whose rules allow the service tags and securityPosture.egressAllowlist only",
+       "sat-ns-14-classic-egress-controlled", needs=(ROUTE_TABLE,),
+       gap="classic clusters reach the internet through the NAT gateway (network.egress natGateway: no hub firewall "
+       "here); serverless is restricted (NS-9), but SAT's test also runs from classic compute"),
     # --- runtime: data, usage and objects made after the deploy ---
     _r("GOV-2", "PAT tokens about to expire", "reads the expiry of tokens people created"),
     _r("GOV-4", "Long-running clusters", "reads how long running clusters have gone without a restart (the "

@@ -54,7 +54,8 @@ RULES = Area(("tests/test_policy_rules.py", "tests/test_rules_edges.py", "tests/
              deselect=("tests/test_policy_rules.py::test_taggable_reads_the_same_answer_as_the_sdk_signature",))
 # The deploy-readiness rules: hand-made plans first (seconds), then the real plans' broken copies (a minute).
 # The SAT rules: their own file (mutated plans of the real stacks and hand-made resources).
-SAT = Area(("tests/test_security_posture.py",), conftest=True)
+SAT = Area(("tests/test_security_posture.py", "tests/test_classic_egress.py"), conftest=True)
+EGRESS = Area(("tests/test_classic_egress.py", "tests/test_policy_rules.py"), conftest=True)
 DEPLOY = Area(("tests/test_deploy_rules_edges.py", "tests/test_deploy_readiness_azure.py",
                "tests/test_deploy_readiness_uc.py", "tests/test_first_deploy.py"),
               deselect=("tests/test_first_deploy.py::test_mlopsctl_plan_first_deploy_writes_a_plan_that_passes",),
@@ -81,11 +82,13 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/policy/rules/resilience.py": Area(("tests/test_resilience.py", "tests/test_policy_rules.py"),
                                                  conftest=True),
         "infra/policy/rules/sat.py": SAT,
+        "infra/policy/rules/network_encryption.py": EGRESS,
         "infra/policy/rules/deploy/__init__.py": DEPLOY,
         "infra/policy/rules/deploy/reachability.py": DEPLOY,
         "infra/policy/rules/deploy/azure.py": DEPLOY,
         "infra/policy/rules/deploy/abac.py": Area(("tests/test_deploy_readiness_abac.py",)),
         "infra/policy/rules/deploy/unity_catalog.py": DEPLOY,
+        "infra/policy/rules/deploy/egress.py": Area(("tests/test_deploy_readiness_egress.py",), conftest=True),
     },
     "config validation": {
         "infra/config/__init__.py": CONFIG,
@@ -102,6 +105,7 @@ AREAS: dict[str, dict[str, Area]] = {
         "infra/config/lifecycle.py": Area(("tests/test_model_lifecycle.py", "tests/test_serving_config.py"),
                                           conftest=True),
         "infra/config/posture.py": SAT,
+        "infra/config/egress.py": Area(("tests/test_classic_egress.py", "tests/test_config_edges.py"), conftest=True),
         "infra/config/resilience.py": Area(("tests/test_resilience.py",), conftest=True),
         "infra/config/governance.py": Area(("tests/test_governance_config.py", "tests/test_governance.py"),
                                            conftest=True),

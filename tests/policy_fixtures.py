@@ -75,7 +75,7 @@ BASELINES: dict[str, dict[str, Any]] = {
         "kty": "RSA-HSM", "keySize": 2048, "rotationPolicy": {"lifetimeActions": [
             {"action": {"type": "rotate"}, "trigger": {"timeAfterCreate": "P330D"}}]}}},
     T.VNET: {"virtualNetworkName": "mlops-prod-vnet", "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
-             "tags": TAGS},
+             "encryption": {"enabled": True, "enforcement": "AllowUnencrypted"}, "tags": TAGS},
     T.SUBNET: {"subnetName": "pe-subnet", "virtualNetworkName": "mlops-prod-vnet", "defaultOutboundAccess": False,
                "networkSecurityGroup": {"id": f"{SUB}/Microsoft.Network/networkSecurityGroups/mlops-prod-pe-nsg"}},
     T.NSG: {"networkSecurityGroupName": "mlops-prod-pe-nsg", "tags": TAGS, "securityRules": [

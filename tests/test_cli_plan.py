@@ -126,7 +126,7 @@ def test_quiet_is_one_line_per_stack_and_counts_agree_with_check(tmp_path: Path,
     doc = json.loads((tmp_path / "dev.json").read_text())
     custom = sum(1 for r in doc["resources"] if r["custom"])
     components = len(doc["resources"]) - custom
-    assert line == (f"dev: {custom} resources ({components} components); policy PASS: 0 mandatory, 12 advisory; "
+    assert line == (f"dev: {custom} resources ({components} components); policy PASS: 0 mandatory, 13 advisory; "
                     f"plan JSON: {tmp_path / 'dev.json'}")
     checked = mlopsctl("check", str(tmp_path / "dev.json"))
     assert f"rules over {custom} resources" in " ".join(checked.stdout.split())

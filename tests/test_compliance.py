@@ -32,7 +32,8 @@ RELAXED = {"databricks-workspace-public-network-disabled", "storage-public-netwo
            "databricks-workspace-cmk-managed-services", "databricks-workspace-cmk-dbfs-root", "key-vault-recoverable",
            "lake-geo-redundant-read-access", "lake-soft-delete-retention", "sat-info-39-compliance-profile",
            "sat-gov-36-automatic-cluster-update", "sat-info-40-enhanced-security-monitoring"}
-WARNED_RULES = {"dev": RELAXED | {"sat-dp-10-legacy-dbfs-off"}, "test": RELAXED, "prod": set()}
+WARNED_RULES = {"dev": RELAXED | {"sat-dp-10-legacy-dbfs-off", "vnet-encryption-enabled"},
+                "test": RELAXED | {"vnet-encryption-enabled"}, "prod": set()}
 
 
 def _report(stack: str, doc: dict[str, Any] | None = None, config: dict[str, Any] | None = None) -> ComplianceReport:

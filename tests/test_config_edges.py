@@ -28,6 +28,7 @@ from infra.config import (
 from infra.config.base import StrictModel, field_problems, format_validation_error, key_path, show
 from infra.config.core import NetworkConfig
 from infra.config.deploy import DeployRunnerConfig
+from infra.config.egress import classic_egress, vnet_encrypted
 from infra.config.identity import AccountGroupsConfig
 from infra.config.types import check_emails
 from tests.support import DELETE, STACKS, siblings, stack_raw, with_changes
@@ -121,8 +122,8 @@ REFUSED: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
     ("subnet-name-charset", "dev", [("network.hostSubnetName", "host subnet")],
      ["dev: network.hostSubnetName: 'host subnet' has characters Azure does not allow; allowed: letters, digits, "
       "- _ ., starting alphanumeric"]),
-    ("egress-literal", "dev", [("network.egress", "firewall")],
-     ["dev: network.egress: 'firewall' is not allowed; allowed: 'natGateway'"]),
+    ("egress-literal", "dev", [("network.egress", "proxy")],
+     ["dev: network.egress: 'proxy' is not allowed; allowed: 'natGateway' or 'firewall'"]),
     # identity
     ("application-id", "dev", [("identity.cicdServicePrincipal.applicationId", "databricks-cicd")],
      ["dev: identity.cicdServicePrincipal.applicationId: 'databricks-cicd' is not allowed (string should match "
@@ -171,7 +172,9 @@ REFUSED: list[tuple[str, str, list[tuple[str, Any]], list[str]]] = [
       "resourceGroups/<rg>/providers/Microsoft.Network/virtualNetworks/<name>"]),
     ("private-front-end-needs-hub", "prod", [("deploy.runner.hubVnetId", DELETE)],
      ["prod: deploy.runner.hubVnetId: null is required when workspace.publicNetworkAccess is 'Disabled': a private "
-      "front end is reachable only from a network peered with this VNet (the deploy runner's hub VNet)"]),
+      "front end is reachable only from a network peered with this VNet (the deploy runner's hub VNet)",
+      "prod: network.egress: 'firewall' needs deploy.runner.hubVnetId: the firewall is the hub's, reached over the "
+      "peering; allowed without a hub: 'natGateway'"]),
     ("public-front-end-needs-egress", "dev", [("deploy.runner.egressCidrs", [])],
      ["dev: deploy.runner.egressCidrs: [] is required with workspaceSecurity.ipAccessList: list the deploy "
       "runner's public egress, or the workspace refuses the deploy's own calls once the list exists"]),
@@ -647,8 +650,8 @@ def test_identity_naming_and_deploy_defaults() -> None:
         True, False, None, None, {})
     assert config.naming.prefix == "mlops" and config.tags.project == "mlops-platform"
     assert (config.network.host_subnet_name, config.network.container_subnet_name,
-            config.network.private_endpoint_subnet_name, config.network.egress) == (
-        "public-subnet", "private-subnet", "pe-subnet", "natGateway")
+            config.network.private_endpoint_subnet_name, classic_egress(config), vnet_encrypted(config)) == (
+        "public-subnet", "private-subnet", "pe-subnet", "natGateway", False)
     assert config.deploy.first_deploy is False and config.as_deployed() is config
     assert config.location == "eastus2" and config.databricks.auth_type is None
     workspace = validate("prod", with_changes("prod", [("workspace", DELETE)]), {}).workspace

@@ -115,7 +115,9 @@ def test_a_private_front_end_needs_the_runner_hub() -> None:
     raw = with_changes("prod", [("deploy.runner.hubVnetId", DELETE)])
     assert config_problems("prod", raw) == [
         "prod: deploy.runner.hubVnetId: null is required when workspace.publicNetworkAccess is 'Disabled': a "
-        "private front end is reachable only from a network peered with this VNet (the deploy runner's hub VNet)"]
+        "private front end is reachable only from a network peered with this VNet (the deploy runner's hub VNet)",
+        "prod: network.egress: 'firewall' needs deploy.runner.hubVnetId: the firewall is the hub's, reached over the "
+        "peering; allowed without a hub: 'natGateway'"]
 
 
 @pytest.mark.parametrize(("cidr", "why"), [

@@ -54,10 +54,16 @@ def test_vnet_and_subnets_match_config(stack: str) -> None:
         assert s.inputs["virtualNetworkName"] == f"mlops-{stack}-vnet"
 
 
+# How each stack's Databricks subnets leave: a NAT gateway, or the route table to the hub's firewall (prod).
+EGRESS = {"dev": "natGateway", "test": "natGateway", "prod": "routeTable"}
+
+
 @pytest.mark.parametrize("stack", STACKS)
-def test_databricks_subnets_are_delegated_behind_nsg_and_nat(stack: str) -> None:
+def test_databricks_subnets_are_delegated_behind_nsg_with_explicit_egress(stack: str) -> None:
     plan = plan_of(stack)
-    nat = plan.one("azure-native:network:NatGateway")
+    kind = EGRESS[stack]
+    (egress,) = plan.by_type("azure-native:network:NatGateway" if kind == "natGateway"
+                             else "azure-native:network:RouteTable")
     nsg_ids = {r.id for r in plan.by_type("azure-native:network:NetworkSecurityGroup")}
     for sub in plan.by_type("azure-native:network:Subnet"):
         assert sub.inputs["networkSecurityGroup"]["id"] in nsg_ids, sub.name  # NSG on every subnet
@@ -68,7 +74,8 @@ def test_databricks_subnets_are_delegated_behind_nsg_and_nat(stack: str) -> None
             assert sub.inputs["privateEndpointNetworkPolicies"] == "Disabled"
         else:
             assert delegated == ["Microsoft.Databricks/workspaces"]
-            assert sub.inputs["natGateway"]["id"] == nat.id  # explicit egress for no-public-IP clusters
+            assert sub.inputs[kind]["id"] == egress.id  # explicit egress for no-public-IP clusters
+            assert {"natGateway", "routeTable"} - {kind} - set(sub.inputs) == {"natGateway", "routeTable"} - {kind}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -26,8 +26,10 @@ PHASE_ONE = {"serving-monitoring-pending"}
 # reasons in their securityPosture (docs/security-posture.md).
 SAT_RELAXED = {"sat-gov-36-automatic-cluster-update", "sat-info-39-compliance-profile",
                "sat-info-40-enhanced-security-monitoring"}
-EXPECTED_ADVISORY = {"dev": RELAXED | SAT_RELAXED | {"sat-dp-10-legacy-dbfs-off"} | PHASE_ONE,
-                     "test": RELAXED | SAT_RELAXED | PHASE_ONE, "prod": PHASE_ONE}
+# VNet encryption stays off outside prod (docs/security-posture.md#vnet-encryption)
+NETWORK_RELAXED = {"vnet-encryption-enabled"}
+EXPECTED_ADVISORY = {"dev": RELAXED | SAT_RELAXED | NETWORK_RELAXED | {"sat-dp-10-legacy-dbfs-off"} | PHASE_ONE,
+                     "test": RELAXED | SAT_RELAXED | NETWORK_RELAXED | PHASE_ONE, "prod": PHASE_ONE}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -149,6 +149,13 @@ CASES: list[tuple[str, str, str, Any, str]] = [
      "subnet inline has no networkSecurityGroup.id"),
     ("subnet-private", T.SUBNET, "defaultOutboundAccess", DELETE,
      "subnet pe-subnet defaultOutboundAccess is missing; must be false"),
+    ("vnet-encryption-enabled", T.VNET, "encryption", DELETE,
+     "encryption.enabled is missing: traffic between its VMs is not encrypted (network.encryption)"),
+    ("vnet-encryption-enabled", T.VNET, "encryption.enabled", False,
+     "encryption.enabled is false: traffic between its VMs is not encrypted (network.encryption)"),
+    ("vnet-encryption-allows-unencrypted", T.VNET, "encryption.enforcement", "DropUnencrypted",
+     "encryption.enforcement is 'DropUnencrypted'; only 'AllowUnencrypted' keeps the traffic of nodes on VM sizes "
+     "without encryption support"),
     ("log-analytics-entra-only", T.LOG_ANALYTICS, "features.disableLocalAuth", False,
      "features.disableLocalAuth is false; must be true (ingestion with Entra ID tokens only)"),
     ("uc-no-broad-privileges-to-non-admins", T.GRANTS, "grants.0.privileges", ["ALL_PRIVILEGES"],

@@ -870,6 +870,7 @@ CONFIGURABLE = {
         {"allowedSkus": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string"}},
         {"allowedSkus": ["Standard_RAGZRS", "Standard_RAGRS"]}),
     "lake-soft-delete-retention": ({"minDays": {"type": "integer"}, "reason": {"type": "string"}}, {"minDays": 30}),
+    "vnet-encryption-enabled": ({"reason": {"type": "string"}}, {}),
     "required-tags": ({"requiredTags": {"type": "array", "items": {"type": "string"}}},
                       {"requiredTags": ["environment", "project", "owner", "costCenter"]}),
     "prod-stateful-resources-protected": ({"protectedStacks": {"type": "array", "items": {"type": "string"}}},

@@ -84,7 +84,7 @@ EXPECTED: dict[str, tuple[int, dict[str, str]]] = {
     "test": (37, {"GOV-36": RELAXED, "INFO-39": RELAXED, "INFO-40": RELAXED, "NS-3": RELAXED,
                   "GOV-17": ELSEWHERE, "GOV-34": ELSEWHERE, "GOV-37": ELSEWHERE, "INFO-38": ELSEWHERE,
                   "GOV-21": NOT_MET, "NS-8": NOT_MET, "NS-13": NOT_MET, "NS-14": NOT_MET}),
-    "prod": (44, {"GOV-17": ELSEWHERE, "GOV-21": NOT_MET, "NS-8": NOT_MET, "NS-13": NOT_MET, "NS-14": NOT_MET}),
+    "prod": (45, {"GOV-17": ELSEWHERE, "GOV-21": NOT_MET, "NS-8": NOT_MET, "NS-13": NOT_MET}),
 }
 
 
@@ -116,14 +116,14 @@ def test_a_mandatory_failure_is_not_met_with_the_rules_message() -> None:
     assert rows["DP-6"].status == NOT_MET
     assert rows["DP-6"].why == ("sat-dp-6-notebook-export-off: WorkspaceConf workspace-hardening-workspace-conf sets "
                                 "enableExportNotebook 'true'; SAT DP-6 needs 'false'")
-    assert summary("prod", list(rows.values())).startswith("SAT coverage, stack prod: 43 of 49 deploy-time")
+    assert summary("prod", list(rows.values())).startswith("SAT coverage, stack prod: 44 of 49 deploy-time")
 
 
 def test_check_sat_lists_the_coverage(mlopsctl: Any) -> None:
     result = mlopsctl("check", "--list", "--sat", "--stack", "prod")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[-1] == ("SAT coverage, stack prod: 44 of 49 deploy-time checks met (0 relaxed, 1 elsewhere, 4 not "
+    assert lines[-1] == ("SAT coverage, stack prod: 45 of 49 deploy-time checks met (0 relaxed, 1 elsewhere, 3 not "
                          "met); 12 runtime checks")
     assert any(line.startswith("NS-8 ") and "not met" in line for line in lines)
 
@@ -258,7 +258,8 @@ def exercised_sat_rules() -> set[str]:
             | {c[0] for c in SETTING_CASES} | {c[0] for c in MISSING_CASES} | {c[0] for c in RESOURCE_CASES}
             | {"sat-ia-5-token-lifetime-limited", "sat-info-42-git-url-allowlist", "sat-ns-5-workspace-ip-access-list",
                "sat-ns-11-ip-access-lists-enforced", "sat-gov-34-audit-system-table", "sat-info-38-artifact-allowlist",
-               "sat-dp-2-local-disk-encryption", "sat-ns-7-serving-endpoints-not-public"})
+               "sat-dp-2-local-disk-encryption", "sat-ns-7-serving-endpoints-not-public",
+               "sat-ns-14-classic-egress-controlled"})  # NS-14: tests/test_classic_egress.py
 
 def _prod_doc() -> dict[str, Any]:
     return plan_of("prod").as_json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -23,6 +24,12 @@ class NetworkArgs:
     tags: dict[str, str]
     # ARM id of the deploy runner's hub VNet (deploy.runner.hubVnetId): peered with this VNet both ways.
     hub_vnet_id: str | None = None
+    # Egress through the hub firewall (network.egress firewall): the Databricks subnets' route table, and what must
+    # exist before the subnets route to it (the firewall's rules). None: a NAT gateway.
+    route_table_id: pulumi.Input[str] | None = None
+    egress_ready: Sequence[pulumi.Resource] = ()
+    # Virtual network encryption (network.encryption).
+    encryption: bool = False
 
 
 def parse_vnet_id(vnet_id: str) -> tuple[str, str, str]:
@@ -33,9 +40,14 @@ def parse_vnet_id(vnet_id: str) -> tuple[str, str, str]:
 
 
 class Network(pulumi.ComponentResource):
-    """mlops:platform:Network: a VNet with delegated Databricks subnets behind NSGs and a NAT gateway.
+    """mlops:platform:Network: a VNet with delegated Databricks subnets behind NSGs and a NAT gateway or a route table.
 
-    Subnets have default outbound access off; clusters without public IPs leave through the NAT gateway.
+    Subnets have default outbound access off; clusters without public IPs leave through the NAT gateway, or, with
+    a route table (infra/components/classic_egress.py), through the hub's firewall, and then there is no NAT gateway.
+
+    VNet encryption is declared with enforcement AllowUnencrypted: a VM size that does not support it still talks,
+    unencrypted (Microsoft Learn, "What is Azure Virtual Network encryption?": DropUnencrypted would drop its
+    traffic, and Databricks nodes may run on such sizes); the SRA sets the same (azure/tf/modules/virtual_network).
 
     With a hub VNet (where the deploy runner sits), the VNet is peered with it in both directions: a peering
     is only connected once both VNets have one (Azure "Create, change, or delete a virtual network peering").
@@ -54,7 +66,7 @@ class Network(pulumi.ComponentResource):
     container_subnet_id: pulumi.Output[str]
     container_subnet_name: pulumi.Output[str]
     private_endpoint_subnet_id: pulumi.Output[str]
-    nat_gateway_id: pulumi.Output[str]
+    nat_gateway_id: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mlops:platform:Network", name, None, opts)
@@ -65,6 +77,8 @@ class Network(pulumi.ComponentResource):
         vnet = network.VirtualNetwork(
             f"{name}-vnet", virtual_network_name=names.virtual_network,
             address_space=network.AddressSpaceArgs(address_prefixes=[cfg.vnet_cidr]),
+            encryption=network.VirtualNetworkEncryptionArgs(enabled=True, enforcement="AllowUnencrypted")
+            if args.encryption else None,
             resource_group_name=rg, location=loc, tags=tags, opts=child)
 
         # No inline security rules: Azure Databricks adds and owns its network-intent rules on these NSGs.
@@ -78,18 +92,26 @@ class Network(pulumi.ComponentResource):
             f"{name}-pe-nsg", network_security_group_name=names.private_endpoint_nsg,
             resource_group_name=rg, location=loc, tags=tags, opts=child)
 
-        nat_ip = network.PublicIPAddress(
-            f"{name}-nat-pip", public_ip_address_name=names.nat_public_ip,
-            sku=network.PublicIPAddressSkuArgs(name=network.PublicIPAddressSkuName.STANDARD),
-            public_ip_allocation_method=network.IPAllocationMethod.STATIC,
-            public_ip_address_version=network.IPVersion.I_PV4,
-            resource_group_name=rg, location=loc, tags=tags, opts=child)
-        nat = network.NatGateway(
-            f"{name}-nat", nat_gateway_name=names.nat_gateway,
-            sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
-            public_ip_addresses=[network.SubResourceArgs(id=nat_ip.id)],
-            idle_timeout_in_minutes=10,
-            resource_group_name=rg, location=loc, tags=tags, opts=child)
+        self.nat_gateway_id = None
+        nat_ref: network.SubResourceArgs | None = None
+        route_ref: network.RouteTableArgs | None = None
+        if args.route_table_id is None:
+            nat_ip = network.PublicIPAddress(
+                f"{name}-nat-pip", public_ip_address_name=names.nat_public_ip,
+                sku=network.PublicIPAddressSkuArgs(name=network.PublicIPAddressSkuName.STANDARD),
+                public_ip_allocation_method=network.IPAllocationMethod.STATIC,
+                public_ip_address_version=network.IPVersion.I_PV4,
+                resource_group_name=rg, location=loc, tags=tags, opts=child)
+            nat = network.NatGateway(
+                f"{name}-nat", nat_gateway_name=names.nat_gateway,
+                sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
+                public_ip_addresses=[network.SubResourceArgs(id=nat_ip.id)],
+                idle_timeout_in_minutes=10,
+                resource_group_name=rg, location=loc, tags=tags, opts=child)
+            nat_ref = network.SubResourceArgs(id=nat.id)
+            self.nat_gateway_id = nat.id
+        else:
+            route_ref = network.RouteTableArgs(id=args.route_table_id)
 
         delegation = [network.DelegationArgs(name="databricks", service_name=DATABRICKS_DELEGATION)]
         # Subnets of one VNet are created one after another: Azure refuses parallel subnet writes
@@ -99,15 +121,15 @@ class Network(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name, address_prefix=cfg.host_subnet_cidr,
             delegations=delegation,
             network_security_group=network.NetworkSecurityGroupArgs(id=host_nsg.id),
-            nat_gateway=network.SubResourceArgs(id=nat.id),
+            nat_gateway=nat_ref, route_table=route_ref,
             default_outbound_access=False,
-            opts=child)
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.egress_ready)))
         container = network.Subnet(
             f"{name}-container-subnet", subnet_name=cfg.container_subnet_name, virtual_network_name=vnet.name,
             resource_group_name=args.resource_group_name, address_prefix=cfg.container_subnet_cidr,
             delegations=delegation,
             network_security_group=network.NetworkSecurityGroupArgs(id=container_nsg.id),
-            nat_gateway=network.SubResourceArgs(id=nat.id),
+            nat_gateway=nat_ref, route_table=route_ref,
             default_outbound_access=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[host]))
         pe = network.Subnet(
@@ -150,7 +172,6 @@ class Network(pulumi.ComponentResource):
         self.container_subnet_id = container.id
         self.container_subnet_name = container.name.apply(lambda n: n or cfg.container_subnet_name)
         self.private_endpoint_subnet_id = pe.id
-        self.nat_gateway_id = nat.id
         self.register_outputs({
             "vnetId": self.vnet_id, "hostSubnetId": self.host_subnet_id,
             "containerSubnetId": self.container_subnet_id, "privateEndpointSubnetId": pe.id,

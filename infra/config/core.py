@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from infra import naming
 from infra.config.base import StrictModel, field_problems
+from infra.config.egress import Egress, HubFirewallConfig
 from infra.config.types import Environment as Environment  # defined in types.py; still importable from here
 from infra.config.types import Ipv4Cidr, StorageAccountName, SubnetName, ipv4_network
 
@@ -118,9 +119,16 @@ class NetworkConfig(StrictModel):
     """Name of the container (private) subnet; override to match an existing network."""
     private_endpoint_subnet_name: SubnetName = "pe-subnet"
     """Name of the private-endpoint subnet; override to match an existing network."""
-    egress: Literal["natGateway"] = "natGateway"
-    """How cluster nodes reach the internet: through a NAT gateway on both Databricks subnets (the only option, as
-    no-public-IP nodes need one)."""
+    egress: Egress | None = None
+    """How classic cluster nodes reach the internet: `natGateway` (a NAT gateway on both Databricks subnets) or
+    `firewall` (a route table sends them through the hub's Azure Firewall, network.firewall); default `firewall` in
+    prod when deploy.runner.hubVnetId is set, else `natGateway`."""
+    firewall: HubFirewallConfig | None = None
+    """The hub's existing Azure Firewall (private IP, firewall policy, this stack's rule collection priority); required
+    with egress `firewall`."""
+    encryption: bool | None = None
+    """Azure Virtual Network encryption with enforcement AllowUnencrypted (nodes on VM sizes without support keep
+    talking, unencrypted); default on in prod, off elsewhere."""
 
     @field_validator("vnet_cidr")
     @classmethod

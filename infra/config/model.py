@@ -8,9 +8,9 @@ from pydantic import PrivateAttr, SecretStr, ValidationInfo, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra.config import deploy as deploy_config
+from infra.config import egress, posture, resilience, security
 from infra.config import governance as governance_config
 from infra.config import operations as operations_config
-from infra.config import posture, resilience, security
 from infra.config import unity_catalog as uc_config
 from infra.config.base import StrictModel, field_problems
 from infra.config.compute import ComputeConfig
@@ -83,7 +83,7 @@ class StackConfig(StrictModel):
 
     @model_validator(mode="after")
     def _security_landing(self) -> StackConfig:
-        problems = security.stack_problems(self) + deploy_config.stack_problems(self)
+        problems = security.stack_problems(self) + deploy_config.stack_problems(self) + egress.stack_problems(self)
         if problems:
             raise field_problems(problems)
         return self

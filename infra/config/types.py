@@ -131,6 +131,10 @@ FIELD_WORDS: dict[str, str] = {
     "AbacPolicy.function": "a SQL file's name in infra/sql/abac/column_masks (masks) or row_filters (filters)",
     "CostReportingConfig.dashboard_folder": "an absolute workspace folder, e.g. /Shared/mlops-platform",
     "AuditAlert.query": "SQL with a numeric column `value`; placeholders {catalogs}, {cicdPrincipal}, {workspaceId}",
+    "HubFirewallConfig.private_ip": "a private IPv4 address (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) outside "
+                                    "vnetCidr, e.g. 10.100.0.4",
+    "HubFirewallConfig.policy_id": "/subscriptions/<uuid>/resourceGroups/<rg>/providers/Microsoft.Network/"
+                                   "firewallPolicies/<name>",
     "TagsConfig.extra": "tag name -> value; names up to 512 characters without < > % & \\ ? /, values up to 256",
     "NamingConfig.resource_group": _name_words("resourceGroup"),
     "NamingConfig.managed_resource_group": _name_words("resourceGroup"),

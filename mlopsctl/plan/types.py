@@ -73,6 +73,11 @@ TYPES: dict[str, TypeFacts] = {
         arm_path="{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}",
         settings=("resourceUri", "logs[].categoryGroup"),
     ),
+    "azure-native:network:FirewallPolicyRuleCollectionGroup": TypeFacts(
+        arm_path="{rg}/providers/Microsoft.Network/firewallPolicies/{firewallPolicyName}/ruleCollectionGroups/{ruleCollectionGroupName}",
+        settings=("ruleCollectionGroupName", "priority", "ruleCollections[].name"),
+        label="Hub firewall rules",
+    ),
     "azure-native:network:NatGateway": TypeFacts(
         arm_path="{rg}/providers/Microsoft.Network/natGateways/{natGatewayName}",
         settings=("natGatewayName", "sku.name"),
@@ -98,6 +103,11 @@ TYPES: dict[str, TypeFacts] = {
     "azure-native:network:PublicIPAddress": TypeFacts(
         arm_path="{rg}/providers/Microsoft.Network/publicIPAddresses/{publicIpAddressName}",
         settings=("publicIpAddressName", "sku.name"),
+    ),
+    "azure-native:network:RouteTable": TypeFacts(
+        arm_path="{rg}/providers/Microsoft.Network/routeTables/{routeTableName}",
+        settings=("routeTableName", "routes[].addressPrefix", "routes[].nextHopType"),
+        label="Route table",
     ),
     "azure-native:network:SecurityRule": TypeFacts(
         arm_path="{rg}/providers/Microsoft.Network/networkSecurityGroups/{networkSecurityGroupName}/securityRules/{securityRuleName}",

@@ -7,11 +7,11 @@ tests/test_policy_rules.py. Nothing else needs registering.
 
 from __future__ import annotations
 
-from infra.policy.rules import azure, conventions, databricks, deploy, resilience, sat, stack
+from infra.policy.rules import azure, conventions, databricks, deploy, network_encryption, resilience, sat, stack
 from infra.policy.rules.base import REGISTRY, SEVERITIES, Finding, ResourceView, Rule
 
 RULES: tuple[Rule, ...] = tuple(sorted(REGISTRY.values(), key=lambda r: (SEVERITIES.index(r.severity), r.name)))
 RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
 
 __all__ = ["RULES", "RULES_BY_NAME", "Finding", "ResourceView", "Rule", "azure", "conventions", "databricks", "deploy",
-           "resilience", "sat", "stack"]
+           "network_encryption", "resilience", "sat", "stack"]

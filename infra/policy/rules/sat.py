@@ -26,7 +26,7 @@ from infra.policy.rules.base import (
     unknown,
 )
 from infra.policy.rules.databricks import grant_entries
-from infra.policy.rules.stack import label, of_type
+from infra.policy.rules.stack import label, of_type, refers
 from infra.sat import BY_ID, GIT_ALLOWLIST_KEYS, IP_LISTS_KEY, TOKEN_LIFETIME_KEY, WORKSPACE_CONF_FLAGS, conf_value
 
 Result = Iterator[Finding]
@@ -44,6 +44,13 @@ PERMISSIONS = "databricks:index/permissions:Permissions"
 RECIPIENT = "databricks:index/recipient:Recipient"
 ROUTE_TABLE = "azure-native:network:RouteTable"
 ROUTE = "azure-native:network:Route"
+RULE_COLLECTION_GROUP = "azure-native:network:FirewallPolicyRuleCollectionGroup"
+DATABRICKS_DELEGATION = "Microsoft.Databricks/workspaces"
+# Next hops that hand 0.0.0.0/0 to something that filters it: an appliance (the hub's Azure Firewall, as the SRA's
+# `to-firewall` route) or the VNet gateway (forced tunnelling to an on-premises proxy).
+CONTROLLED_HOPS = ("VirtualAppliance", "VirtualNetworkGateway")
+# Destinations that allow the whole internet through a firewall rule.
+_ANYWHERE = {"*", "0.0.0.0/0", "internet", "any"}
 
 # Delta Sharing recipient tokens at most this long (SAT GOV-17's default threshold, in days).
 MAX_SHARING_TOKEN_DAYS = 90
@@ -438,3 +445,75 @@ def job_manage(res: ResourceView, settings: Mapping[str, Any]) -> Iterator[Findi
             yield f"user {control['userName']!r} holds CAN_MANAGE on the job (SAT GOV-45)"
         elif control.get("groupName") and control["groupName"] not in admins:
             yield f"group {control['groupName']!r} holds CAN_MANAGE on the job; only {sorted(admins)} may (SAT GOV-45)"
+
+
+# --- classic compute's egress ------------------------------------------------------------------------
+
+def databricks_subnets(views: Views) -> list[ResourceView]:
+    return [v for v in of_type(views, T.SUBNET)
+            if any(isinstance(d, Mapping) and eq(d.get("serviceName"), DATABRICKS_DELEGATION)
+                   for d in items(v.get("delegations")))]
+
+
+def route_table(subnet: ResourceView, tables: Sequence[ResourceView]) -> ResourceView | None:
+    """The declared route table the subnet uses: by id when known, else the one it depends on."""
+    wanted = subnet.get("routeTable.id")
+    if not wanted and not is_unknown(wanted):
+        return None
+    return next((table for table in tables if refers(subnet, wanted, table)), None)
+
+
+def routes(table: ResourceView, views: Views) -> list[Mapping[str, Any]]:
+    """Inline routes, and Route resources declared into the table (by name, or depending on it)."""
+    inline = [r for r in items(table.get("routes")) if isinstance(r, Mapping)]
+    separate = [r.props for r in of_type(views, ROUTE)
+                if table.urn in r.dependencies or (r.get("routeTableName") is not None
+                                                    and r.get("routeTableName") == table.get("routeTableName"))]
+    return inline + separate
+
+
+def _open_rules(group: ResourceView) -> Iterator[str]:
+    for collection in items(group.get("ruleCollections")):
+        if not isinstance(collection, Mapping) or not eq(get(collection, "action.type"), "Allow"):
+            continue
+        for rule in items(collection.get("rules")):
+            if not isinstance(rule, Mapping):
+                continue
+            targets = [*items(rule.get("targetFqdns")), *items(rule.get("destinationAddresses")),
+                       *items(rule.get("destinationFqdns"))]
+            if any(isinstance(t, str) and t.lower() in _ANYWHERE for t in targets):
+                yield f"{collection.get('name')}/{rule.get('name')}"
+
+
+@stack_rule("sat-ns-14-classic-egress-controlled", "high",
+            "Where the Databricks subnets route 0.0.0.0/0 through a firewall, every one does, none keeps a NAT "
+            "gateway, and this stack's firewall rules allow no 'anywhere' destination (SAT NS-14, egress control from "
+            "compute).",
+            source=f"{_SAT} (NS-14: public destinations unreachable from compute); Microsoft Learn, \"User-defined "
+                   "route settings for Azure Databricks\"; databricks/terraform-databricks-sra "
+                   "azure/tf/modules/hub/firewall.tf")
+def classic_egress_controlled(views: Views, _: Mapping[str, Any]) -> Result:
+    # Without a route table the check is not met by this plan (infra/sat.py needs): clusters use the NAT gateway.
+    tables = of_type(views, ROUTE_TABLE)
+    if not tables:
+        return
+    for subnet in databricks_subnets(views):
+        nat = subnet.get("natGateway.id")
+        if nat or is_unknown(nat):
+            yield Finding(f"{label(subnet)} keeps a NAT gateway: a way out beside the firewall (SAT NS-14)", subnet.urn)
+        table = route_table(subnet, tables)
+        if table is None:
+            yield Finding(f"{label(subnet)} uses no route table this stack declares: its nodes leave through the "
+                          "default route to the internet (SAT NS-14)", subnet.urn)
+            continue
+        default = [r for r in routes(table, views) if r.get("addressPrefix") == "0.0.0.0/0"]
+        hops = [get(r, "nextHopType") for r in default]
+        if any(is_unknown(h) for h in hops):
+            yield unknown("routes.nextHopType", table.urn)
+        elif not any(h in CONTROLLED_HOPS for h in hops):
+            yield Finding(f"{label(table)} of {label(subnet)} sends 0.0.0.0/0 to {shown(hops[0] if hops else None)}; "
+                          f"SAT NS-14 needs it through a firewall ({' or '.join(CONTROLLED_HOPS)})", table.urn)
+    for group in of_type(views, RULE_COLLECTION_GROUP):
+        for where in _open_rules(group):
+            yield Finding(f"{label(group)} rule {where} allows any destination: the firewall no longer controls "
+                          "egress (SAT NS-14)", group.urn)
