@@ -337,6 +337,14 @@ def test_without_the_deployers_execute_grant_the_transfer_blocks(served: list[An
     assert messages(OWNERSHIP, served, config) == [_handed(2, "ModelServing endpoint")]
 
 
+def test_a_grant_on_a_function_of_the_models_name_is_not_the_models() -> None:
+    """A function may share a model's three-part name; only a Grants on the model itself lets the deployer in."""
+    served = _served()
+    served[1] = res(T.GRANTS, "model-grants", {"function": "cat.models.churn", "grants": [
+        {"principal": DEPLOYER, "privileges": ["EXECUTE"]}]}, deps=[served[0]])
+    assert messages(OWNERSHIP, served, {"deployerPrincipals": [DEPLOYER]}) == [_handed(2, "ModelServing endpoint")]
+
+
 def test_what_depends_on_the_model_itself_still_counts() -> None:
     [finding] = findings(OWNERSHIP, _served(direct=True), {"deployerPrincipals": [DEPLOYER]})
     assert finding.message == _handed(1, "ModelServing endpoint")
@@ -378,3 +386,14 @@ def test_a_model_owned_by_someone_else_still_needs_create_model(owner: str | Non
     assert messages(RUN_AS, _registering_job(owner)) == [
         f"Job retrain runs as {CICD}, which registers models in cat.models.churn but holds no CREATE_MODEL on "
         "cat.models in this stack's Grants (INSUFFICIENT_PERMISSIONS at run time)"]
+
+
+def test_the_gate_and_the_aliases_a_promotion_section_leaves_out() -> None:
+    """What `promotion: {}` means: the documented defaults (the stack files set some of them explicitly)."""
+    from infra.config.lifecycle import Promotion
+
+    promotion = Promotion()
+    assert (promotion.challenger_alias, promotion.champion_alias) == ("Challenger", "Champion")
+    gate = promotion.gate
+    assert (gate.min_accuracy, gate.max_accuracy_drop, gate.max_latency_p95_ms, gate.max_error_rate) == (
+        0.8, 0.0, 200.0, 0.01)
