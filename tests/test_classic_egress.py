@@ -62,14 +62,17 @@ def test_each_stack_leaves_and_encrypts_as_configured(stack: str) -> None:
         {"enabled": True, "enforcement": "AllowUnencrypted"} if encrypted else None)
 
 
-def test_prod_routes_to_the_hub_firewall_and_databricks_around_it() -> None:
+def test_prod_routes_everything_to_the_hub_firewall() -> None:
+    """No route may send the nodes to `Internet`: their subnets have default outbound access off and no NAT
+    gateway, so such a route has no way out and drops the traffic (Microsoft Learn, "Default outbound access in
+    Azure"); with the back end over private link the AzureDatabricks tag needs no route of its own ("User-defined
+    route settings for Azure Databricks"). The SRA's spoke has only its `to-firewall` route."""
     (table,) = _of(plan_of("prod").as_json(), RT)
     assert table["inputs"]["routeTableName"] == "mlops-prod-databricks-rt"
     assert table["inputs"]["disableBgpRoutePropagation"] is True
     assert table["inputs"]["routes"] == [
         {"name": "to-firewall", "addressPrefix": "0.0.0.0/0", "nextHopType": "VirtualAppliance",
-         "nextHopIpAddress": "10.100.0.4"},
-        {"name": "adb-servicetag", "addressPrefix": "AzureDatabricks", "nextHopType": "Internet"}]
+         "nextHopIpAddress": "10.100.0.4"}]
 
 
 def test_prod_adds_its_rules_to_the_hubs_policy_with_the_shared_allowlist() -> None:
@@ -90,11 +93,13 @@ def test_prod_adds_its_rules_to_the_hubs_policy_with_the_shared_allowlist() -> N
             else:
                 assert rule["protocols"] == [{"protocolType": "Https", "port": 443}]
                 fqdns += rule["targetFqdns"]
-    assert tags == {"AzureDatabricks": ["443"], "Storage.Eastus2": ["443"], "Sql.Eastus2": ["3306"],
-                    "EventHub.Eastus2": ["9093"]}
+    # Entra ID: code on the nodes that signs in (the UDR page adds the AzureActiveDirectory tag)
+    assert tags == {"AzureDatabricks": ["443"], "AzureActiveDirectory": ["443"], "Storage.Eastus2": ["443"],
+                    "Sql.Eastus2": ["3306"], "EventHub.Eastus2": ["9093"]}
     (policy,) = _of(doc, POLICY)
     serverless = [d["destination"] for d in policy["inputs"]["egress"]["networkAccess"]["allowedInternetDestinations"]]
-    assert fqdns == serverless == ["pypi.org", "files.pythonhosted.org"]
+    # Maven Central: prod's artifact allowlist lets clusters install Maven coordinates, which download from it
+    assert fqdns == serverless == ["pypi.org", "files.pythonhosted.org", "repo1.maven.org"]
 
 
 def test_the_hub_peering_keeps_forwarded_traffic_off() -> None:

@@ -214,6 +214,11 @@ INGRESS = {"dev": ["203.0.113.0/24", "198.51.100.0/24", "203.0.113.10/32"],
            "prod": ["203.0.113.0/24", "198.51.100.0/24"]}
 
 
+# stack -> where serverless may go: the default, and prod adds Maven Central for its Maven artifact allowlist
+EGRESS = {"dev": ["pypi.org", "files.pythonhosted.org"], "test": ["pypi.org", "files.pythonhosted.org"],
+          "prod": ["pypi.org", "files.pythonhosted.org", "repo1.maven.org"]}
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_serverless_egress_restricted_enforced_and_bound(stack: str) -> None:
     doc = plan_of(stack).as_json()
@@ -222,8 +227,7 @@ def test_serverless_egress_restricted_enforced_and_bound(stack: str) -> None:
     access = policy["inputs"]["egress"]["networkAccess"]
     assert access["restrictionMode"] == "RESTRICTED_ACCESS"
     assert access["policyEnforcement"]["enforcementMode"] == "ENFORCED"
-    assert [d["destination"] for d in access["allowedInternetDestinations"]] == ["pypi.org",
-                                                                               "files.pythonhosted.org"]
+    assert [d["destination"] for d in access["allowedInternetDestinations"]] == EGRESS[stack]
     services = {(d["azureStorageAccount"], d["azureStorageService"]) for d in access["allowedStorageDestinations"]}
     assert {s for _, s in services} == {"dfs", "blob"} and len(services) in (2, 4)
     assert option["inputs"]["networkPolicyId"] == policy["inputs"]["networkPolicyId"] == f"mlops-{stack}-network-policy"

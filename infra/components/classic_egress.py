@@ -10,9 +10,10 @@ as the SRA does for a bring-your-own hub (databricks/terraform-databricks-sra az
     (azure/tf/modules/hub/firewall.tf: Storage 443, Sql 3306, EventHub 9093) plus AzureDatabricks 443;
   - an application rule to the DNS names of securityPosture.egressAllowlist (HTTPS), the list the serverless
     network policy allows too;
-* a route table for the host and container subnets: 0.0.0.0/0 to the firewall's private IP (VirtualAppliance, as the
-  SRA's `to-firewall` route) and the AzureDatabricks service tag to Internet (the UDR page's first route, so the
-  control plane and secure cluster connectivity never hairpin through the firewall).
+* a route table for the host and container subnets: 0.0.0.0/0 to the firewall's private IP (VirtualAppliance, the
+  SRA's only spoke route, `to-firewall`). No route to `Internet`: the subnets have default outbound access off and
+  no NAT gateway, so such a route would drop what it matches; the back end is reached over private link (the UDR
+  page: with Private Link the AzureDatabricks tag is not required), anything else through the firewall.
 
 The peerings keep allowForwardedTraffic off, as the SRA's spoke peering does (azure/tf/modules/virtual_network/
 peering.tf, provider defaults): the nodes send to the firewall's own address. The private-endpoint subnet gets no
@@ -34,9 +35,11 @@ from pulumi_azure_native import network
 from infra.config.egress import parse_policy_id
 
 HTTPS = 443
-# (rule name, service tag, its region-scoped form?, protocol, ports): the SRA's network rules plus the control plane.
+# (rule name, service tag, its region-scoped form?, protocol, ports): the SRA's network rules plus the control plane
+# and Entra ID (the UDR page's AzureActiveDirectory tag: sign-ins from code on the nodes).
 SERVICE_TAG_RULES: tuple[tuple[str, str, bool, str, tuple[str, ...]], ...] = (
     ("adb-control-plane", "AzureDatabricks", False, "TCP", ("443",)),
+    ("entra-id", "AzureActiveDirectory", False, "TCP", ("443",)),
     ("adb-storage", "Storage", True, "TCP", ("443",)),
     ("adb-sql", "Sql", True, "TCP", ("3306",)),
     ("adb-eventhub", "EventHub", True, "TCP", ("9093",)),
@@ -107,7 +110,6 @@ class HubFirewallEgress(pulumi.ComponentResource):
             routes=[
                 network.RouteArgs(name="to-firewall", address_prefix="0.0.0.0/0",
                                   next_hop_type="VirtualAppliance", next_hop_ip_address=args.firewall_private_ip),
-                network.RouteArgs(name="adb-servicetag", address_prefix="AzureDatabricks", next_hop_type="Internet"),
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.rule_collection_group]))
         self.route_table_id = route_table.id
