@@ -184,3 +184,9 @@ def test_pinned_versions_are_every_version_an_endpoint_declares(stack: str) -> N
     assert set(governance.pinned_versions(config)) == expected
     assert not any(p.endswith(":None") for p in governance.pinned_versions(config))
     assert len(expected) < len(entities) or stack == "prod"  # dev and test serve an alias
+
+
+def test_without_a_cicd_catalog_the_job_runs_from_the_default_catalog() -> None:
+    config = validate("dev", with_changes("dev", [("unityCatalog.cicd", DELETE)]), siblings("dev"))
+    assert config.unity_catalog.cicd.catalog is None and config.unity_catalog.default_catalog_name
+    assert governance.retention_enabled(config) is True

@@ -484,6 +484,44 @@ RESOURCE_CASES = [
 ]
 
 
+def test_the_sharing_token_finding_states_the_limit_in_days_and_seconds() -> None:
+    r = RULES_BY_NAME["sat-gov-17-delta-sharing-token-lifetime"]
+    view = _view(T.METASTORE, deltaSharingScope="INTERNAL_AND_EXTERNAL",
+                 deltaSharingRecipientTokenLifetimeInSeconds=0)
+    assert [f.message for f in r.run_resource(view, r.defaults)] == [
+        "deltaSharingScope INTERNAL_AND_EXTERNAL with a token lifetime of 0 seconds; SAT GOV-17 needs at most 90 "
+        "days (7776000 seconds)"]
+
+
+@pytest.mark.parametrize(("value", "found"), [(True, False), (False, True), ("true", True), (None, True)])
+def test_local_disk_encryption_must_be_fixed_to_true_itself(value: Any, found: bool) -> None:
+    """`fixed` to false, to the string "true" or to nothing does not encrypt: only the JSON value true does."""
+    import json as _json
+
+    r = RULES_BY_NAME["sat-dp-2-local-disk-encryption"]
+    definition = _json.dumps({"enable_local_disk_encryption": {"type": "fixed", "value": value}})
+    assert bool(r.run_resource(_view(T.CLUSTER_POLICY, definition=definition), r.defaults)) is found
+
+
+@pytest.mark.parametrize(("list_type", "enabled", "found"), [
+    ("ALLOW", None, False),     # enabled left out: the provider's default is enabled
+    ("ALLOW", True, False),
+    ("ALLOW", False, True),     # a disabled list is no gate
+    ("BLOCK", True, True),      # a BLOCK list admits everyone else
+    ("BLOCK", None, True),
+])
+def test_the_ip_list_rule_counts_only_enabled_allow_lists(list_type: str, enabled: bool | None,
+                                                          found: bool) -> None:
+    from infra.policy.rules import ResourceView
+
+    props: dict[str, Any] = {"listType": list_type, "ipAddresses": ["203.0.113.0/24"]}
+    if enabled is not None:
+        props["enabled"] = enabled
+    view = ResourceView(type=T.IP_ACCESS_LIST, name="list", urn="urn:pulumi:prod::p::ip::list", props=props)
+    rule = RULES_BY_NAME["sat-ns-5-workspace-ip-access-list"]
+    assert bool(rule.run_stack([view], rule.defaults)) is found
+
+
 @pytest.mark.parametrize(("rule", "typ", "props", "bad"), RESOURCE_CASES)
 def test_resource_rules_both_ways(rule: str, typ: str, props: dict[str, Any], bad: dict[str, Any]) -> None:
     r = RULES_BY_NAME[rule]
