@@ -57,7 +57,8 @@ RULES = Area(("tests/test_policy_rules.py", "tests/test_rules_edges.py", "tests/
 SAT = Area(("tests/test_security_posture.py", "tests/test_classic_egress.py"), conftest=True)
 EGRESS = Area(("tests/test_classic_egress.py", "tests/test_policy_rules.py"), conftest=True)
 DEPLOY = Area(("tests/test_deploy_rules_edges.py", "tests/test_deploy_readiness_azure.py",
-               "tests/test_deploy_readiness_uc.py", "tests/test_first_deploy.py", "tests/test_model_lifecycle.py"),
+               "tests/test_deploy_readiness_uc.py", "tests/test_first_deploy.py", "tests/test_model_lifecycle.py",
+               "tests/test_hub_dns_zone.py"),
               deselect=("tests/test_first_deploy.py::test_mlopsctl_plan_first_deploy_writes_a_plan_that_passes",),
               conftest=True)
 LIMITS = "tests/test_config_limits.py"

@@ -190,3 +190,25 @@ def test_without_a_cicd_catalog_the_job_runs_from_the_default_catalog() -> None:
     config = validate("dev", with_changes("dev", [("unityCatalog.cicd", DELETE)]), siblings("dev"))
     assert config.unity_catalog.cicd.catalog is None and config.unity_catalog.default_catalog_name
     assert governance.retention_enabled(config) is True
+
+
+def test_a_feature_monitor_left_to_its_defaults_uses_the_seeds_thresholds() -> None:
+    from infra.config.governance import FeatureMonitorConfig
+
+    monitor = FeatureMonitorConfig.model_validate(
+        {"tableName": "c.s.t", "failureRecipients": ["ops@example.com"]})
+    assert (monitor.drift_threshold, monitor.accuracy_drop, monitor.drift_statistic) == (0.3, 0.05, "js_distance")
+
+
+@pytest.mark.parametrize(("drop", "ok"), [(1, True), (1.01, False), (0, False), (0.001, True)])
+def test_the_accuracy_drop_is_above_0_and_at_most_1(drop: float, ok: bool) -> None:
+    from pydantic import ValidationError
+
+    from infra.config.governance import FeatureMonitorConfig
+
+    raw = {"tableName": "c.s.t", "failureRecipients": ["ops@example.com"], "accuracyDrop": drop}
+    if ok:
+        assert FeatureMonitorConfig.model_validate(raw).accuracy_drop == drop
+    else:
+        with pytest.raises(ValidationError):
+            FeatureMonitorConfig.model_validate(raw)

@@ -150,6 +150,9 @@ STANDBY_REFUSED = [
     ([("standby.replication.shareName", None)],
      "prod-dr: standby.replication.shareName: null is required with managedFailover false (the copy job reads the "
      "primary's share through it)"),
+    ([("standby.replication.schemas", []), ("standby.replication.models", [])],
+     "prod-dr: standby.replication.schemas: [] must list a schema or standby.replication.models a model to copy "
+     "with managedFailover false"),
 ]
 
 
@@ -164,6 +167,29 @@ def test_standby_refusals(tmp_path: Path, edits: list[tuple[str, Any]], message:
     with pytest.raises(ConfigError) as info:
         load_stack("prod-dr", _project(tmp_path, raw))
     assert message in info.value.problems
+
+
+@pytest.mark.parametrize(("schemas", "models"), [([], ["ml_prod_catalog.models.mlops_churn"]),
+                                                 (["ml_prod_catalog.raw"], [])])
+def test_the_copy_job_needs_a_schema_or_a_model_either_suffices(tmp_path: Path, schemas: list[str],
+                                                        models: list[str]) -> None:
+    raw = read_stack_file("prod-dr")
+    raw["mlops-platform:standby"]["replication"].update(schemas=schemas, models=models)
+    load_stack("prod-dr", _project(tmp_path, raw))
+
+
+def test_the_copy_jobs_principal_registers_models_in_each_models_schema() -> None:
+    """CREATE_MODEL on the schema that holds the model (catalog.schema), not on the model's own name."""
+    config = load_stack("prod-dr")
+    assert config.standby is not None and config.standby.replication.models == ["ml_prod_catalog.models.mlops_churn"]
+    assert "CREATE_MODEL" in config.run_as_grants["ml_prod_catalog.models"]
+    assert not [s for s in config.run_as_grants if s.count(".") != 1]
+
+
+def test_an_address_that_is_not_an_e_mail_is_named() -> None:
+    assert _problems("prod", ("drill.failureRecipients", ["ops@example.com", "not-an-email", "x y@z"])) == [
+        "prod: drill.failureRecipients: ['ops@example.com', 'not-an-email', 'x y@z'] lists 'not-an-email', which is "
+        "not an e-mail address"]
 
 
 def test_with_managed_failover_the_copy_job_settings_are_not_needed(tmp_path: Path) -> None:

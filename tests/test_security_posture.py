@@ -503,6 +503,20 @@ def test_local_disk_encryption_must_be_fixed_to_true_itself(value: Any, found: b
     assert bool(r.run_resource(_view(T.CLUSTER_POLICY, definition=definition), r.defaults)) is found
 
 
+@pytest.mark.parametrize("other", ["zz_other_setting", "a_setting"])
+def test_the_sql_results_rule_reads_only_its_own_setting(other: str) -> None:
+    """Another settings-v2 resource (any name, sorting before or after) is not the sql_results_download one."""
+    from infra.policy.rules import ResourceView
+
+    typ = "databricks:index/workspaceSettingV2:WorkspaceSettingV2"
+    mine = ResourceView(type=typ, name="dl", urn="urn:pulumi:prod::p::s::dl",
+                        props={"name": "sql_results_download", "booleanVal": {"value": False}})
+    theirs = ResourceView(type=typ, name="other", urn="urn:pulumi:prod::p::s::other",
+                          props={"name": other, "booleanVal": {"value": True}})
+    rule = RULES_BY_NAME["sat-dp-11-sql-results-download-off"]
+    assert rule.run_stack([mine, theirs], rule.defaults) == []
+
+
 @pytest.mark.parametrize(("list_type", "enabled", "found"), [
     ("ALLOW", None, False),     # enabled left out: the provider's default is enabled
     ("ALLOW", True, False),
