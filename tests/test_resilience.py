@@ -370,3 +370,45 @@ def test_the_drill_runs_on_the_environment_that_ships_mlflow() -> None:
 
     drill = next(r for r in plan_of("prod").by_type(T.JOB) if r.inputs["name"] == "prod-restore-drill")
     assert [e["spec"]["environmentVersion"] for e in drill.inputs["environments"]] == ["5"]
+
+
+# --- the drill's settings and what its principal needs ----------------------------------------------------------
+
+def test_the_drills_principal_reads_the_tables_schemas_writes_the_scratch_and_loads_the_models() -> None:
+    from infra.config import resilience
+
+    config = validate("prod", stack_raw("prod"), siblings("prod"))
+    assert resilience.run_as_grants(config) == {
+        "ml_prod_catalog.feature_store": {"SELECT", "USE_SCHEMA"},
+        "ml_prod_catalog.restore_drill": {"CREATE_TABLE", "MODIFY", "SELECT", "USE_SCHEMA"},
+        "ml_prod_catalog.models": {"EXECUTE", "USE_SCHEMA"}}
+
+
+def test_drill_and_copy_job_defaults() -> None:
+    from infra.config.resilience import DrillConfig, Replication
+
+    drill = DrillConfig.model_validate({"tables": ["c.s.t"], "scratchSchema": "c.scratch"})
+    assert (drill.sample, drill.versions_back, drill.paused, drill.schedule.cron) == (3, 1, None, "0 5 1 * *")
+    copy_job = Replication()
+    assert (copy_job.managed_failover, copy_job.paused, copy_job.schedule.cron) == (False, False, "0 */6 * * *")
+
+
+DRILL_EDGES = [
+    ("drill.sample", 50, []), ("drill.sample", 1, []),
+    ("drill.sample", 51, ["prod: drill.sample: 51 is out of range (input should be less than or equal to 50)"]),
+    ("drill.sample", 0, ["prod: drill.sample: 0 is out of range (input should be greater than or equal to 1)"]),
+    ("drill.versionsBack", 1, []), ("drill.versionsBack", 100, []),
+    ("drill.versionsBack", 0,
+     ["prod: drill.versionsBack: 0 is out of range (input should be greater than or equal to 1)"]),
+    ("drill.versionsBack", 101,
+     ["prod: drill.versionsBack: 101 is out of range (input should be less than or equal to 100)"]),
+    ("drill.tables", ["ml_prod_catalog.feature_store"],
+     ["prod: drill.tables: ['ml_prod_catalog.feature_store'] lists 'ml_prod_catalog.feature_store'; each table is "
+      "a three-part name catalog.schema.name"]),
+    ("lake.softDeleteDays", 31, []),  # above prod's minimum is fine, not only the minimum itself
+]
+
+
+@pytest.mark.parametrize(("path", "value", "expected"), DRILL_EDGES, ids=[f"{p}={v}" for p, v, _ in DRILL_EDGES])
+def test_drill_limits_on_both_sides(path: str, value: Any, expected: list[str]) -> None:
+    assert _problems("prod", (path, value)) == expected
