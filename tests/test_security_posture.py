@@ -704,3 +704,29 @@ def test_verify_turns_an_api_error_into_one_failed_check() -> None:
     results, _ = _verify_conf({}, PermissionDenied("only admins read workspace-conf"))
     assert results == [("fail", "all", "HTTP 403 permission denied: only admins read workspace-conf (does the deploy "
                         "identity have the privilege?)")]
+
+
+@pytest.mark.parametrize(("jar", "ok"), [
+    ("/Volumes/c/s/v", True), ("/Volumes/c/s/v/libs/", True),
+    ("/Volumes/c/s", False),          # a schema, not a volume
+    ("/dbfs/c/s/v/libs", False),      # deep enough, but not a volume
+])
+def test_jar_prefixes_are_volume_paths(jar: str, ok: bool) -> None:
+    from pydantic import ValidationError
+
+    from infra.config.posture import ArtifactAllowlistConfig
+
+    if ok:
+        assert ArtifactAllowlistConfig.model_validate({"jars": [jar]}).jars == [jar]
+    else:
+        with pytest.raises(ValidationError, match=f"entry '{jar}' is not a volume path prefix; allowed: "
+                                                  "'/Volumes/<catalog>/<schema>/<volume>/...'"):
+            ArtifactAllowlistConfig.model_validate({"jars": [jar]})
+
+
+def test_a_dry_run_relaxes_ns_9_only() -> None:
+    from infra.config.posture import SecurityPostureConfig
+
+    posture = SecurityPostureConfig.model_validate({"serverlessEgress": "dryRun", "gitUrlAllowlist": ["https://github.com/org/"]})
+    assert not posture.meets("NS-9")
+    assert posture.meets("DP-5") and posture.meets("NS-12")
