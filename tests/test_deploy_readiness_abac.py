@@ -93,6 +93,21 @@ def test_an_unknown_function_name_is_advisory_until_known() -> None:
                "checked again when it is known")]
 
 
+@pytest.mark.parametrize("full", ["ml_prod_catalog.governance.mask.extra", "governance.mask_string", 7, None])
+def test_a_function_whose_name_is_not_three_parts_has_no_schema(full: Any) -> None:
+    views = plan(function={"fullName": full})
+    assert f"SqlFunction prod-function-mask_string: its schema ({full}) is not declared by this plan" in \
+        messages(views)
+
+
+def test_a_policy_without_a_function_does_not_stop_the_check_of_the_next() -> None:
+    views = plan(policy_deps=[])
+    grant_policy = res(POLICY_INFO, "abac-grant", {"policyType": "POLICY_TYPE_GRANT"})
+    assert messages([*views[:3], grant_policy, views[3]]) == [
+        "PolicyInfo abac-ml_prod_catalog-mask does not depend on SqlFunction prod-function-mask_string; the policy "
+        "may be created before its function exists"]
+
+
 def test_other_policy_types_call_no_function() -> None:
     assert messages(plan(policy={"policyType": "POLICY_TYPE_GRANT", "columnMask": None})) == []
 

@@ -397,3 +397,17 @@ def test_the_gate_and_the_aliases_a_promotion_section_leaves_out() -> None:
     gate = promotion.gate
     assert (gate.min_accuracy, gate.max_accuracy_drop, gate.max_latency_p95_ms, gate.max_error_rate) == (
         0.8, 0.0, 200.0, 0.01)
+
+
+@pytest.mark.parametrize(("challenger", "champion", "refused"), [
+    ("Zeta", "Alpha", False), ("Alpha", "Zeta", False), ("Champion", "champion", True)])
+def test_the_two_aliases_differ_case_insensitively(challenger: str, champion: str, refused: bool) -> None:
+    from pydantic import ValidationError
+
+    from infra.config.lifecycle import Promotion
+
+    if refused:
+        with pytest.raises(ValidationError, match="is the challenger alias too; allowed: a different alias"):
+            Promotion(challengerAlias=challenger, championAlias=champion)
+    else:
+        assert Promotion(challengerAlias=challenger, championAlias=champion).champion_alias == champion

@@ -219,3 +219,24 @@ def test_the_admins_billing_grant_lives_in_the_stack_that_owns_the_system_schema
     privileges on the securable: terraform-provider-databricks catalog/resource_grant.go)."""
     names = {r.name for r in plan_of(stack).by_type("databricks:index/grant:Grant")}
     assert ({"admins-billing-system", "admins-billing-system-billing"} <= names) is declared
+
+
+def test_audit_alerts_left_to_their_defaults() -> None:
+    """Any permission change, any registry write by another principal, more than 5 failed logins an hour."""
+    from infra.config.operations import AuditAlertsConfig
+
+    assert [(a.name, a.threshold) for a in AuditAlertsConfig().resolved()] == [
+        ("permission-changes", 0), ("registry-writes", 0), ("failed-logins", 5)]
+
+
+@pytest.mark.parametrize(("multiple", "ok"), [(100, True), (100.5, False), (1, False), (1.01, True)])
+def test_the_trailing_mean_multiple_is_above_1_and_at_most_100(multiple: float, ok: bool) -> None:
+    from pydantic import ValidationError
+
+    from infra.config.operations import CostAlertConfig
+
+    if ok:
+        assert CostAlertConfig(trailingMeanMultiple=multiple).trailing_mean_multiple == multiple
+    else:
+        with pytest.raises(ValidationError):
+            CostAlertConfig(trailingMeanMultiple=multiple)
