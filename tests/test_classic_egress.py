@@ -325,3 +325,32 @@ def test_vnet_encryption_rules_both_ways(encryption: dict[str, Any], expected: t
     (vnet,) = _of(plan_of("prod").as_json(), VNET)
     vnet = {**vnet, "inputs": {**vnet["inputs"], "encryption": encryption}}
     assert _vnet_findings(vnet) == expected
+
+
+def _view(typ: str, name: str, props: dict[str, Any], deps: tuple[str, ...] = ()) -> Any:
+    from infra.policy.rules import ResourceView
+
+    return ResourceView(type=typ, name=name, urn=f"urn:pulumi:prod::p::{typ}::{name}", props=props,
+                        dependencies=deps)
+
+
+def test_a_separate_route_belongs_to_the_table_it_names_only() -> None:
+    from infra.policy.rules.sat import ROUTE, ROUTE_TABLE, routes
+
+    table = _view(ROUTE_TABLE, "rt", {"routeTableName": "m-rt", "routes": []})
+    mine = _view(ROUTE, "mine", {"routeTableName": "m-rt", "addressPrefix": "0.0.0.0/0"})
+    others = [_view(ROUTE, f"other-{n}", {"routeTableName": n, "addressPrefix": "10.0.0.0/8"})
+              for n in ("a-rt", "z-rt")]
+    assert routes(table, [table, mine, *others]) == [mine.props]
+
+
+def test_every_allowing_rule_is_read_past_deny_collections_and_odd_entries() -> None:
+    from infra.policy.rules.sat import _open_rules
+
+    group = _view("azure-native:network:FirewallPolicyRuleCollectionGroup", "rcg", {"ruleCollections": [
+        {"name": "blocked", "action": {"type": "Deny"}, "rules": [{"name": "any", "destinationAddresses": ["*"]}]},
+        "not-a-collection",
+        {"name": "open", "action": {"type": "Allow"}, "rules": [
+            "not-a-rule", {"name": "fine", "targetFqdns": ["pypi.org"]},
+            {"name": "everything", "destinationAddresses": ["0.0.0.0/0"]}]}]})
+    assert list(_open_rules(group)) == ["open/everything"]
