@@ -108,6 +108,16 @@ def test_a_policy_without_a_function_does_not_stop_the_check_of_the_next() -> No
         "may be created before its function exists"]
 
 
+def test_a_policy_whose_function_is_unknown_does_not_stop_the_check_of_the_next() -> None:
+    views = plan(policy_deps=[])
+    pending = res(POLICY_INFO, "abac-pending", {"columnMask": {"functionName": UNKNOWN}})
+    assert messages([*views[:3], pending, views[3]]) == [
+        "PolicyInfo abac-pending: its function's name is unknown at preview; the rule is checked again when it is "
+        "known",
+        "PolicyInfo abac-ml_prod_catalog-mask does not depend on SqlFunction prod-function-mask_string; the policy "
+        "may be created before its function exists"]
+
+
 def test_other_policy_types_call_no_function() -> None:
     assert messages(plan(policy={"policyType": "POLICY_TYPE_GRANT", "columnMask": None})) == []
 

@@ -79,3 +79,12 @@ def test_rule_has_nothing_to_check_without_a_route_to_an_appliance() -> None:
     _without_wait(doc, HOST, GROUP)
     _named(doc, TABLE)["inputs"]["routes"][0]["nextHopType"] = "VirtualNetworkGateway"  # no firewall to wait for
     assert _findings(doc) == []
+
+
+def test_only_the_default_route_to_an_appliance_needs_the_rules_first() -> None:
+    """A narrower route to the appliance (a spoke-to-spoke range) is not the nodes' egress."""
+    doc = copy.deepcopy(plan_of("prod").as_json())
+    _without_wait(doc, TABLE, GROUP)
+    _without_wait(doc, HOST, GROUP)
+    _named(doc, TABLE)["inputs"]["routes"][0]["addressPrefix"] = "10.200.0.0/16"
+    assert _findings(doc) == []

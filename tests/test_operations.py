@@ -240,3 +240,16 @@ def test_the_trailing_mean_multiple_is_above_1_and_at_most_100(multiple: float, 
     else:
         with pytest.raises(ValidationError):
             CostAlertConfig(trailingMeanMultiple=multiple)
+
+
+@pytest.mark.parametrize(("threshold", "ok"), [(0, True), (-0.5, False)])
+def test_an_audit_alert_threshold_may_be_zero_not_negative(threshold: float, ok: bool) -> None:
+    from pydantic import ValidationError
+
+    from infra.config.operations import AuditAlert
+
+    if ok:
+        assert AuditAlert(threshold=threshold).threshold == threshold
+    else:
+        with pytest.raises(ValidationError):
+            AuditAlert(threshold=threshold)
