@@ -174,8 +174,10 @@ def test_make_test_runs_the_ci_checks() -> None:
     block = makefile.split("check-ci: $(STAMP)\n", 1)[1].split("\n\n", 1)[0]
     assert "--builtin-schema vendor.github-workflows .github/workflows/*.yml" in block
     assert "--builtin-schema vendor.azure-pipelines azure-pipelines.yml" in block
-    assert "zizmor --offline" in block and "cp .secrets.baseline $$baseline" in block
-    assert "detect-secrets-hook --baseline $$baseline" in block
+    # every file scanned, by two scanners, each on its own copy of the baseline (the hook rewrites it)
+    assert "zizmor --offline" in block and "git ls-files -z --cached --others --exclude-standard" in block
+    assert "xargs -0 -P 2" in block and 'cp .secrets.baseline "$$b"' in block
+    assert '$(BIN)/detect-secrets-hook --baseline "$$b" "$$@"' in block
 
 
 # --- the delivery path's gates, read from the workflows and the pipeline as data ---------------------------
