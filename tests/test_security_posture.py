@@ -730,3 +730,18 @@ def test_a_dry_run_relaxes_ns_9_only() -> None:
     posture = SecurityPostureConfig.model_validate({"serverlessEgress": "dryRun", "gitUrlAllowlist": ["https://github.com/org/"]})
     assert not posture.meets("NS-9")
     assert posture.meets("DP-5") and posture.meets("NS-12")
+
+
+def test_every_binding_is_checked_after_one_that_names_an_undeclared_policy() -> None:
+    from infra.policy.rules import ResourceView
+
+    def view(typ: str, name: str, props: dict[str, Any]) -> ResourceView:
+        return ResourceView(type=typ, name=name, urn=f"urn:pulumi:prod::p::{typ}::{name}", props=props)
+
+    policy = view(NETWORK_POLICY, "open", {"networkPolicyId": "np-open", "egress": {"networkAccess": {
+        "restrictionMode": "FULL_ACCESS", "policyEnforcement": {"enforcementMode": "ENFORCED"}}}})
+    dangling = view(NETWORK_OPTION, "a-binding", {"networkPolicyId": "np-elsewhere"})
+    bound = view(NETWORK_OPTION, "b-binding", {"networkPolicyId": "np-open"})
+    rule = RULES_BY_NAME["sat-ns-9-serverless-egress-restricted"]
+    found = [f.message for f in rule.run_stack([policy, dangling, bound], rule.defaults)]
+    assert len(found) == 2 and "np-elsewhere" in found[0] and "restrictionMode 'FULL_ACCESS'" in found[1]
