@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import field_validator
 
-from infra.config.base import StrictModel
+from infra.config.base import StrictModel, repeated
 from infra.config.serving import declared_schemas, own_catalogs
 from infra.config.types import UcIdentifier
 
@@ -59,7 +59,7 @@ class AbacPolicy(StrictModel):
     def _unique(cls, v: list[str]) -> list[str]:
         if not v:
             raise ValueError("is empty; list the tag values whose columns the policy covers, e.g. [pii, phi]")
-        dupes = sorted({x for x in v if v.count(x) > 1})
+        dupes = repeated(v)
         if dupes:
             raise ValueError(f"lists {', '.join(repr(d) for d in dupes)} more than once; list each value once")
         return v

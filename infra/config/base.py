@@ -40,6 +40,11 @@ def _one_line(text: str) -> str:
 _MARK = "\x1e"
 
 
+def repeated(values: list[Any]) -> list[Any]:
+    """The values listed more than once, sorted, each once (what a uniqueness message names)."""
+    return sorted({v for v in values if values.count(v) > 1})
+
+
 def field_problems(items: list[tuple[str, Any, str]]) -> ValueError:
     """For cross-field rules: a ValueError that the formatter turns into one line per (sub-key, value, msg).
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config import abac as abac_config
-from infra.config.base import StrictModel, field_problems, show
+from infra.config.base import StrictModel, field_problems, repeated, show
 from infra.config.serving import BOUNDED_STATISTICS, Granularity, Schedule, declared_schemas, own_catalogs
 from infra.config.types import EmailList, UcIdentifier, UcName
 
@@ -46,7 +46,7 @@ class GovernedTag(StrictModel):
             if not TAG_VALUE.match(value):
                 raise ValueError(f"has {value!r}; allowed: 1-256 letters, digits, '_', '@' and '-', starting with a "
                                  "letter or digit")
-        dupes = sorted({x for x in v if v.count(x) > 1})
+        dupes = repeated(v)
         if dupes:
             raise ValueError(f"lists {', '.join(repr(d) for d in dupes)} more than once; list each value once")
         return v

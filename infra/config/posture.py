@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from infra.config.base import StrictModel, field_problems
+from infra.config.base import StrictModel, field_problems, repeated
 from infra.sat import BY_ID, GIT_ALLOWLIST_KEYS, RELAXABLE, TOKEN_LIFETIME_KEY, WORKSPACE_CONF_FLAGS, conf_value
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class SecurityPostureConfig(StrictModel):
             if not _FQDN.match(name):
                 raise ValueError(f"entry {name!r} is not a DNS name; allowed: lowercase names like 'pypi.org' "
                                  "(no scheme, path, port or wildcard)")
-        dupes = sorted({n for n in v if v.count(n) > 1})
+        dupes = repeated(v)
         if dupes:
             raise ValueError(f"lists {', '.join(map(repr, dupes))} more than once")
         return v

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from infra.config.base import StrictModel, field_problems
+from infra.config.base import StrictModel, field_problems, repeated
 from infra.config.types import OptionalUuid
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class LakeConfig(StrictModel):
             if not _CONTAINER.match(name):
                 raise ValueError(f"container {name!r} is not a valid name; allowed: 3-63 lowercase letters, "
                                  "digits and single hyphens, starting and ending with a letter or digit")
-        dupes = sorted({n for n in v if v.count(n) > 1})
+        dupes = repeated(v)
         if dupes:
             raise ValueError(f"lists {', '.join(map(repr, dupes))} more than once; container names must be unique")
         return v

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from infra.config.base import StrictModel, field_problems
+from infra.config.base import StrictModel, field_problems, repeated
 from infra.config.types import (
     OBJECT_NAME_PATTERN,
     Environment,
@@ -261,7 +261,7 @@ class CatalogConfig(StrictModel):
     def _schemas(self) -> CatalogConfig:
         names = [s.name for s in self.schemas]
         problems: list[tuple[str, Any, str]] = []
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = repeated(names)
         if dupes:
             problems.append(("schemas", dupes, "are listed more than once; schema names are unique in a catalog"))
         for role, cell in self.access.items():
@@ -410,7 +410,7 @@ class WorkspaceSettingsConfig(StrictModel):
                                      f"declared; allowed: {', '.join(SYSTEM_SCHEMAS)}")
                 if name == "workflow":
                     raise ValueError("lists 'workflow': the schema was renamed 'lakeflow'")
-            dupes = sorted({n for n in v if v.count(n) > 1})
+            dupes = repeated(v)
             if dupes:
                 raise ValueError(f"lists {', '.join(map(repr, dupes))} more than once")
         return v
