@@ -124,3 +124,15 @@ def dig(value: Any, path: str) -> Any:
         else:
             return None
     return value
+
+
+def governance_resource(res: Resource) -> bool:
+    """Declared by the governance, retention, drill or standby components (not by serving)."""
+    return any(f"mlops:platform:{kind}$" in res.urn for kind in ("DataGovernance", "FeatureMonitoring", "Retention",
+                                                                  "RestoreDrill", "StandbyReplication"))
+
+
+def operations_resource(res: Resource) -> bool:
+    """The admins' audit and cost alerts, their destination and dashboard."""
+    return any(f"mlops:platform:{kind}$" in res.urn
+               for kind in ("Operations", "AdminDestination", "AuditAlerts", "CostReporting", "SystemTableReader"))

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mlopsctl.plan.model import Plan, Resource
-from tests.support import STACKS, dig, plan_of, stack_raw
+from tests.support import STACKS, dig, governance_resource, operations_resource, plan_of, stack_raw
 
 MONITOR = "databricks:index/qualityMonitor:QualityMonitor"
 ALERT = "databricks:index/alertV2:AlertV2"
@@ -23,16 +23,6 @@ EXPECTED = {
     "test": (["mlops-test-alerts@example.com"], 0.1, "UNPAUSED"),
     "prod": (["ml-ops@example.com", "data-science-lead@example.com"], 0.05, "UNPAUSED"),
 }
-
-
-def _governance(res: Resource) -> bool:
-    return any(f"mlops:platform:{kind}$" in res.urn for kind in ("DataGovernance", "FeatureMonitoring", "Retention",
-                                                                  "RestoreDrill", "StandbyReplication"))
-
-
-def _operations(res: Resource) -> bool:  # the admins' audit and cost alerts, their destination and dashboard
-    return any(f"mlops:platform:{kind}$" in res.urn
-               for kind in ("Operations", "AdminDestination", "AuditAlerts", "CostReporting", "SystemTableReader"))
 
 
 # The endpoint's monitor, drift alert and retrain job (governance adds monitors, alerts and a job of its own).
@@ -188,7 +178,7 @@ def test_every_endpoint_has_its_monitor_alert_and_job(stack: str) -> None:
     plan = plan_of(stack)
     endpoints = [r.inputs["name"] for r in plan.by_type(SERVING)]
     def serving(typ: str) -> list[str]:  # governance declares monitors, alerts and a job of its own
-        return [r.name for r in plan.by_type(typ) if not _governance(r) and not _operations(r)]
+        return [r.name for r in plan.by_type(typ) if not governance_resource(r) and not operations_resource(r)]
 
     assert serving(MONITOR) == [f"{e}-monitor" for e in endpoints]
     assert serving(ALERT) == [f"{e}-prediction_drift" for e in endpoints]

@@ -9,7 +9,7 @@ import pytest
 from mlopsctl.plan.engine import run_program
 from mlopsctl.plan.mocks import alias_versions
 from mlopsctl.plan.model import Plan, Resource
-from tests.support import STACKS, dig, plan_of, set_path, stack_raw
+from tests.support import STACKS, dig, governance_resource, operations_resource, plan_of, set_path, stack_raw
 
 SERVING = "databricks:index/modelServing:ModelServing"
 PERMISSIONS = "databricks:index/permissions:Permissions"
@@ -140,9 +140,9 @@ def test_consumers_can_query_and_cicd_can_manage(stack: str) -> None:
 def test_serving_resources_use_the_workspace_provider(stack: str) -> None:
     plan = plan_of(stack)
     ours = [r for r in plan.resources if r.type in (SERVING, MONITOR, ALERT, DESTINATION, JOB)
-            and not _governance(r) and not _operations(r)]
+            and not governance_resource(r) and not operations_resource(r)]
     ours += [r for r in plan.by_type(PERMISSIONS) if "servingEndpointId" in r.inputs
-             or ("jobId" in r.inputs and not _governance(r))]
+             or ("jobId" in r.inputs and not governance_resource(r))]
     assert len(ours) == 7
     for res in ours:
         assert res.provider and "::databricks-workspace::" in res.provider, res.name
@@ -193,20 +193,10 @@ def _plan_with(stack: str, *changes: tuple[str, Any]) -> Plan:
     return run_program(stack, raw)
 
 
-def _governance(res: Resource) -> bool:
-    return any(f"mlops:platform:{kind}$" in res.urn for kind in ("DataGovernance", "FeatureMonitoring", "Retention",
-                                                                  "RestoreDrill", "StandbyReplication"))
-
-
-def _operations(res: Resource) -> bool:  # the admins' audit and cost alerts, their destination and dashboard
-    return any(f"mlops:platform:{kind}$" in res.urn
-               for kind in ("Operations", "AdminDestination", "AuditAlerts", "CostReporting", "SystemTableReader"))
-
-
 def of_serving(plan: Plan, typ: str) -> list[Resource]:
     """The resources of a type that the serving component declares (governance declares monitors, alerts and a
     job of its own)."""
-    return [r for r in plan.by_type(typ) if not _governance(r) and not _operations(r)]
+    return [r for r in plan.by_type(typ) if not governance_resource(r) and not operations_resource(r)]
 
 
 def test_phase_one_declares_the_endpoint_but_no_monitor() -> None:
@@ -229,9 +219,10 @@ def test_before_registration_nothing_of_the_endpoint_is_declared() -> None:
         assert of_serving(plan, typ) == [], typ
     # the feature-table monitor stays; without the endpoint's monitor there is no accuracy alert, and without
     # drift alerts its alerts go to an e-mail destination of their own
-    assert sorted(a.name for a in plan.by_type(ALERT) if _governance(a)) == [
+    assert sorted(a.name for a in plan.by_type(ALERT) if governance_resource(a)) == [
         "customer-features-completeness", "customer-features-drift", "customer-features-uniqueness"]
-    assert [d.name for d in plan.by_type(DESTINATION) if not _operations(d)] == ["mlops-prod-feature-alerts-email"]
+    assert [d.name for d in plan.by_type(DESTINATION) if not operations_resource(d)] == [
+        "mlops-prod-feature-alerts-email"]
     assert plan.outputs["servingEndpoints"] == []
     assert plan.outputs["servingPending"][0]["reason"].startswith("modelRegistered is false: register "
                                                                  "ml_prod_catalog.models.mlops_churn version 2, alias "
@@ -252,7 +243,7 @@ def test_webhook_url_is_a_secret_in_the_plan() -> None:
     teams = plan.one(DESTINATION, "mlops-prod-drift-microsoftTeams")
     assert teams.inputs["config"] == {"microsoftTeams": {"url": "[secret]"}}
     email = plan.one(DESTINATION, "mlops-prod-drift-email")
-    alerts = [a for a in plan.by_type(ALERT) if not _operations(a)]  # the admins' alerts go to the admins
+    alerts = [a for a in plan.by_type(ALERT) if not operations_resource(a)]  # the admins' alerts go to the admins
     for alert in alerts:  # the drift alert and the feature-table alerts: e-mail and Teams
         subscribed = [s["destinationId"] for s in dig(alert.inputs, "evaluation.notification.subscriptions")]
         assert subscribed == [email.id, teams.id], alert.name
